@@ -1,0 +1,100 @@
+"""Backends under test and the oracles, behind one protocol.
+
+``load(spec)`` returns a backend from
+
+* a registered name: the built-ins (``names()`` lists them) and third-party
+  backends registered under the entry-point group
+  ``upsample_conformance.backends`` (the entry point names a backend instance
+  or a zero-argument factory), or
+* ``"module:attribute"``: an importable module and an attribute in it that is a
+  backend instance or a zero-argument factory (a class counts).
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib import metadata
+from typing import Any
+
+from backends.protocol import DTYPES, OPS, Backend, BackendBase, Unsupported
+
+__all__ = [
+    "DTYPES",
+    "OPS",
+    "Backend",
+    "BackendBase",
+    "BackendLoadError",
+    "Unsupported",
+    "load",
+    "names",
+]
+
+ENTRY_POINT_GROUP = "upsample_conformance.backends"
+
+#: Built-in backends: name -> "module:attribute" (imported only when loaded).
+BUILTIN: dict[str, str] = {
+    "numpy": "backends.numpy_backend:NumpyBackend",
+    "reference": "backends.reference_backend:ReferenceBackend",
+    "torch": "backends.torch_backend:TorchBackend",
+    "torch-cuda": "backends.torch_backend:TorchCudaBackend",
+}
+
+#: Required members of a backend, checked when one is loaded.
+_REQUIRED = ("name", "version", "availability", "unsupported_reason", "from_numpy", "to_numpy", "synchronize")
+
+
+class BackendLoadError(LookupError):
+    """A backend spec names nothing loadable, or something that is not a backend."""
+
+
+def _entry_points() -> dict[str, metadata.EntryPoint]:
+    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def names() -> list[str]:
+    """Registered backend names: the built-ins, then entry points."""
+    return list(BUILTIN) + sorted(n for n in _entry_points() if n not in BUILTIN)
+
+
+def _instantiate(obj: Any, spec: str) -> Any:
+    if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "from_numpy")):
+        try:
+            obj = obj()
+        except TypeError as exc:
+            raise BackendLoadError(
+                f"{spec!r} is callable but not with zero arguments ({exc}); "
+                "point at a backend instance or a zero-argument factory"
+            ) from exc
+    missing = [m for m in _REQUIRED if not hasattr(obj, m)]
+    if missing:
+        raise BackendLoadError(
+            f"{spec!r} gave {obj!r}, which lacks {', '.join(missing)}: "
+            "see backends/protocol.py for what a backend provides"
+        )
+    return obj
+
+
+def load(spec: str) -> Backend:
+    """The backend named by ``spec`` (a registered name or ``module:attribute``)."""
+    if spec in BUILTIN:
+        target = BUILTIN[spec]
+    elif spec in (eps := _entry_points()):
+        try:
+            obj = eps[spec].load()
+        except Exception as exc:  # a broken plug-in must not look like a missing one
+            raise BackendLoadError(f"entry point {spec!r} failed to load: {exc!r}") from exc
+        return _instantiate(obj, spec)
+    elif ":" in spec:
+        target = spec
+    else:
+        raise BackendLoadError(f"unknown backend {spec!r}: use one of {', '.join(names())} or 'module:attribute'")
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise BackendLoadError(f"cannot import {module_name!r} for backend {spec!r}: {exc}") from exc
+    try:
+        obj = getattr(module, attr)
+    except AttributeError as exc:
+        raise BackendLoadError(f"module {module_name!r} has no attribute {attr!r}") from exc
+    return _instantiate(obj, spec)

@@ -1,0 +1,3 @@
+"""Conformance harness."""
+
+__version__ = "0.1.0"

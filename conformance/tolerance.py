@@ -1,0 +1,170 @@
+"""The tolerance policy, in one place.
+
+Rule (PyTorch's own for its decompositions): compute the exact float64
+reference; a backend conforms on a case when its error against the reference
+is no worse than torch's own error on the same input and dtype, plus a small
+per-dtype slack.
+
+* **Data movement** (``nearest``, ``nearest-exact``): bit-exact, against the
+  reference and against torch.
+* **Floating point**: ``max|out - ref| <= max|torch - ref| + SLACK_ULPS[dtype]
+  * eps(dtype) * max(1, max|ref|)``.  The slack is a few units of the dtype's
+  machine epsilon at the data's magnitude: room for a different but equally
+  good order of operations (our separable passes versus torch's fused ones).
+* **uint8**: against the reference clamped to 0..255.  A correctly rounded
+  result is within 0.5; a difference of 1 from the rounded value is allowed only
+  on a rounding boundary, i.e. where the exact value lies within
+  ``UINT8_BOUNDARY`` of ``k + 0.5``, widened to torch's own deviation where
+  torch's fixed-point kernels stray further.  Nothing beyond 1 ever passes.
+
+Reported per case: max absolute error, max relative error, max ULP error
+(spacing of the dtype at ``max(|expected|, 1)``), the mismatch count (elements
+beyond the bound), the worst index, the bound itself, torch's own max error
+and the backend's max difference from torch.
+
+Torch's own error is also checked against a generous bound
+(``TORCH_OFF_REFERENCE_ULPS``): a case where torch itself strays that far is
+flagged, since there "no worse than torch" is a weak promise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+EPS: dict[str, float] = {
+    "float16": float(np.finfo(np.float16).eps),
+    "float32": float(np.finfo(np.float32).eps),
+    "float64": float(np.finfo(np.float64).eps),
+}
+#: Extra error allowed beyond torch's, in units of eps at the data's magnitude.
+SLACK_ULPS: dict[str, float] = {"float16": 1.0, "float32": 4.0, "float64": 4.0}
+#: Half-width of the band around ``k + 0.5`` where uint8 may round either way.
+UINT8_BOUNDARY = 1e-3
+#: Torch's error beyond this many eps (uint8: beyond 1) flags the case.
+TORCH_OFF_REFERENCE_ULPS = 64.0
+
+
+@dataclass
+class Comparison:
+    """How far ``actual`` is from the exact reference, and whether that conforms."""
+
+    passed: bool
+    reason: str
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    max_ulp: float = 0.0
+    mismatches: int = 0
+    worst_index: list[int] | None = None
+    bound: float = 0.0
+    torch_max_abs: float = 0.0
+    torch_off_reference: bool = False
+    max_abs_vs_torch: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ulps(actual: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
+    """Error in units of the dtype's spacing at ``max(|expected|, 1)``: ULPs,
+    except that values below 1 are measured on 1's spacing (near zero a true
+    ULP is meaninglessly small).  For uint8 the unit is 1."""
+    if dtype not in EPS:
+        return np.abs(actual - expected)
+    at = np.maximum(np.abs(expected), 1.0).astype(dtype)
+    return np.abs(actual - expected) / np.spacing(at).astype(np.float64)
+
+
+def _metrics(actual: np.ndarray, expected: np.ndarray, dtype: str) -> dict[str, Any]:
+    err = np.abs(actual - expected)
+    if err.size == 0:
+        return {"max_abs": 0.0, "max_rel": 0.0, "max_ulp": 0.0, "worst_index": None, "err": err}
+    worst = np.unravel_index(int(np.nanargmax(err)), err.shape)
+    rel = err / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
+    return {
+        "max_abs": float(err.max()),
+        "max_rel": float(rel.max()),
+        "max_ulp": float(_ulps(actual, expected, dtype).max()),
+        "worst_index": [int(i) for i in worst],
+        "err": err,
+    }
+
+
+def compare_exact(actual: np.ndarray, expected: np.ndarray, torch_out: np.ndarray) -> Comparison:
+    """Data movement: equal to the reference, bit for bit (NaN equals NaN)."""
+    dtype = str(expected.dtype)
+    a64, e64 = actual.astype(np.float64), expected.astype(np.float64)
+    m = _metrics(a64, e64, dtype)
+    same = (a64 == e64) | (np.isnan(a64) & np.isnan(e64))
+    mismatches = int(same.size - same.sum())
+    t64 = torch_out.astype(np.float64)
+    torch_same = np.array_equal(t64, e64, equal_nan=True)
+    return Comparison(
+        passed=mismatches == 0,
+        reason="" if mismatches == 0 else f"{mismatches} element(s) differ from the exact result",
+        max_abs=m["max_abs"],
+        max_rel=m["max_rel"],
+        max_ulp=m["max_ulp"],
+        mismatches=mismatches,
+        worst_index=m["worst_index"],
+        bound=0.0,
+        torch_max_abs=float(np.abs(t64 - e64).max(initial=0.0)),
+        torch_off_reference=not torch_same,
+        max_abs_vs_torch=float(np.abs(a64 - t64).max(initial=0.0)),
+    )
+
+
+def compare_numeric(actual: np.ndarray, exact: np.ndarray, torch_out: np.ndarray, dtype: str) -> Comparison:
+    """Interpolating ops: ``actual`` (in ``dtype``) against the exact float64
+    result, allowed as much error as torch has plus the per-dtype slack."""
+    a64 = actual.astype(np.float64)
+    t64 = torch_out.astype(np.float64)
+    if dtype == "uint8":
+        expected = np.clip(exact, 0.0, 255.0)
+        torch_err = float(np.abs(t64 - expected).max(initial=0.0))
+        bound = min(max(0.5 + UINT8_BOUNDARY, torch_err + UINT8_BOUNDARY), 1.0 + UINT8_BOUNDARY)
+        torch_off = torch_err > 1.0
+    else:
+        expected = exact
+        magnitude = max(1.0, float(np.abs(exact).max(initial=0.0)))
+        torch_err = float(np.abs(t64 - expected).max(initial=0.0))
+        ulp = EPS[dtype] * magnitude
+        bound = torch_err + SLACK_ULPS[dtype] * ulp
+        torch_off = torch_err > TORCH_OFF_REFERENCE_ULPS * ulp
+    m = _metrics(a64, expected, dtype)
+    err = m["err"]
+    nonfinite = int((~np.isfinite(a64)).sum()) if a64.size else 0
+    mismatches = int((err > bound).sum()) + nonfinite
+    if dtype == "uint8" and err.size:
+        mismatches += int(((err > 0.5 + UINT8_BOUNDARY) & (err <= bound) & ~_on_boundary(expected, torch_err)).sum())
+    passed = mismatches == 0
+    reason = ""
+    if not passed:
+        reason = (
+            f"{mismatches} element(s) off by more than {bound:.3g} "
+            f"(torch's own max error {torch_err:.3g}); worst {m['max_abs']:.3g} at {m['worst_index']}"
+        )
+        if nonfinite:
+            reason += f"; {nonfinite} non-finite value(s)"
+    return Comparison(
+        passed=passed,
+        reason=reason,
+        max_abs=m["max_abs"],
+        max_rel=m["max_rel"],
+        max_ulp=m["max_ulp"],
+        mismatches=mismatches,
+        worst_index=m["worst_index"],
+        bound=bound,
+        torch_max_abs=torch_err,
+        torch_off_reference=torch_off,
+        max_abs_vs_torch=float(np.abs(a64 - t64).max(initial=0.0)) if a64.size else 0.0,
+    )
+
+
+def _on_boundary(expected: np.ndarray, torch_err: float) -> np.ndarray:
+    """Where a uint8 result may be 1 off: the exact value is within the
+    boundary band of ``k + 0.5`` (the band widened to torch's own deviation)."""
+    band = max(UINT8_BOUNDARY, torch_err - 0.5 + UINT8_BOUNDARY)
+    return np.abs(expected - np.floor(expected) - 0.5) <= band
