@@ -1,0 +1,134 @@
+"""The command line: exit codes, the summary, and wrong backends caught with
+a minimal, runnable repro."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_conforming_backend_exits_0(tmp_path):
+    results = tmp_path / "r.jsonl"
+    proc = run_cli(
+        "run",
+        "--backend",
+        "numpy",
+        "--mode",
+        "nearest",
+        "--mode",
+        "bilinear",
+        "--examples",
+        "25",
+        "--seed",
+        "3",
+        "--results",
+        str(results),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "numpy    interpolate  bilinear" in proc.stdout
+    assert "0 not conforming" in proc.stdout
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    env = records[0]
+    assert env["type"] == "environment" and env["seed"] == 3 and env["torch"] and env["numpy"]
+    results_ = [r for r in records if r["type"] == "result"]
+    assert len(results_) >= 50 and all(r["status"] == "pass" for r in results_)
+    assert all(r["time_s"] is not None and r["torch_time_s"] is not None for r in results_)
+
+
+@pytest.mark.parametrize(
+    "spec,mode,must_contain",
+    [
+        ("tests.broken_backends:IgnoresAlignCorners", "bilinear", "align_corners=True"),
+        ("tests.broken_backends:ignores_align_corners", "linear", "align_corners=True"),
+        ("tests.broken_backends:NearestRoundsHalfUp", "nearest", "mode='nearest'"),
+    ],
+)
+def test_wrong_backend_exits_1_with_minimal_repro(tmp_path, spec, mode, must_contain):
+    results = tmp_path / "r.jsonl"
+    proc = run_cli(
+        "run", "--backend", spec, "--mode", mode, "--examples", "60", "--seed", "0", "--results", str(results)
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "repro:" in proc.stdout
+    minimal = [json.loads(line) for line in results.read_text().splitlines()]
+    minimal = [r for r in minimal if r.get("minimal")]
+    assert len(minimal) == 1
+    case = minimal[0]["case"]
+    assert must_contain in minimal[0]["repro"]
+    # shrunk: a small input, contiguous, normal values
+    assert case["input"]["layout"] == "contiguous"
+    assert all(n <= 3 for n in case["input"]["shape"]), case
+    # the repro, pasted into Python at the checkout's root, runs and shows the difference
+    out = subprocess.run(
+        [sys.executable, "-"], input=minimal[0]["repro"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    diff = float(out.stdout.split("max |actual - expected| =")[1].split()[0])
+    assert diff > 0
+
+
+def test_wrong_only_in_float64_is_caught(tmp_path):
+    proc = run_cli(
+        "run",
+        "--backend",
+        "tests.broken_backends:Float32Everywhere",
+        "--mode",
+        "bicubic",
+        "--examples",
+        "80",
+        "--seed",
+        "0",
+        "--results",
+        str(tmp_path / "r.jsonl"),
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "float64" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["run", "--backend", "no-such-backend"], "unknown backend"),
+        (["run", "--backend", "no_such_module:thing"], "cannot import"),
+        (["run", "--backend", "backends:OPS"], "lacks"),
+        (["run", "--op", "convolution"], "unknown op"),
+        (["run", "--mode", "bogus"], "unknown mode"),
+        (["run", "--examples", "0"], "at least 1"),
+        (["run", "--examples", "many"], "invalid int"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_usage_exits_2(args, message, tmp_path):
+    proc = run_cli(*args, "--results", str(tmp_path / "r.jsonl")) if args[0] == "run" else run_cli(*args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr
+
+
+def test_unavailable_backend_is_a_usage_error_with_the_reason(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: torch-cuda is available")
+    proc = run_cli("run", "--backend", "torch-cuda", "--results", str(tmp_path / "r.jsonl"))
+    assert proc.returncode == 2
+    assert "not available here" in proc.stderr and "CUDA" in proc.stderr
+
+
+def test_list_shows_backends_availability_and_ops():
+    proc = run_cli("list")
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    numpy_line = next(line for line in lines if line.strip().startswith("numpy"))
+    assert "available" in numpy_line and "unavailable" not in numpy_line
+    assert any(line.strip().startswith("torch-cuda") for line in lines)
+    assert "interpolate" in proc.stdout and "lanczos" in proc.stdout

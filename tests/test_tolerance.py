@@ -1,0 +1,87 @@
+"""The tolerance policy: what passes, what fails, and the metrics it reports."""
+
+import numpy as np
+import pytest
+
+from conformance.tolerance import EPS, SLACK_ULPS, compare_exact, compare_numeric
+
+
+def test_exact_requires_bit_equality_and_counts_mismatches():
+    ref = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    assert compare_exact(ref.copy(), ref, ref).passed
+    bad = ref.copy()
+    bad[1] = np.nextafter(np.float32(2.0), np.float32(3.0))
+    c = compare_exact(bad, ref, ref)
+    assert not c.passed and c.mismatches == 1 and c.worst_index == [1]
+
+
+def test_exact_nan_equals_nan():
+    ref = np.array([np.nan, 1.0])
+    assert compare_exact(ref.copy(), ref, ref).passed
+
+
+def test_exact_flags_torch_off_reference():
+    ref = np.array([1.0, 2.0])
+    c = compare_exact(ref.copy(), ref, np.array([1.0, 5.0]))
+    assert c.passed and c.torch_off_reference and c.max_abs_vs_torch == 3.0
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_numeric_allows_torchs_error_plus_slack(dtype):
+    exact = np.linspace(-3, 3, 11)
+    torch_out = (exact + 10 * EPS[dtype] * 3).astype(dtype)  # torch is 10 ulps off
+    slack = SLACK_ULPS[dtype] * EPS[dtype] * 3
+    torch_err = float(np.abs(torch_out.astype(np.float64) - exact).max())
+    within = (exact + torch_err + 0.5 * slack).astype(np.float64)
+    c = compare_numeric(within, exact, torch_out, dtype)
+    assert c.passed, c.reason
+    beyond = exact.copy()
+    beyond[4] += torch_err + 3 * slack
+    c = compare_numeric(beyond, exact, torch_out, dtype)
+    assert not c.passed and c.mismatches == 1 and c.worst_index == [4]
+    assert c.bound == pytest.approx(torch_err + slack)
+
+
+def test_numeric_rejects_non_finite():
+    exact = np.ones(4)
+    got = np.ones(4, dtype=np.float32)
+    got[2] = np.nan
+    c = compare_numeric(got, exact, np.ones(4, dtype=np.float32), "float32")
+    assert not c.passed and "non-finite" in c.reason
+
+
+def test_numeric_metrics():
+    exact = np.array([1.0, 100.0])
+    got = np.array([1.0, 100.5])
+    c = compare_numeric(got, exact, exact.copy(), "float64")
+    assert c.max_abs == 0.5 and c.max_rel == pytest.approx(0.005)
+    assert c.max_ulp == pytest.approx(0.5 / np.spacing(100.0))
+
+
+def test_uint8_rounding_boundary_rule():
+    exact = np.array([10.2, 10.5, 10.5004, 10.7, 300.0, -4.0])
+    rounded = np.array([10, 11, 11, 11, 255, 0], dtype=np.uint8)
+    assert compare_numeric(rounded, exact, rounded, "uint8").passed
+    # 1 off on a rounding boundary: allowed
+    on_boundary = rounded.copy()
+    on_boundary[1] = 10
+    assert compare_numeric(on_boundary, exact, rounded, "uint8").passed
+    # 1 off away from a boundary: not allowed
+    off = rounded.copy()
+    off[0] = 11
+    c = compare_numeric(off, exact, rounded, "uint8")
+    assert not c.passed and c.mismatches == 1
+    # 2 off: never, even when torch itself is 2 off
+    torch_far = rounded.copy()
+    torch_far[3] = 13
+    far = rounded.copy()
+    far[3] = 13
+    assert not compare_numeric(far, exact, torch_far, "uint8").passed
+
+
+def test_uint8_boundary_widens_to_torchs_deviation():
+    exact = np.array([10.3, 20.0])
+    torch_out = np.array([11, 20], dtype=np.uint8)  # torch 0.7 off at 10.3
+    got = np.array([11, 20], dtype=np.uint8)
+    assert compare_numeric(got, exact, torch_out, "uint8").passed
+    assert not compare_numeric(got, exact, np.array([10, 20], dtype=np.uint8), "uint8").passed
