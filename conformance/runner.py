@@ -11,13 +11,14 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 
 import reference
-from backends import Backend, Unsupported
-from conformance.cases import Case
+from backends import DTYPES, Backend, Unsupported
+from conformance.cases import Case, InputSpec
 from conformance.strategies import fixed_interpolate_cases, interpolate_cases
 from conformance.tolerance import Comparison, compare_exact, compare_numeric
-from reference.interpolate import DATA_MOVEMENT_MODES, MODE_RANKS
+from reference.interpolate import ANTIALIAS_MODES, DATA_MOVEMENT_MODES, MODE_RANKS
 
 #: Ops the harness can check, and the cells (modes) of each.
 OP_CELLS: dict[str, tuple[str, ...]] = {"interpolate": tuple(MODE_RANKS)}
@@ -177,10 +178,10 @@ class CellOutcome:
     minimal: Result | None = None
 
 
-def case_strategy(op: str, mode: str, backend: Backend, oracle: Oracle) -> st.SearchStrategy[Case]:
-    def dtypes_for(m: str, antialias: bool) -> list[str]:
-        from backends import DTYPES
+def shared_dtypes(op: str, backend: Backend, oracle: Oracle) -> Callable[[str, bool], list[str]]:
+    """``dtypes_for(mode, antialias)``: the dtypes both the backend and torch take."""
 
+    def dtypes_for(m: str, antialias: bool) -> list[str]:
         params = {"mode": m, "antialias": antialias}
         return [
             d
@@ -189,22 +190,24 @@ def case_strategy(op: str, mode: str, backend: Backend, oracle: Oracle) -> st.Se
             and backend.unsupported_reason(op, d, params) is None
         ]
 
+    return dtypes_for
+
+
+def case_strategy(op: str, mode: str, backend: Backend, oracle: Oracle) -> st.SearchStrategy[Case] | None:
+    """Hypothesis strategy for one cell; ``None`` when the backend and torch
+    share no dtype there (the cell is then reported unsupported)."""
+    dtypes_for = shared_dtypes(op, backend, oracle)
     if op == "interpolate":
+        flags = [False, True] if mode in ANTIALIAS_MODES else [False]
+        if not any(dtypes_for(mode, aa) for aa in flags):
+            return None
         return interpolate_cases(mode, dtypes_for)
     raise KeyError(op)
 
 
-def fixed_cases(op: str, mode: str, oracle: Oracle) -> list[Case]:
+def fixed_cases(op: str, mode: str, backend: Backend, oracle: Oracle) -> list[Case]:
     if op == "interpolate":
-
-        def torch_dtypes(m: str, antialias: bool) -> list[str]:
-            from backends import DTYPES
-
-            return [
-                d for d in DTYPES if oracle.torch.unsupported_reason(op, d, {"mode": m, "antialias": antialias}) is None
-            ]
-
-        return fixed_interpolate_cases(mode, torch_dtypes)
+        return fixed_interpolate_cases(mode, shared_dtypes(op, backend, oracle))
     return []
 
 
@@ -231,10 +234,14 @@ def search_cell(
             first_failure.append(result)
         record(result)
 
-    for case in [*fixed_cases(op, mode, oracle), *extra_cases]:
+    for case in [*fixed_cases(op, mode, backend, oracle), *extra_cases]:
         note(check_case(case, backend, spec, oracle))
 
     strategy = case_strategy(op, mode, backend, oracle)
+    if strategy is None:
+        probe = Case(op, InputSpec((1, 1, 1), "float32"), {"mode": mode})
+        note(Result(backend.name, probe, "unsupported", f"{backend.name} takes no dtype torch takes in {op} {mode}"))
+        return outcome
     common = dict(
         database=None,
         deadline=None,
@@ -251,7 +258,17 @@ def search_cell(
     def explore(case: Case) -> None:
         note(check_case(case, backend, spec, oracle))
 
-    explore()
+    try:
+        explore()
+    except Unsatisfiable:
+        note(
+            Result(
+                backend.name,
+                Case(op, InputSpec((1, 1, 1), "float32"), {"mode": mode}),
+                "unsupported",
+                f"no valid {op} {mode} case for {backend.name}'s dtypes",
+            )
+        )
     if outcome.counts["fail"] + outcome.counts["error"] == 0:
         return outcome
 

@@ -26,7 +26,7 @@ from reference.interpolate import (
 DtypeChooser = Callable[[str, bool], Sequence[str]]
 
 #: Scale factors worth hitting exactly: identity, exact integers, the classic
-#: float pitfalls (1/3, 0.1 multiples), and ones that barely change a length.
+#: float pitfalls (1/3, 0.7), and ones that barely change a length.
 SPECIAL_SCALES = (2.0, 1.0, 0.5, 3.0, 1.5, 4.0, 1 / 3, 0.7, 2.5, 1.0001, 0.9999, 1.25)
 
 
@@ -41,8 +41,10 @@ def spatial_extents(rank: int) -> st.SearchStrategy[tuple[int, ...]]:
 
 
 def scale_values() -> st.SearchStrategy[float]:
+    """Scale factors: the special ones, Python ints (torch takes them too), any."""
     return st.one_of(
         st.sampled_from(SPECIAL_SCALES),
+        st.integers(1, 4),
         st.floats(0.2, 4.0, allow_nan=False).map(lambda s: round(s, 3)),
     )
 

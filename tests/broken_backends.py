@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backends import BackendBase, Unsupported
 from backends.numpy_backend import NumpyBackend
 
 
@@ -62,3 +63,34 @@ class Float32Everywhere(NumpyBackend):
 
 
 ignores_align_corners = IgnoresAlignCorners()
+
+
+class Float32NoLanczos(BackendBase):
+    """An honest partial backend: float32 only, and no lanczos (raises Unsupported)."""
+
+    name = "float32-no-lanczos"
+    supported_dtypes = {"interpolate": ("float32",)}
+
+    def interpolate(
+        self,
+        x,
+        size=None,
+        scale_factor=None,
+        mode="nearest",
+        align_corners=None,
+        recompute_scale_factor=None,
+        antialias=False,
+    ):
+        if mode == "lanczos":
+            raise Unsupported("lanczos is not implemented")
+        return NumpyBackend().interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
+
+
+class Uint8Only(BackendBase):
+    """Takes uint8 alone: torch has no uint8 'linear', so that cell has nothing to check."""
+
+    name = "uint8-only"
+    supported_dtypes = {"interpolate": ("uint8",)}
+
+    def interpolate(self, x, *args, **kwargs):
+        return NumpyBackend().interpolate(x, *args, **kwargs)

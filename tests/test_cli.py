@@ -132,3 +132,49 @@ def test_list_shows_backends_availability_and_ops():
     assert "available" in numpy_line and "unavailable" not in numpy_line
     assert any(line.strip().startswith("torch-cuda") for line in lines)
     assert "interpolate" in proc.stdout and "lanczos" in proc.stdout
+
+
+def test_unsupported_is_reported_not_failed(tmp_path):
+    results = tmp_path / "r.jsonl"
+    proc = run_cli(
+        "run",
+        "--backend",
+        "tests.broken_backends:Float32NoLanczos",
+        "--mode",
+        "lanczos",
+        "--mode",
+        "area",
+        "--examples",
+        "20",
+        "--seed",
+        "0",
+        "--results",
+        str(results),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    by_mode = {}
+    for r in records:
+        if r["type"] == "result":
+            by_mode.setdefault(r["mode"], set()).add((r["status"], r["dtype"]))
+    assert by_mode["lanczos"] == {("unsupported", "float32")}
+    assert {s for s, _ in by_mode["area"]} == {"pass"} and {d for _, d in by_mode["area"]} >= {"float32"}
+
+
+def test_cell_without_a_shared_dtype_is_unsupported(tmp_path):
+    proc = run_cli(
+        "run",
+        "--backend",
+        "tests.broken_backends:Uint8Only",
+        "--mode",
+        "linear",
+        "--examples",
+        "5",
+        "--seed",
+        "0",
+        "--results",
+        str(tmp_path / "r.jsonl"),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if "linear" in line)
+    assert row.split()[3:7] == ["0", "0", "0", "1"]
