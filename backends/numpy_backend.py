@@ -9,7 +9,9 @@ import numpy as np
 
 from backends import xp as shared
 from backends.protocol import BackendBase
-from backends.torch_dtypes import interpolate_unsupported
+from backends.torch_dtypes import unsupported_dtype
+
+IntOrSeq = int | Sequence[int]
 
 
 class NumpyBackend(BackendBase):
@@ -21,9 +23,7 @@ class NumpyBackend(BackendBase):
         return np.__version__
 
     def unsupported_reason(self, op: str, dtype: str, params: Mapping[str, Any]) -> str | None:
-        if op == "interpolate":
-            return interpolate_unsupported(dtype, params)
-        return super().unsupported_reason(op, dtype, params)
+        return unsupported_dtype(op, dtype, params)
 
     def interpolate(
         self,
@@ -36,3 +36,47 @@ class NumpyBackend(BackendBase):
         antialias: bool = False,
     ) -> np.ndarray:
         return shared.interpolate(np, x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
+
+    def conv_transpose(
+        self,
+        x: np.ndarray,
+        weight: np.ndarray,
+        bias: np.ndarray | None = None,
+        stride: IntOrSeq = 1,
+        padding: IntOrSeq = 0,
+        output_padding: IntOrSeq = 0,
+        groups: int = 1,
+        dilation: IntOrSeq = 1,
+        output_size: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        return shared.conv_transpose(
+            np, x, weight, bias, stride, padding, output_padding, groups, dilation, output_size
+        )
+
+    def max_pool(
+        self,
+        x: np.ndarray,
+        kernel_size: IntOrSeq,
+        stride: IntOrSeq | None = None,
+        padding: IntOrSeq = 0,
+        dilation: IntOrSeq = 1,
+        ceil_mode: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return shared.max_pool(np, x, kernel_size, stride, padding, dilation, ceil_mode)
+
+    def max_unpool(
+        self,
+        x: np.ndarray,
+        indices: np.ndarray,
+        kernel_size: IntOrSeq,
+        stride: IntOrSeq | None = None,
+        padding: IntOrSeq = 0,
+        output_size: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        return shared.max_unpool(np, x, indices, kernel_size, stride, padding, output_size)
+
+    def pixel_shuffle(self, x: np.ndarray, upscale_factor: int) -> np.ndarray:
+        return shared.pixel_shuffle(x, upscale_factor)
+
+    def pixel_unshuffle(self, x: np.ndarray, downscale_factor: int) -> np.ndarray:
+        return shared.pixel_unshuffle(x, downscale_factor)

@@ -20,7 +20,25 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 #: The ops of the protocol, in the order the harness checks them.
-OPS: tuple[str, ...] = ("interpolate",)
+OPS: tuple[str, ...] = (
+    "interpolate",
+    "conv_transpose",
+    "max_pool",
+    "max_unpool",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "upsample",
+    "upsample_nearest",
+    "upsample_bilinear",
+    "Upsample",
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
+)
+
+#: The aliases: each stands for an ``interpolate`` call (``nn.Upsample`` and the
+#: deprecated ``F.upsample*``); ``BackendBase`` implements them through
+#: ``interpolate``, and the harness checks that each equals that call.
+ALIASES: tuple[str, ...] = OPS[6:]
 
 #: The dtypes the harness knows how to draw, by NumPy name.
 DTYPES: tuple[str, ...] = ("float16", "float32", "float64", "uint8")
@@ -75,6 +93,51 @@ class Backend(Protocol):
         """``torch.nn.functional.interpolate``: same arguments, same errors."""
         ...
 
+    def conv_transpose(
+        self,
+        x: Any,
+        weight: Any,
+        bias: Any | None = None,
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        dilation: int | Sequence[int] = 1,
+        output_size: Sequence[int] | None = None,
+    ) -> Any:
+        """``conv_transpose{1,2,3}d`` (rank from ``weight``); ``output_size`` as
+        ``nn.ConvTranspose*d.forward(input, output_size)`` takes it."""
+        ...
+
+    def max_pool(
+        self,
+        x: Any,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] | None = None,
+        padding: int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        ceil_mode: bool = False,
+    ) -> tuple[Any, Any]:
+        """``max_pool{n}d(..., return_indices=True)``: ``(values, int64 indices)``;
+        ``n = len(kernel_size)`` (an int kernel: ``x.ndim - 2``)."""
+        ...
+
+    def max_unpool(
+        self,
+        x: Any,
+        indices: Any,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] | None = None,
+        padding: int | Sequence[int] = 0,
+        output_size: Sequence[int] | None = None,
+    ) -> Any:
+        """``max_unpool{n}d``, rank as for ``max_pool``."""
+        ...
+
+    def pixel_shuffle(self, x: Any, upscale_factor: int) -> Any: ...
+
+    def pixel_unshuffle(self, x: Any, downscale_factor: int) -> Any: ...
+
 
 class BackendBase:
     """Defaults for a synchronous backend whose arrays are NumPy arrays.
@@ -108,6 +171,47 @@ class BackendBase:
 
     def synchronize(self) -> None:
         return None
+
+    # The aliases, through ``interpolate`` as torch defines them; a backend
+    # with its own alias implementations overrides these.
+    def upsample(
+        self,
+        x: Any,
+        size: Any = None,
+        scale_factor: Any = None,
+        mode: str = "nearest",
+        align_corners: bool | None = None,
+    ) -> Any:
+        """``F.upsample``: ``interpolate`` with the same arguments."""
+        return self.interpolate(x, size, scale_factor, mode, align_corners)  # type: ignore[attr-defined]
+
+    def upsample_nearest(self, x: Any, size: Any = None, scale_factor: Any = None) -> Any:
+        """``F.upsample_nearest``: ``interpolate(..., mode="nearest")``."""
+        return self.interpolate(x, size, scale_factor, mode="nearest")  # type: ignore[attr-defined]
+
+    def upsample_bilinear(self, x: Any, size: Any = None, scale_factor: Any = None) -> Any:
+        """``F.upsample_bilinear``: ``interpolate(..., mode="bilinear", align_corners=True)``."""
+        return self.interpolate(x, size, scale_factor, mode="bilinear", align_corners=True)  # type: ignore[attr-defined]
+
+    def Upsample(
+        self,
+        x: Any,
+        size: Any = None,
+        scale_factor: Any = None,
+        mode: str = "nearest",  # noqa: N802
+        align_corners: bool | None = None,
+        recompute_scale_factor: bool | None = None,
+    ) -> Any:
+        """``nn.Upsample(size, scale_factor, mode, align_corners, recompute_scale_factor)(x)``."""
+        return self.interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor)  # type: ignore[attr-defined]
+
+    def UpsamplingNearest2d(self, x: Any, size: Any = None, scale_factor: Any = None) -> Any:  # noqa: N802
+        """``nn.UpsamplingNearest2d(size, scale_factor)(x)``: nearest on 4-D input."""
+        return self.interpolate(x, size, scale_factor, mode="nearest")  # type: ignore[attr-defined]
+
+    def UpsamplingBilinear2d(self, x: Any, size: Any = None, scale_factor: Any = None) -> Any:  # noqa: N802
+        """``nn.UpsamplingBilinear2d(size, scale_factor)(x)``: bilinear, align_corners=True."""
+        return self.interpolate(x, size, scale_factor, mode="bilinear", align_corners=True)  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
         return f"<backend {self.name}>"

@@ -1,14 +1,33 @@
-"""torch as a backend: the oracle (CPU) and torch on CUDA where present."""
+"""torch as a backend: the oracle (CPU) and torch on CUDA where present.
+
+Each protocol op maps onto the torch API a user calls: ``F.interpolate``,
+``F.conv_transpose{n}d`` (or ``nn.ConvTranspose{n}d`` when an
+``output_size`` is given, as only the module takes it), ``F.max_pool{n}d``
+with ``return_indices=True``, ``F.max_unpool{n}d``, ``F.pixel_(un)shuffle``,
+and the aliases themselves (``F.upsample*``, ``nn.Upsample``,
+``nn.UpsamplingNearest2d``, ``nn.UpsamplingBilinear2d``), so that the harness
+can show each alias equal to the ``interpolate`` call it stands for.
+``torch_call_code`` writes the same calls as repro text.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from backends.protocol import BackendBase
-from backends.torch_dtypes import interpolate_unsupported
+from backends.torch_dtypes import unsupported_dtype
+from reference.unpooling import spatial_rank
+
+if TYPE_CHECKING:
+    from conformance.cases import Case
+
+#: The module aliases: constructor arguments are the call's keyword arguments.
+MODULE_ALIASES = ("Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d")
+FUNCTION_ALIASES = ("upsample", "upsample_nearest", "upsample_bilinear")
 
 
 class TorchBackend(BackendBase):
@@ -39,9 +58,7 @@ class TorchBackend(BackendBase):
         return True, ""
 
     def unsupported_reason(self, op: str, dtype: str, params: Mapping[str, Any]) -> str | None:
-        if op == "interpolate":
-            return interpolate_unsupported(dtype, params)
-        return super().unsupported_reason(op, dtype, params)
+        return unsupported_dtype(op, dtype, params)
 
     def from_numpy(self, array: np.ndarray) -> Any:
         torch = self._torch()
@@ -78,9 +95,162 @@ class TorchBackend(BackendBase):
             antialias=antialias,
         )
 
+    def conv_transpose(
+        self,
+        x: Any,
+        weight: Any,
+        bias: Any | None = None,
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        dilation: int | Sequence[int] = 1,
+        output_size: Sequence[int] | None = None,
+    ) -> Any:
+        torch = self._torch()
+        n = weight.dim() - 2
+        if output_size is None:
+            fn = getattr(torch.nn.functional, f"conv_transpose{n}d")
+            return fn(x, weight, bias, stride, padding, output_padding, groups, dilation)
+        module = getattr(torch.nn, f"ConvTranspose{n}d")(
+            weight.shape[0],
+            weight.shape[1] * groups,
+            tuple(weight.shape[2:]),
+            stride=stride,
+            padding=padding,
+            groups=groups,
+            bias=bias is not None,
+            dilation=dilation,
+            device=x.device,
+            dtype=weight.dtype,
+        )
+        with torch.no_grad():
+            module.weight.copy_(weight)
+            if bias is not None:
+                module.bias.copy_(bias)
+        return module(x, output_size=list(output_size)).detach()
+
+    def max_pool(
+        self,
+        x: Any,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] | None = None,
+        padding: int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        ceil_mode: bool = False,
+    ) -> tuple[Any, Any]:
+        n = spatial_rank(x.dim(), kernel_size)
+        fn = getattr(self._torch().nn.functional, f"max_pool{n}d")
+        return fn(x, kernel_size, stride, padding, dilation, ceil_mode=ceil_mode, return_indices=True)
+
+    def max_unpool(
+        self,
+        x: Any,
+        indices: Any,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] | None = None,
+        padding: int | Sequence[int] = 0,
+        output_size: Sequence[int] | None = None,
+    ) -> Any:
+        n = spatial_rank(x.dim(), kernel_size)
+        fn = getattr(self._torch().nn.functional, f"max_unpool{n}d")
+        return fn(x, indices, kernel_size, stride, padding, None if output_size is None else list(output_size))
+
+    def pixel_shuffle(self, x: Any, upscale_factor: int) -> Any:
+        return self._torch().nn.functional.pixel_shuffle(x, upscale_factor)
+
+    def pixel_unshuffle(self, x: Any, downscale_factor: int) -> Any:
+        return self._torch().nn.functional.pixel_unshuffle(x, downscale_factor)
+
+    def _alias(self, name: str, x: Any, **kwargs: Any) -> Any:
+        torch = self._torch()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # F.upsample* warn that they are deprecated
+            if name in MODULE_ALIASES:
+                return getattr(torch.nn, name)(**kwargs)(x)
+            return getattr(torch.nn.functional, name)(x, **kwargs)
+
+    def upsample(
+        self,
+        x: Any,
+        size: Any = None,
+        scale_factor: Any = None,
+        mode: str = "nearest",
+        align_corners: bool | None = None,
+    ) -> Any:
+        return self._alias("upsample", x, size=size, scale_factor=scale_factor, mode=mode, align_corners=align_corners)
+
+    def upsample_nearest(self, x: Any, size: Any = None, scale_factor: Any = None) -> Any:
+        return self._alias("upsample_nearest", x, size=size, scale_factor=scale_factor)
+
+    def upsample_bilinear(self, x: Any, size: Any = None, scale_factor: Any = None) -> Any:
+        return self._alias("upsample_bilinear", x, size=size, scale_factor=scale_factor)
+
+    def Upsample(
+        self,
+        x: Any,
+        size: Any = None,
+        scale_factor: Any = None,
+        mode: str = "nearest",  # noqa: N802
+        align_corners: bool | None = None,
+        recompute_scale_factor: bool | None = None,
+    ) -> Any:
+        return self._alias(
+            "Upsample",
+            x,
+            size=size,
+            scale_factor=scale_factor,
+            mode=mode,
+            align_corners=align_corners,
+            recompute_scale_factor=recompute_scale_factor,
+        )
+
+    def UpsamplingNearest2d(self, x: Any, size: Any = None, scale_factor: Any = None) -> Any:  # noqa: N802
+        return self._alias("UpsamplingNearest2d", x, size=size, scale_factor=scale_factor)
+
+    def UpsamplingBilinear2d(self, x: Any, size: Any = None, scale_factor: Any = None) -> Any:  # noqa: N802
+        return self._alias("UpsamplingBilinear2d", x, size=size, scale_factor=scale_factor)
+
 
 class TorchCudaBackend(TorchBackend):
     """torch on the first CUDA device."""
 
     def __init__(self) -> None:
         super().__init__("cuda")
+
+
+def torch_call_code(case: Case, target: str) -> list[str]:
+    """Plain torch statements computing ``case`` on ``x`` (and its operands)
+    with the case's ``kwargs``, assigned to ``target``: the repro's oracle."""
+    op, p = case.op, case.params
+    t = {name: f"torch.from_numpy({name})" for name in ("x", *(n for n, _ in case.operands))}
+    if op == "interpolate":
+        return [f"{target} = F.interpolate({t['x']}, **kwargs)"]
+    if op == "conv_transpose":
+        n = len(dict(case.operands)["weight"].shape) - 2  # type: ignore[union-attr]
+        bias = t.get("bias", "None")
+        if p.get("output_size") is None:
+            return [f"{target} = F.conv_transpose{n}d({t['x']}, {t['weight']}, {bias}, **kwargs)"]
+        return [
+            "weight_t = torch.from_numpy(weight)",
+            f"m = torch.nn.ConvTranspose{n}d(weight_t.shape[0], weight_t.shape[1] * kwargs.get('groups', 1), "
+            f"tuple(weight_t.shape[2:]), stride=kwargs.get('stride', 1), padding=kwargs.get('padding', 0), "
+            f"groups=kwargs.get('groups', 1), dilation=kwargs.get('dilation', 1), bias={'bias' in t}, "
+            "dtype=weight_t.dtype)",
+            "with torch.no_grad():",
+            "    m.weight.copy_(weight_t)",
+            *(["    m.bias.copy_(torch.from_numpy(bias))"] if "bias" in t else []),
+            f"{target} = m({t['x']}, output_size=list(kwargs['output_size'])).detach()",
+        ]
+    if op in ("max_pool", "max_unpool"):
+        n = spatial_rank(len(case.input.shape), p["kernel_size"])
+        if op == "max_pool":
+            return [f"{target} = F.max_pool{n}d({t['x']}, return_indices=True, **kwargs)"]
+        return [f"{target} = F.max_unpool{n}d({t['x']}, {t['indices']}, **kwargs)"]
+    if op in ("pixel_shuffle", "pixel_unshuffle"):
+        return [f"{target} = F.{op}({t['x']}, **kwargs)"]
+    if op in MODULE_ALIASES:
+        return [f"{target} = torch.nn.{op}(**kwargs)({t['x']})"]
+    if op in FUNCTION_ALIASES:
+        return [f"{target} = F.{op}({t['x']}, **kwargs)"]
+    raise KeyError(op)

@@ -1,8 +1,8 @@
-"""A conformance case: op, keyword arguments, and how to make the input.
+"""A conformance case: op, its array operands, keyword arguments.
 
 A case is plain data (JSON in the results store) and turns into a Python
-snippet that anyone can paste to see the same numbers: the input is made by
-the very NumPy expression shown in the repro.
+snippet that anyone can paste to see the same numbers: every array is made by
+the very NumPy statements the repro prints (``materialize`` executes them).
 """
 
 from __future__ import annotations
@@ -13,27 +13,28 @@ from typing import Any
 
 import numpy as np
 
-#: How input values are drawn: a NumPy expression of ``rng`` and ``shape``.
-#: ``materialize`` evaluates exactly the text the repro prints.
+#: How values are drawn: a NumPy expression of ``rng`` and ``{shape}``.
 DISTRIBUTIONS: dict[str, str] = {
-    "normal": "rng.standard_normal(shape)",
-    "unit": "rng.random(shape)",
-    "large": "rng.standard_normal(shape) * 1e4",
-    "bytes": "rng.integers(0, 256, shape)",
-    "extremes": "rng.choice([0, 255], shape)",
+    "normal": "rng.standard_normal({shape})",
+    "unit": "rng.random({shape})",
+    "large": "rng.standard_normal({shape}) * 1e4",
+    "bytes": "rng.integers(0, 256, {shape})",
+    "extremes": "rng.choice([0, 255], {shape})",
+    "ties": "rng.integers(0, 3, {shape})",
+    "nans": "np.where(rng.random({shape}) < 0.2, np.nan, rng.integers(0, 3, {shape}))",
 }
 
-#: Memory layouts: a NumPy statement that re-lays ``x`` out with the same values.
+#: Memory layouts: a statement that re-lays ``{name}`` out with the same values.
 LAYOUTS: dict[str, str | None] = {
     "contiguous": None,
-    "transposed": "x = np.ascontiguousarray(np.swapaxes(x, -1, -2)).swapaxes(-1, -2)",
-    "strided": "x = np.repeat(x, 2, axis=-1)[..., ::2]",
+    "transposed": "{name} = np.ascontiguousarray(np.swapaxes({name}, -1, -2)).swapaxes(-1, -2)",
+    "strided": "{name} = np.repeat({name}, 2, axis=-1)[..., ::2]",
 }
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """The input array: shape, dtype, value distribution, seed, memory layout."""
+    """An array: shape, dtype, value distribution, seed, memory layout."""
 
     shape: tuple[int, ...]
     dtype: str
@@ -41,39 +42,132 @@ class InputSpec:
     seed: int = 0
     layout: str = "contiguous"
 
-    def code(self) -> str:
-        """NumPy statements that build ``x``."""
-        lines = [
-            f"rng = np.random.default_rng({self.seed})",
-            f"shape = {self.shape!r}",
-            f"x = ({DISTRIBUTIONS[self.distribution]}).astype(np.{self.dtype})",
-        ]
-        if LAYOUTS[self.layout]:
-            lines.append(str(LAYOUTS[self.layout]))
-        return "\n".join(lines)
+    def code(self, name: str = "x") -> list[str]:
+        """NumPy statements that build the array ``name``."""
+        expr = DISTRIBUTIONS[self.distribution].format(shape=repr(tuple(self.shape)))
+        lines = [f"rng = np.random.default_rng({self.seed})", f"{name} = ({expr}).astype(np.{self.dtype})"]
+        layout = LAYOUTS[self.layout]
+        if layout:
+            lines.append(layout.format(name=name))
+        return lines
 
-    def materialize(self) -> np.ndarray:
-        namespace: dict[str, Any] = {"np": np}
-        exec(self.code(), namespace)  # our own constant templates, see DISTRIBUTIONS
-        return namespace["x"]
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "array",
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "distribution": self.distribution,
+            "seed": self.seed,
+            "layout": self.layout,
+        }
+
+
+@dataclass(frozen=True)
+class PooledIndices:
+    """Unpooling indices as max-pooling a ``source`` array makes them (the
+    reference's ``max_pool``, which matches torch's bit for bit)."""
+
+    source: InputSpec
+    pool: tuple[tuple[str, Any], ...]
+
+    def code(self, name: str) -> list[str]:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.pool)
+        return [*self.source.code("source"), f"_, {name} = max_pool(source, {args})"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "pooled_indices", "source": self.source.to_json(), "pool": [list(p) for p in self.pool]}
+
+
+@dataclass(frozen=True)
+class UniqueIndices:
+    """Hand-made valid unpooling indices: distinct positions within each
+    ``plane``-sized output plane, for an indices array of ``shape`` whose last
+    ``rank`` axes are spatial."""
+
+    shape: tuple[int, ...]
+    plane: int
+    rank: int
+    seed: int = 0
+
+    def code(self, name: str) -> list[str]:
+        lead = tuple(self.shape[: len(self.shape) - self.rank])
+        per_plane = int(np.prod(self.shape[len(self.shape) - self.rank :]))
+        return [
+            f"rng = np.random.default_rng({self.seed})",
+            f"{name} = np.argsort(rng.random({(*lead, self.plane)!r}), axis=-1)"
+            f"[..., :{per_plane}].reshape({tuple(self.shape)!r})",
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "unique_indices",
+            "shape": list(self.shape),
+            "plane": self.plane,
+            "rank": self.rank,
+            "seed": self.seed,
+        }
+
+
+Operand = InputSpec | PooledIndices | UniqueIndices
+
+
+def operand_from_json(data: dict[str, Any]) -> Operand:
+    kind = data.get("kind", "array")
+    if kind == "array":
+        return InputSpec(tuple(data["shape"]), data["dtype"], data["distribution"], data["seed"], data["layout"])
+    if kind == "pooled_indices":
+        return PooledIndices(operand_from_json(data["source"]), tuple(_tuplify(p) for p in data["pool"]))  # type: ignore[arg-type]
+    if kind == "unique_indices":
+        return UniqueIndices(tuple(data["shape"]), data["plane"], data["rank"], data["seed"])
+    raise ValueError(f"unknown operand kind {kind!r}")
+
+
+def _tuplify(value: Any) -> Any:
+    return tuple(_tuplify(v) for v in value) if isinstance(value, list) else value
 
 
 @dataclass(frozen=True)
 class Case:
-    """One call of ``op`` on one input, with keyword arguments ``params``."""
+    """One call ``op(x, **operands, **params)``.
+
+    ``input`` makes ``x``; ``operands`` are further arrays passed by keyword
+    (``weight`` and ``bias`` of conv_transpose, ``indices`` of max_unpool);
+    ``params`` are the remaining keyword arguments."""
 
     op: str
     input: InputSpec
     params: dict[str, Any] = field(default_factory=dict)
+    operands: tuple[tuple[str, Operand], ...] = ()
 
     @property
     def mode(self) -> str:
-        """The cell a case belongs to within its op (interpolate: the mode)."""
-        return str(self.params.get("mode", "-"))
+        """The cell a case belongs to within its op (interpolate: the mode;
+        other ops: their spatial rank)."""
+        if "mode" in self.params:
+            return str(self.params["mode"])
+        rank = cell_rank(self)
+        return f"{rank}d" if rank else "all"
 
     @property
     def dtype(self) -> str:
         return self.input.dtype
+
+    def code(self) -> str:
+        """NumPy statements making ``x`` and every operand."""
+        lines = self.input.code("x")
+        for name, spec in self.operands:
+            lines += spec.code(name)
+        return "\n".join(lines)
+
+    def materialize(self) -> dict[str, np.ndarray]:
+        """``{"x": ..., **operands}``, made by executing ``code()``."""
+        namespace: dict[str, Any] = {"np": np}
+        if any(isinstance(spec, PooledIndices) for _, spec in self.operands):
+            from reference import max_pool
+
+            namespace["max_pool"] = max_pool
+        exec(self.code(), namespace)  # our own templates: see DISTRIBUTIONS, LAYOUTS
+        return {name: namespace[name] for name in ("x", *(n for n, _ in self.operands))}
 
     def kwargs_code(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -81,53 +175,68 @@ class Case:
     def describe(self) -> str:
         spec = self.input
         extra = "" if spec.layout == "contiguous" else f", {spec.layout}"
-        return f"{self.op}({spec.dtype}{list(spec.shape)}{extra}, {self.kwargs_code()})"
+        operands = "".join(f", {name}" for name, _ in self.operands)
+        params = f", {self.kwargs_code()}" if self.params else ""
+        return f"{self.op}({spec.dtype}{list(spec.shape)}{extra}{operands}{params})"
 
     def to_json(self) -> dict[str, Any]:
-        spec = self.input
         return {
             "op": self.op,
             "params": _jsonable(self.params),
-            "input": {
-                "shape": list(spec.shape),
-                "dtype": spec.dtype,
-                "distribution": spec.distribution,
-                "seed": spec.seed,
-                "layout": spec.layout,
-            },
+            "input": self.input.to_json(),
+            "operands": [[name, spec.to_json()] for name, spec in self.operands],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Case:
-        spec = dict(data["input"])
-        spec["shape"] = tuple(spec["shape"])
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in data["params"].items()}
-        return cls(data["op"], InputSpec(**spec), params)
+        spec = operand_from_json(data["input"])
+        assert isinstance(spec, InputSpec)
+        params = {k: _tuplify(v) for k, v in data["params"].items()}
+        operands = tuple((name, operand_from_json(op)) for name, op in data.get("operands", []))
+        return cls(data["op"], spec, params, operands)
 
     def repro(self, backend_spec: str) -> str:
         """A self-contained script comparing ``backend_spec`` with torch on this case."""
-        torch_call = {
-            "interpolate": "F.interpolate(torch.from_numpy(x), **kwargs)",
-        }[self.op]
+        from backends.torch_backend import torch_call_code
+
+        imports = ["import numpy as np", "import torch", "import torch.nn.functional as F", "from backends import load"]
+        if any(isinstance(spec, PooledIndices) for _, spec in self.operands):
+            imports.append("from reference import max_pool")
+        names = [name for name, _ in self.operands]
+        operand_args = "".join(f", {n}=backend.from_numpy({n})" for n in names)
         return "\n".join(
             [
-                "import numpy as np",
-                "import torch",
-                "import torch.nn.functional as F",
-                "from backends import load",
+                *imports,
                 "",
-                self.input.code(),
+                self.code(),
                 f"kwargs = dict({self.kwargs_code()})",
-                f"expected = {torch_call}.numpy()",
+                *torch_call_code(self, "expected"),
                 f"backend = load({backend_spec!r})",
-                f"actual = backend.to_numpy(backend.{self.op}(backend.from_numpy(x), **kwargs))",
-                'print("expected", expected.dtype, expected.shape)',
-                'print("actual  ", actual.dtype, actual.shape)',
-                "if actual.shape == expected.shape:",
-                "    diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))",
-                '    print("max |actual - expected| =", diff.max(initial=0.0), "at", np.unravel_index(diff.argmax(), diff.shape) if diff.size else None)',
+                f"actual = backend.{self.op}(backend.from_numpy(x){operand_args}, **kwargs)",
+                "actual = tuple(actual) if isinstance(actual, tuple) else (actual,)",
+                "expected = tuple(expected) if isinstance(expected, tuple) else (expected,)",
+                "for a, e in zip(actual, expected):",
+                "    a, e = backend.to_numpy(a), e.numpy()",
+                '    print("expected", e.dtype, e.shape, "| actual", a.dtype, a.shape)',
+                "    if a.shape == e.shape:",
+                "        diff = np.abs(a.astype(np.float64) - e.astype(np.float64))",
+                "        diff[np.isnan(a.astype(np.float64)) & np.isnan(e.astype(np.float64))] = 0",
+                '        print("max |actual - expected| =", diff.max(initial=0.0),'
+                ' "at", np.unravel_index(diff.argmax(), diff.shape) if diff.size else None)',
             ]
         )
+
+
+def cell_rank(case: Case) -> int | None:
+    """Spatial rank of a non-interpolate case (conv: from the weight; pooling:
+    from the kernel; pixel shuffle: none)."""
+    for name, spec in case.operands:
+        if name == "weight" and isinstance(spec, InputSpec):
+            return len(spec.shape) - 2
+    kernel = case.params.get("kernel_size")
+    if kernel is not None:
+        return len(kernel) if isinstance(kernel, tuple) else len(case.input.shape) - 2
+    return None
 
 
 def _jsonable(value: Any) -> Any:

@@ -81,7 +81,19 @@ def _parser() -> argparse.ArgumentParser:
         help="registered name or module:attribute (repeatable; default: " + ", ".join(DEFAULT_BACKENDS) + ")",
     )
     run.add_argument("--op", action="append", metavar="NAME", help="op to check (repeatable; default: all)")
-    run.add_argument("--mode", action="append", metavar="MODE", help="restrict to these modes (repeatable)")
+    run.add_argument(
+        "--mode",
+        action="append",
+        metavar="CELL",
+        help="restrict to these modes or cells, e.g. bilinear, 2d (repeatable)",
+    )
+    run.add_argument(
+        "--dtype",
+        action="append",
+        metavar="DTYPE",
+        choices=list(backends.DTYPES),
+        help="restrict to these input dtypes (repeatable; default: every dtype both sides take)",
+    )
     run.add_argument(
         "--examples",
         type=int,
@@ -125,10 +137,11 @@ def cmd_list(out: TextIO) -> int:
         except BackendLoadError as exc:
             ok, why, version = False, str(exc), "-"
         state = f"available ({version})" if ok else f"unavailable: {why}"
-        out.write(f"  {name:<12} {state}\n")
+        out.write(f"  {name:<21} {state}\n")
     out.write("ops:\n")
     for op, modes in OP_CELLS.items():
-        out.write(f"  {op:<12} modes: {', '.join(modes)}\n")
+        label = "modes" if op == "interpolate" or modes[0] not in ("all", "1d") else "cells"
+        out.write(f"  {op:<21} {label}: {', '.join(modes)}\n")
     return 0
 
 
@@ -185,7 +198,9 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     if args.mode and mode not in args.mode:
                         continue
                     progress.start(f"{backend.name} {op} {mode}")
-                    outcome = search_cell(backend, spec, op, mode, oracle, args.examples, seed_value, record)
+                    outcome = search_cell(
+                        backend, spec, op, mode, oracle, args.examples, seed_value, record, dtypes=args.dtype
+                    )
                     note = ""
                     if outcome.minimal is not None:
                         note = f"FAILS, minimal case: {outcome.minimal.case.describe()}"

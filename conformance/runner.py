@@ -4,7 +4,7 @@ compare, time, and search with Hypothesis for a minimal failing case."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,13 +16,40 @@ from hypothesis.errors import Unsatisfiable
 import reference
 from backends import DTYPES, Backend, Unsupported
 from backends.reference_backend import to_dtype
+from backends.torch_dtypes import ALIAS_MODES
 from conformance.cases import Case, InputSpec
-from conformance.strategies import fixed_interpolate_cases, interpolate_cases
+from conformance.strategies import (
+    UPSAMPLE_MODES,
+    alias_cases,
+    conv_transpose_cases,
+    fixed_interpolate_cases,
+    fixed_large_cases,
+    interpolate_cases,
+    max_pool_cases,
+    max_unpool_cases,
+    pixel_shuffle_cases,
+)
 from conformance.tolerance import Comparison, compare_exact, compare_numeric
+from reference.aliases import INTERPOLATE_ARGS
 from reference.interpolate import ANTIALIAS_MODES, DATA_MOVEMENT_MODES, MODE_RANKS
 
-#: Ops the harness can check, and the cells (modes) of each.
-OP_CELLS: dict[str, tuple[str, ...]] = {"interpolate": tuple(MODE_RANKS)}
+RANK_CELLS = ("1d", "2d", "3d")
+#: Ops the harness can check, and the cells of each (interpolate and the
+#: mode-taking aliases: modes; conv_transpose and pooling: spatial rank).
+OP_CELLS: dict[str, tuple[str, ...]] = {
+    "interpolate": tuple(MODE_RANKS),
+    "conv_transpose": RANK_CELLS,
+    "max_pool": RANK_CELLS,
+    "max_unpool": RANK_CELLS,
+    "pixel_shuffle": ("all",),
+    "pixel_unshuffle": ("all",),
+    "upsample": UPSAMPLE_MODES,
+    "Upsample": UPSAMPLE_MODES,
+    "upsample_nearest": ("all",),
+    "UpsamplingNearest2d": ("all",),
+    "upsample_bilinear": ("all",),
+    "UpsamplingBilinear2d": ("all",),
+}
 
 STATUSES = ("pass", "fail", "error", "unsupported")
 
@@ -59,17 +86,43 @@ class Result:
         }
 
 
+#: Ops that only move data: results must match bit for bit.
+DATA_MOVEMENT_OPS = frozenset({"max_pool", "max_unpool", "pixel_shuffle", "pixel_unshuffle"})
+
+
+def effective_mode(case: Case) -> str | None:
+    """The interpolate mode a case runs (aliases included), else ``None``."""
+    if case.op == "interpolate" or case.op in ALIAS_MODES:
+        return ALIAS_MODES.get(case.op) or case.params.get("mode", "nearest")
+    return None
+
+
 def is_exact(case: Case) -> bool:
     """Whether the op moves data only (then results must match bit for bit)."""
-    return case.op == "interpolate" and case.mode in DATA_MOVEMENT_MODES
+    return case.op in DATA_MOVEMENT_OPS or effective_mode(case) in DATA_MOVEMENT_MODES
 
 
-def _timed(backend: Backend, op: str, x: Any, params: dict[str, Any]) -> tuple[Any, float]:
+def _as_tuple(out: Any) -> tuple[Any, ...]:
+    return tuple(out) if isinstance(out, tuple) else (out,)
+
+
+def _call(
+    backend: Backend,
+    case: Case,
+    arrays: dict[str, np.ndarray],
+    op: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> tuple[tuple[np.ndarray, ...], float]:
+    """Convert the inputs (copies: a backend must not see, or spoil, ours), run
+    ``op`` between two ``synchronize()`` calls, and read the outputs back."""
+    args = {name: backend.from_numpy(a.copy()) for name, a in arrays.items()}
+    x = args.pop("x")
     backend.synchronize()
     start = time.perf_counter()
-    out = getattr(backend, op)(x, **params)
+    out = getattr(backend, op or case.op)(x, **args, **(case.params if params is None else params))
     backend.synchronize()
-    return out, time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    return tuple(np.asarray(backend.to_numpy(o)) for o in _as_tuple(out)), elapsed
 
 
 def _describe(exc: BaseException) -> str:
@@ -79,20 +132,31 @@ def _describe(exc: BaseException) -> str:
 
 @dataclass
 class Expected:
-    """What the oracles say about a case: torch's output (or exception) and
-    the exact reference result (or exception)."""
+    """What the oracles say about a case: torch's outputs (or exception) and
+    the exact reference results (or exception)."""
 
-    torch_out: np.ndarray | None
+    torch_out: tuple[np.ndarray, ...] | None
     torch_exc: BaseException | None
     torch_time_s: float | None
-    exact: np.ndarray | None
+    exact: tuple[np.ndarray, ...] | None
     reference_exc: BaseException | None
     torch_crash: BaseException | None = None
+    magnitude: float | None = None
 
 
 def _is_torch_crash(exc: BaseException) -> bool:
     """An internal assertion of torch's (a torch bug), not an argument error."""
     return "INTERNAL ASSERT FAILED" in str(exc)
+
+
+def _magnitude(case: Case, arrays: dict[str, np.ndarray]) -> float | None:
+    """For sums of many products (conv_transpose), the scale rounding errors
+    grow with: the largest ``sum |x| |w| + |b|`` of any output."""
+    if case.op != "conv_transpose":
+        return None
+    absolute = {name: np.abs(a.astype(np.float64)) for name, a in arrays.items()}
+    x = absolute.pop("x")
+    return float(np.max(reference.conv_transpose(x, **absolute, **case.params), initial=0.0))
 
 
 class Oracle:
@@ -105,16 +169,16 @@ class Oracle:
             torch_backend = TorchBackend()
         self.torch = torch_backend
 
-    def expected(self, case: Case, x: np.ndarray) -> Expected:
+    def expected(self, case: Case, arrays: dict[str, np.ndarray]) -> Expected:
         torch_out = torch_exc = exact = ref_exc = None
         torch_time = None
         try:
-            out, torch_time = _timed(self.torch, case.op, self.torch.from_numpy(x), case.params)
-            torch_out = self.torch.to_numpy(out)
+            torch_out, torch_time = _call(self.torch, case, arrays)
         except Exception as exc:  # torch's exception is the expected behaviour
             torch_exc = exc
         try:
-            exact = getattr(reference, case.op)(x.copy(), **case.params)
+            inputs = {name: a.copy() for name, a in arrays.items()}
+            exact = _as_tuple(getattr(reference, case.op)(inputs.pop("x"), **inputs, **case.params))
         except Exception as exc:
             ref_exc = exc
         crashed = None
@@ -122,8 +186,25 @@ class Oracle:
             # torch's own bug is no contract: judge against the reference alone,
             # as if torch had returned the correctly rounded result.
             crashed, torch_exc = torch_exc, None
-            torch_out = to_dtype(exact, x.dtype)
-        return Expected(torch_out, torch_exc, torch_time, exact, ref_exc, crashed)
+            torch_out = tuple(to_dtype(e, arrays["x"].dtype) if e.dtype == np.float64 else e for e in exact)
+        magnitude = _magnitude(case, arrays) if exact is not None else None
+        return Expected(torch_out, torch_exc, torch_time, exact, ref_exc, crashed, magnitude)
+
+
+def _compare(case: Case, got: tuple[np.ndarray, ...], want: Expected) -> Comparison:
+    """Each output against the reference; the first that does not conform
+    decides (max_pool: values, then indices)."""
+    assert want.exact is not None and want.torch_out is not None
+    comparisons = []
+    for g, e, t in zip(got, want.exact, want.torch_out):
+        if is_exact(case) or e.dtype != np.float64:
+            comparisons.append(compare_exact(g, e, t))
+        else:
+            comparisons.append(compare_numeric(g, e, t, case.dtype, want.magnitude))
+    failing = [c for c in comparisons if not c.passed]
+    worst = failing[0] if failing else comparisons[0]
+    worst.torch_off_reference = any(c.torch_off_reference for c in comparisons)
+    return worst
 
 
 def check_case(case: Case, backend: Backend, spec: str, oracle: Oracle) -> Result:
@@ -132,23 +213,17 @@ def check_case(case: Case, backend: Backend, spec: str, oracle: Oracle) -> Resul
     reason = backend.unsupported_reason(case.op, case.dtype, case.params)
     if reason:
         return Result(name, case, "unsupported", reason)
-    x = case.input.materialize()
-    want = oracle.expected(case, x)
+    arrays = case.materialize()
+    want = oracle.expected(case, arrays)
     try:
-        out, elapsed = _timed(backend, case.op, backend.from_numpy(x.copy()), case.params)
-        got = np.asarray(backend.to_numpy(out))
+        got, elapsed = _call(backend, case, arrays)
     except Unsupported as exc:
         return Result(name, case, "unsupported", str(exc) or "raised Unsupported")
     except Exception as exc:
         if want.torch_exc is not None:
             if type(exc) is type(want.torch_exc):
                 return Result(name, case, "pass", f"raised {type(exc).__name__} as torch does")
-            return Result(
-                name,
-                case,
-                "fail",
-                f"raised {_describe(exc)}; torch raises {_describe(want.torch_exc)}",
-            )
+            return Result(name, case, "fail", f"raised {_describe(exc)}; torch raises {_describe(want.torch_exc)}")
         return Result(
             name, case, "error", f"raised {_describe(exc)}; torch returns a result", torch_time_s=want.torch_time_s
         )
@@ -158,20 +233,30 @@ def check_case(case: Case, backend: Backend, spec: str, oracle: Oracle) -> Resul
         )
     assert want.torch_out is not None
     timing = {"time_s": elapsed, "torch_time_s": want.torch_time_s}
-    if got.shape != want.torch_out.shape:
+    if len(got) != len(want.torch_out):
         return Result(
-            name, case, "fail", f"shape {list(got.shape)}; torch gives {list(want.torch_out.shape)}", **timing
+            name, case, "fail", f"returned {len(got)} array(s); torch returns {len(want.torch_out)}", **timing
         )
-    if got.dtype != want.torch_out.dtype:
-        return Result(name, case, "fail", f"dtype {got.dtype}; torch gives {want.torch_out.dtype}", **timing)
+    for g, t in zip(got, want.torch_out):
+        if g.shape != t.shape:
+            return Result(name, case, "fail", f"shape {list(g.shape)}; torch gives {list(t.shape)}", **timing)
+        if g.dtype != t.dtype:
+            return Result(name, case, "fail", f"dtype {g.dtype}; torch gives {t.dtype}", **timing)
     if want.exact is None:
         return Result(name, case, "error", f"the reference raised {_describe(want.reference_exc)}", **timing)
-    if is_exact(case):
-        comparison = compare_exact(got, want.exact, want.torch_out)
-    else:
-        comparison = compare_numeric(got, want.exact, want.torch_out, case.dtype)
+    comparison = _compare(case, got, want)
     status = "pass" if comparison.passed else "fail"
     message = comparison.reason
+    if status == "pass" and case.op in ALIAS_MODES:
+        # An alias must be exactly the interpolate call it stands for, on the same backend.
+        equivalent = INTERPOLATE_ARGS[case.op](**case.params)
+        try:
+            direct, _ = _call(backend, case, arrays, "interpolate", equivalent)
+        except Exception as exc:
+            direct, message = None, f"its interpolate({equivalent}) raised {_describe(exc)}"
+        if direct is None or not np.array_equal(direct[0], got[0], equal_nan=True):
+            status = "fail"
+            message = message or f"differs from its own interpolate(**{equivalent})"
     if want.torch_crash is not None:
         comparison.torch_off_reference = True
         message = f"{message}; " if message else ""
@@ -196,14 +281,18 @@ class CellOutcome:
     minimal: Result | None = None
 
 
-def shared_dtypes(op: str, backend: Backend, oracle: Oracle) -> Callable[[str, bool], list[str]]:
-    """``dtypes_for(mode, antialias)``: the dtypes both the backend and torch take."""
+def shared_dtypes(
+    op: str, backend: Backend, oracle: Oracle, only: Sequence[str] | None = None
+) -> Callable[[str, bool], list[str]]:
+    """``dtypes_for(mode, antialias)``: the dtypes (among ``only``, if given) that
+    both the backend and torch take (``mode`` and ``antialias`` matter to
+    interpolate and its aliases only)."""
 
     def dtypes_for(m: str, antialias: bool) -> list[str]:
         params = {"mode": m, "antialias": antialias}
         return [
             d
-            for d in DTYPES
+            for d in (only or DTYPES)
             if oracle.torch.unsupported_reason(op, d, params) is None
             and backend.unsupported_reason(op, d, params) is None
         ]
@@ -211,22 +300,39 @@ def shared_dtypes(op: str, backend: Backend, oracle: Oracle) -> Callable[[str, b
     return dtypes_for
 
 
-def case_strategy(op: str, mode: str, backend: Backend, oracle: Oracle) -> st.SearchStrategy[Case] | None:
+def case_strategy(
+    op: str, cell: str, backend: Backend, oracle: Oracle, only: Sequence[str] | None = None
+) -> st.SearchStrategy[Case] | None:
     """Hypothesis strategy for one cell; ``None`` when the backend and torch
     share no dtype there (the cell is then reported unsupported)."""
-    dtypes_for = shared_dtypes(op, backend, oracle)
+    dtypes_for = shared_dtypes(op, backend, oracle, only)
     if op == "interpolate":
-        flags = [False, True] if mode in ANTIALIAS_MODES else [False]
-        if not any(dtypes_for(mode, aa) for aa in flags):
+        flags = [False, True] if cell in ANTIALIAS_MODES else [False]
+        if not any(dtypes_for(cell, aa) for aa in flags):
             return None
-        return interpolate_cases(mode, dtypes_for)
-    raise KeyError(op)
+        return interpolate_cases(cell, dtypes_for)
+    if op in ALIAS_MODES:
+        mode = ALIAS_MODES[op] or cell
+        if not dtypes_for(mode, False):
+            return None
+        return alias_cases(op, mode, dtypes_for)
+    dtypes = dtypes_for("", False)
+    if not dtypes:
+        return None
+    if op in ("pixel_shuffle", "pixel_unshuffle"):
+        return pixel_shuffle_cases(op, dtypes)
+    rank = RANK_CELLS.index(cell) + 1
+    return {"conv_transpose": conv_transpose_cases, "max_pool": max_pool_cases, "max_unpool": max_unpool_cases}[op](
+        rank, dtypes
+    )
 
 
-def fixed_cases(op: str, mode: str, backend: Backend, oracle: Oracle) -> list[Case]:
+def fixed_cases(op: str, cell: str, backend: Backend, oracle: Oracle, only: Sequence[str] | None = None) -> list[Case]:
+    """A few large cases per cell: the paths small inputs never take."""
+    dtypes_for = shared_dtypes(op, backend, oracle, only)
     if op == "interpolate":
-        return fixed_interpolate_cases(mode, shared_dtypes(op, backend, oracle))
-    return []
+        return fixed_interpolate_cases(cell, dtypes_for)
+    return [c for c in fixed_large_cases(op, cell) if c.dtype in dtypes_for(c.params.get("mode", ""), False)]
 
 
 def search_cell(
@@ -239,6 +345,7 @@ def search_cell(
     seed_value: int,
     record: Callable[[Result], None],
     extra_cases: Iterable[Case] = (),
+    dtypes: Sequence[str] | None = None,
 ) -> CellOutcome:
     """Check ``examples`` Hypothesis-drawn cases (plus the fixed large ones) of
     one cell, recording each result; if any failed, let Hypothesis shrink the
@@ -252,10 +359,10 @@ def search_cell(
             first_failure.append(result)
         record(result)
 
-    for case in [*fixed_cases(op, mode, backend, oracle), *extra_cases]:
+    for case in [*fixed_cases(op, mode, backend, oracle, dtypes), *extra_cases]:
         note(check_case(case, backend, spec, oracle))
 
-    strategy = case_strategy(op, mode, backend, oracle)
+    strategy = case_strategy(op, mode, backend, oracle, dtypes)
     if strategy is None:
         probe = Case(op, InputSpec((1, 1, 1), "float32"), {"mode": mode})
         note(Result(backend.name, probe, "unsupported", f"{backend.name} takes no dtype torch takes in {op} {mode}"))

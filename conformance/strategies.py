@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from conformance.cases import Case, InputSpec
+from conformance.cases import Case, InputSpec, Operand, PooledIndices, UniqueIndices
 from reference.interpolate import (
     ALIGN_CORNERS_MODES,
     ANTIALIAS_MODES,
     MODE_RANKS,
     plan_interpolate,
 )
+from reference.unpooling import plan_max_pool
 
 #: ``dtypes_for(mode, antialias)`` -> the dtypes to draw for that combination.
 DtypeChooser = Callable[[str, bool], Sequence[str]]
@@ -124,3 +126,222 @@ def fixed_interpolate_cases(mode: str, dtypes_for: DtypeChooser) -> list[Case]:
             distribution = "bytes" if dtype == "uint8" else "normal"
             cases.append(Case("interpolate", InputSpec((2, 5, *spatial), dtype, distribution, 1234 + i), p))
     return cases
+
+
+def _draw_dtype(draw: st.DrawFn, dtypes: Sequence[str]) -> str:
+    dtypes = sorted(dtypes, key=DTYPE_PREFERENCE.index)
+    assume(bool(dtypes))
+    return draw(st.sampled_from(dtypes))
+
+
+def _draw_values(draw: st.DrawFn, dtype: str, extra: Sequence[str] = ()) -> str:
+    """A value distribution fit for ``dtype`` (``extra``: op-specific ones)."""
+    if dtype == "uint8":
+        return draw(st.sampled_from(["bytes", "extremes", *[e for e in extra if e == "ties"]]))
+    choices = ["normal", "unit", *extra] + ([] if dtype == "float16" else ["large"])
+    return draw(st.sampled_from(choices))
+
+
+def _per_axis(draw: st.DrawFn, values: st.SearchStrategy[int], rank: int) -> int | tuple[int, ...]:
+    """An int, or one value per axis (torch takes both)."""
+    per_axis = draw(st.tuples(*[values] * rank))
+    return per_axis if draw(st.booleans()) or len(set(per_axis)) > 1 else per_axis[0]
+
+
+def _leading(draw: st.DrawFn, batched: bool) -> tuple[int, ...]:
+    return (draw(st.integers(1, 2) | st.just(0)),) if batched else ()
+
+
+@st.composite
+def conv_transpose_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> Case:
+    """A valid ``conv_transpose{rank}d`` call: groups, dilation, strides above
+    the kernel, padding past ``kernel // 2``, 1x1 kernels, output padding up to
+    its limit or an explicit ``output_size``, bias or none, unbatched inputs."""
+    groups = draw(st.integers(1, 3))
+    c_in, c_out = groups * draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    kernel = draw(st.tuples(*[st.integers(1, 4)] * rank))
+    stride = draw(st.tuples(*[st.integers(1, 4)] * rank))
+    dilation = draw(st.tuples(*[st.integers(1, 3)] * rank))
+    padding = draw(st.tuples(*[st.integers(0, 4)] * rank))
+    top = {1: 7, 2: 5, 3: 3}[rank]
+    spatial = draw(st.tuples(*[st.integers(1, top)] * rank))
+    batched = draw(st.booleans()) or draw(st.booleans())
+    shape = (*_leading(draw, batched), c_in, *spatial)
+    minimum = [
+        (n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in zip(spatial, stride, padding, dilation, kernel)
+    ]
+    assume(all(m >= 1 for m in minimum))
+    params: dict[str, object] = {"stride": stride, "padding": padding}
+    extra = draw(st.sampled_from(["none", "output_padding", "output_size"]))
+    if extra == "output_padding":
+        params["output_padding"] = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+    elif extra == "output_size":
+        params["output_size"] = tuple(m + draw(st.integers(0, s - 1)) for m, s in zip(minimum, stride))
+    if groups > 1:
+        params["groups"] = groups
+    if any(d > 1 for d in dilation):
+        params["dilation"] = dilation
+    dtype = _draw_dtype(draw, dtypes)
+    values = _draw_values(draw, dtype)
+    seed = draw(st.integers(0, 2**32 - 1))
+    layout = draw(st.sampled_from(["contiguous", "transposed", "strided"]))
+    operands: list[tuple[str, Operand]] = [("weight", InputSpec((c_in, c_out, *kernel), dtype, "normal", seed + 1))]
+    if draw(st.booleans()):
+        operands.append(("bias", InputSpec((c_out * groups,), dtype, "normal", seed + 2)))
+    return Case("conv_transpose", InputSpec(shape, dtype, values, seed, layout), params, tuple(operands))
+
+
+@st.composite
+def max_pool_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> Case:
+    """A valid ``max_pool{rank}d(..., return_indices=True)`` call, with many
+    ties and NaNs among the drawn values."""
+    kernel = draw(st.tuples(*[st.integers(1, 3)] * rank))
+    params: dict[str, object] = {"kernel_size": kernel}
+    if draw(st.booleans()):
+        params["stride"] = draw(st.tuples(*[st.integers(1, 3)] * rank))
+    params["padding"] = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    params["dilation"] = draw(st.tuples(*[st.integers(1, 2)] * rank))
+    params["ceil_mode"] = draw(st.booleans())
+    top = {1: 9, 2: 6, 3: 4}[rank]
+    batched = draw(st.booleans()) or draw(st.booleans())
+    shape = (*_leading(draw, batched), draw(st.integers(1, 3)), *draw(st.tuples(*[st.integers(1, top)] * rank)))
+    try:
+        plan_max_pool(shape, **params)  # type: ignore[arg-type]
+    except RuntimeError:
+        assume(False)
+    dtype = _draw_dtype(draw, dtypes)
+    values = _draw_values(draw, dtype, ["ties", "nans"] if dtype != "uint8" else ["ties"])
+    layout = draw(st.sampled_from(["contiguous", "transposed", "strided"]))
+    return Case("max_pool", InputSpec(shape, dtype, values, draw(st.integers(0, 2**32 - 1)), layout), params)
+
+
+@st.composite
+def max_unpool_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> Case:
+    """A valid ``max_unpool{rank}d`` call: indices from max-pooling a source
+    (with the same kernel, stride and padding) or hand-made distinct ones,
+    never repeated within a plane; ``output_size`` when drawn differs from the
+    default by less than the stride."""
+    kernel = draw(st.tuples(*[st.integers(1, 3)] * rank))
+    stride = draw(st.none() | st.tuples(*[st.integers(1, 3)] * rank))
+    strides = kernel if stride is None else stride
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    spatial = draw(st.tuples(*[st.integers(1, {1: 6, 2: 4, 3: 3}[rank])] * rank))
+    default = [(n - 1) * s - 2 * p + k for n, s, p, k in zip(spatial, strides, padding, kernel)]
+    assume(all(v >= 1 for v in default))
+    pooled = draw(st.booleans())
+    batched = draw(st.booleans()) or draw(st.booleans())
+    shape = (*_leading(draw, batched), draw(st.integers(1, 3)), *spatial)
+    params: dict[str, object] = {"kernel_size": kernel, "padding": padding}
+    if stride is not None:
+        params["stride"] = stride
+    out = list(default)
+    if draw(st.booleans()):
+        low = 0 if pooled else 1 - min(strides)
+        out = [v + draw(st.integers(max(low, 1 - v), s - 1)) for v, s in zip(default, strides)]
+        params["output_size"] = tuple(out)
+    plane = int(np.prod(out))
+    per_plane = int(np.prod(spatial))
+    assume(pooled or plane >= per_plane)
+    dtype = _draw_dtype(draw, dtypes)
+    seed = draw(st.integers(0, 2**32 - 1))
+    indices: Operand
+    if pooled:
+        source = InputSpec((*shape[:-rank], *out), dtype, draw(st.sampled_from(["normal", "ties"])), seed + 1)
+        pool = (("kernel_size", kernel), ("stride", strides), ("padding", padding))
+        try:
+            assume(tuple(plan_max_pool(source.shape, kernel, strides, padding).output_lengths) == tuple(spatial))
+        except RuntimeError:
+            assume(False)
+        indices = PooledIndices(source, pool)
+    else:
+        indices = UniqueIndices(shape, plane, rank, seed + 1)
+    values = _draw_values(draw, dtype)
+    layout = draw(st.sampled_from(["contiguous", "transposed", "strided"]))
+    case = Case("max_unpool", InputSpec(shape, dtype, values, seed, layout), params, (("indices", indices),))
+    if pooled:
+        # Overlapping windows can repeat an index; which write torch keeps then
+        # is unspecified (3-D keeps neither the first nor the last): none drawn.
+        made = case.materialize()["indices"].reshape(-1, per_plane)
+        assume(all(len(np.unique(row)) == per_plane for row in made))
+    return case
+
+
+@st.composite
+def pixel_shuffle_cases(draw: st.DrawFn, op: str, dtypes: Sequence[str]) -> Case:
+    """``pixel_shuffle`` / ``pixel_unshuffle`` with 0 to 3 leading dimensions,
+    zero-size ones included, factors 1 to 4, every dtype."""
+    r = draw(st.integers(1, 4))
+    lead = draw(st.lists(st.integers(0, 3), max_size=3))
+    c, h, w = draw(st.integers(0, 3)), draw(st.integers(0, 4)), draw(st.integers(0, 4))
+    shape = (*lead, c * r * r, h, w) if op == "pixel_shuffle" else (*lead, c, h * r, w * r)
+    key = "upscale_factor" if op == "pixel_shuffle" else "downscale_factor"
+    dtype = _draw_dtype(draw, dtypes)
+    values = _draw_values(draw, dtype)
+    layout = draw(st.sampled_from(["contiguous", "transposed", "strided"]))
+    return Case(op, InputSpec(tuple(shape), dtype, values, draw(st.integers(0, 2**32 - 1)), layout), {key: r})
+
+
+#: The modes ``F.upsample`` and ``nn.Upsample`` take (no antialias, so no lanczos).
+UPSAMPLE_MODES = tuple(m for m in MODE_RANKS if m != "lanczos")
+
+
+@st.composite
+def alias_cases(draw: st.DrawFn, alias: str, mode: str, dtypes_for: DtypeChooser) -> Case:
+    """An alias call: an interpolate case in the alias's mode, reduced to the
+    arguments the alias takes."""
+    base = draw(interpolate_cases(mode, dtypes_for))
+    assume(not base.params.get("antialias"))
+    keep = ("size", "scale_factor")
+    if alias in ("upsample", "Upsample"):
+        keep += ("mode", "align_corners")
+    if alias == "Upsample":
+        keep += ("recompute_scale_factor",)  # F.upsample does not take it
+    params = {k: v for k, v in base.params.items() if k in keep}
+    if alias in ("upsample_bilinear", "UpsamplingBilinear2d"):
+        try:  # align_corners=True changes which sizes are valid only in degenerate ways; re-check
+            plan_interpolate(base.input.shape, mode="bilinear", align_corners=True, **{k: v for k, v in params.items()})  # type: ignore[arg-type]
+        except (ValueError, RuntimeError, TypeError, NotImplementedError):
+            assume(False)
+    return Case(alias, base.input, params)
+
+
+def fixed_large_cases(op: str, cell: str) -> list[Case]:
+    """One larger float32 case per cell of the other ops (vectorised paths,
+    many channels): drawn cases stay small for speed."""
+    if op == "conv_transpose":
+        rank = int(cell[0])
+        spatial = {1: (97,), 2: (23, 31), 3: (7, 9, 11)}[rank]
+        params = {"stride": (2,) * rank, "padding": (1,) * rank}
+        operands = (
+            ("weight", InputSpec((8, 6, *(4,) * rank), "float32", "normal", 11)),
+            ("bias", InputSpec((6,), "float32", "normal", 12)),
+        )
+        return [Case(op, InputSpec((2, 8, *spatial), "float32", "normal", 10), params, operands)]
+    if op in ("max_pool", "max_unpool"):
+        rank = int(cell[0])
+        spatial = {1: (120,), 2: (30, 34), 3: (8, 10, 12)}[rank]
+        kernel = (2,) * rank
+        if op == "max_pool":
+            return [
+                Case(
+                    op,
+                    InputSpec((2, 6, *spatial), "float32", "ties", 20),
+                    {"kernel_size": (3,) * rank, "stride": kernel, "padding": (1,) * rank},
+                )
+            ]
+        pooled = tuple(n // 2 for n in spatial)
+        source = InputSpec((2, 6, *spatial), "float32", "normal", 21)
+        indices = PooledIndices(source, (("kernel_size", kernel),))
+        return [
+            Case(
+                op,
+                InputSpec((2, 6, *pooled), "float32", "normal", 22),
+                {"kernel_size": kernel},
+                (("indices", indices),),
+            )
+        ]
+    if op == "pixel_shuffle":
+        return [Case(op, InputSpec((2, 3, 36, 17, 19), "float32", "normal", 30), {"upscale_factor": 3})]
+    if op == "pixel_unshuffle":
+        return [Case(op, InputSpec((2, 3, 4, 36, 42), "float32", "normal", 31), {"downscale_factor": 3})]
+    return []

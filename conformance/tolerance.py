@@ -5,12 +5,14 @@ reference; a backend conforms on a case when its error against the reference
 is no worse than torch's own error on the same input and dtype, plus a small
 per-dtype slack.
 
-* **Data movement** (``nearest``, ``nearest-exact``): bit-exact, against the
-  reference and against torch.
+* **Data movement** (``nearest``, ``nearest-exact``, max-pooling values and
+  indices, max-unpooling, pixel (un)shuffle): bit-exact, NaN equal to NaN.
 * **Floating point**: ``max|out - ref| <= max|torch - ref| + SLACK_ULPS[dtype]
-  * eps(dtype) * max(1, max|ref|)``.  The slack is a few units of the dtype's
-  machine epsilon at the data's magnitude: room for a different but equally
-  good order of operations (our separable passes versus torch's fused ones).
+  * eps(dtype) * max(1, magnitude)``, the magnitude being ``max|ref|``, or for
+  conv_transpose the largest sum of absolute products ``max(|x| (*) |w| + |b|)``.
+  The slack is a few units of the dtype's machine epsilon at the data's
+  magnitude: room for a different but equally good order of operations (our
+  separable passes versus torch's fused ones, another summation order).
 * **uint8**: against the reference clamped to 0..255.  A correctly rounded
   result is within 0.5; a difference of 1 from the rounded value is allowed only
   on a rounding boundary, i.e. where the exact value lies within
@@ -72,17 +74,28 @@ def _ulps(actual: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
     except that values below 1 are measured on 1's spacing (near zero a true
     ULP is meaninglessly small).  For uint8 the unit is 1."""
     if dtype not in EPS:
-        return np.abs(actual - expected)
-    at = np.maximum(np.abs(expected), 1.0).astype(dtype)
-    return np.abs(actual - expected) / np.spacing(at).astype(np.float64)
+        return _errors(actual, expected)
+    at = np.maximum(np.abs(np.nan_to_num(expected)), 1.0).astype(dtype)
+    return _errors(actual, expected) / np.spacing(at).astype(np.float64)
+
+
+def _errors(actual: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """``|actual - expected|`` with equal values (infinities, NaN and NaN) at 0
+    and a NaN against a number at inf."""
+    with np.errstate(invalid="ignore"):
+        err = np.abs(actual - expected)
+    same = (actual == expected) | (np.isnan(actual) & np.isnan(expected))
+    return np.where(same, 0.0, np.where(np.isnan(err), np.inf, err))
 
 
 def _metrics(actual: np.ndarray, expected: np.ndarray, dtype: str) -> dict[str, Any]:
-    err = np.abs(actual - expected)
+    err = _errors(actual, expected)
     if err.size == 0:
         return {"max_abs": 0.0, "max_rel": 0.0, "max_ulp": 0.0, "worst_index": None, "err": err}
-    worst = np.unravel_index(int(np.nanargmax(err)), err.shape)
-    rel = err / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
+    worst = np.unravel_index(int(np.argmax(err)), err.shape)
+    with np.errstate(invalid="ignore"):
+        rel = err / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
+    rel = np.where(err == 0, 0.0, rel)
     return {
         "max_abs": float(err.max()),
         "max_rel": float(rel.max()),
@@ -110,15 +123,22 @@ def compare_exact(actual: np.ndarray, expected: np.ndarray, torch_out: np.ndarra
         mismatches=mismatches,
         worst_index=m["worst_index"],
         bound=0.0,
-        torch_max_abs=float(np.abs(t64 - e64).max(initial=0.0)),
+        torch_max_abs=float(_errors(t64, e64).max(initial=0.0)),
         torch_off_reference=not torch_same,
-        max_abs_vs_torch=float(np.abs(a64 - t64).max(initial=0.0)),
+        max_abs_vs_torch=float(_errors(a64, t64).max(initial=0.0)),
     )
 
 
-def compare_numeric(actual: np.ndarray, exact: np.ndarray, torch_out: np.ndarray, dtype: str) -> Comparison:
+def compare_numeric(
+    actual: np.ndarray, exact: np.ndarray, torch_out: np.ndarray, dtype: str, magnitude: float | None = None
+) -> Comparison:
     """Interpolating ops: ``actual`` (in ``dtype``) against the exact float64
-    result, allowed as much error as torch has plus the per-dtype slack."""
+    result, allowed as much error as torch has plus the per-dtype slack.
+
+    ``magnitude`` is the scale of the rounding errors: by default the largest
+    ``|exact|``; for sums of many products (conv_transpose) the largest sum of
+    absolute terms, since cancellation leaves a small result with the error
+    of its large terms."""
     a64 = actual.astype(np.float64)
     t64 = torch_out.astype(np.float64)
     if dtype == "uint8":
@@ -128,7 +148,7 @@ def compare_numeric(actual: np.ndarray, exact: np.ndarray, torch_out: np.ndarray
         torch_off = torch_err > 1.0
     else:
         expected = exact
-        magnitude = max(1.0, float(np.abs(exact).max(initial=0.0)))
+        magnitude = max(1.0, magnitude if magnitude is not None else float(np.abs(exact).max(initial=0.0)))
         torch_err = float(np.abs(t64 - expected).max(initial=0.0))
         ulp = EPS[dtype] * magnitude
         bound = torch_err + SLACK_ULPS[dtype] * ulp

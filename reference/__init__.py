@@ -1,9 +1,34 @@
 """Readable float64 definitions of PyTorch's upsampling operators.
 
-Nothing here imports the harness: this package is the specification a person
-reads to learn what each op means.
+One module per op family; nothing here imports the harness: this package is
+the specification a person reads to learn what each op means.
 """
 
+from reference.aliases import (
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
+from reference.conv_transpose import conv_transpose
 from reference.interpolate import interpolate, plan_interpolate
+from reference.pixel_shuffle import pixel_shuffle, pixel_unshuffle
+from reference.unpooling import max_pool, max_unpool
 
-__all__ = ["interpolate", "plan_interpolate"]
+__all__ = [
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
+    "conv_transpose",
+    "interpolate",
+    "max_pool",
+    "max_unpool",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "plan_interpolate",
+]

@@ -56,7 +56,7 @@ def test_conforming_backend_exits_0(tmp_path):
 def test_wrong_backend_exits_1_with_minimal_repro(tmp_path, spec, mode, must_contain):
     results = tmp_path / "r.jsonl"
     proc = run_cli(
-        "run", "--backend", spec, "--mode", mode, "--examples", "60", "--seed", "0", "--results", str(results)
+        "run", "--backend", spec, "--op", "interpolate", "--mode", mode, "--examples", "60", "--seed", "0", "--results", str(results)
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "repro:" in proc.stdout
@@ -82,6 +82,8 @@ def test_wrong_only_in_float64_is_caught(tmp_path):
         "run",
         "--backend",
         "tests.broken_backends:Float32Everywhere",
+        "--op",
+        "interpolate",
         "--mode",
         "bicubic",
         "--examples",
@@ -140,6 +142,8 @@ def test_unsupported_is_reported_not_failed(tmp_path):
         "run",
         "--backend",
         "tests.broken_backends:Float32NoLanczos",
+        "--op",
+        "interpolate",
         "--mode",
         "lanczos",
         "--mode",
@@ -166,6 +170,8 @@ def test_cell_without_a_shared_dtype_is_unsupported(tmp_path):
         "run",
         "--backend",
         "tests.broken_backends:Uint8Only",
+        "--op",
+        "interpolate",
         "--mode",
         "linear",
         "--examples",

@@ -29,7 +29,7 @@ def test_reference_matches_torch_float64(mode, data):
     case = data.draw(interpolate_cases(mode, lambda m, aa: ["float64"]))
     if _torch_aa_width_one_bug(case):
         return
-    x = case.input.materialize()
+    x = case.materialize()["x"]
     expected = F.interpolate(torch.from_numpy(x.copy()), **case.params).numpy()
     got = reference.interpolate(x, **case.params)
     assert got.shape == expected.shape

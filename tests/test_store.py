@@ -27,6 +27,6 @@ def test_case_round_trips_through_json_and_rebuilds_the_same_input():
     )
     again = Case.from_json(json.loads(json.dumps(case.to_json())))
     assert again == case
-    x = again.input.materialize()
+    x = again.materialize()["x"]
     assert x.shape == (1, 2, 3, 4) and x.dtype == "float32" and not x.flags.c_contiguous
-    assert (x == case.input.materialize()).all()
+    assert (x == case.materialize()["x"]).all()

@@ -1,10 +1,23 @@
 """Op implementations written once against an array namespace ``xp``.
 
 NumPy and CuPy backends both call these with their own module as ``xp``; the
-per-axis taps (indices and weights) come from the reference's rules, computed
-on the host and cast to the dtype torch computes in.
+per-axis taps, output sizes and argument checks come from the reference's
+rules.  ``pixel_shuffle`` / ``pixel_unshuffle`` are the reference's own
+functions: written with array methods only, the definition of that data
+movement is also its implementation.
 """
 
+from backends.xp.conv_transpose import conv_transpose
 from backends.xp.interpolate import compute_dtype, interpolate
+from backends.xp.unpooling import max_pool, max_unpool
+from reference.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 
-__all__ = ["compute_dtype", "interpolate"]
+__all__ = [
+    "compute_dtype",
+    "conv_transpose",
+    "interpolate",
+    "max_pool",
+    "max_unpool",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+]

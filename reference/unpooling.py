@@ -1,0 +1,226 @@
+"""Max-pooling with indices, and max-unpooling (its partial inverse).
+
+``max_pool`` slides a window of ``kernel_size`` taps (``dilation`` apart,
+``stride`` apart, over an input padded by ``padding`` with -inf) and returns
+each window's maximum and where it came from: the *flat* index of that element
+within its ``(N, C)`` plane of the unpadded input.  Ties go to the first
+element in row-major order; a NaN beats every number, and a later NaN beats an
+earlier one (torch's ``val > max || isnan(val)``).  A window that dilation
+leaves wholly in the padding yields -inf and the position torch's scan starts
+at.
+
+Output length per axis: ``floor((L + 2p - d*(k - 1) - 1) / s) + 1``, or with
+``ceil_mode`` the ceiling, minus one when the last window would start in the
+right padding.
+
+``max_unpool`` writes each value at its index in a zero output of length
+``(L - 1)*s - 2*p + k`` per axis (or ``output_size``, which may differ from that
+by less than ``s``).  With repeated indices the last write wins here, as in
+torch's 1-D and 2-D kernels; torch's 3-D kernel keeps an unspecified one, so
+the harness draws no repeats.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from reference.conv_transpose import IntOrSeq, _tuple
+
+
+def pooled_length(length: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """torch's ``pooling_output_shape``."""
+    span = length + 2 * p - d * (k - 1) - 1
+    out = (math.ceil(span / s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= length + p:
+        out -= 1
+    return out
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """Resolved ``max_pool`` arguments per spatial axis, and the output lengths."""
+
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    output_lengths: tuple[int, ...]
+
+
+def plan_max_pool(
+    shape: Sequence[int],
+    kernel_size: IntOrSeq,
+    stride: IntOrSeq | None = None,
+    padding: IntOrSeq = 0,
+    dilation: IntOrSeq = 1,
+    ceil_mode: bool = False,
+) -> PoolPlan:
+    """Check ``max_pool``'s arguments as torch does; the rank is ``len(kernel_size)``
+    (an int kernel: the input's rank minus 2)."""
+    n = spatial_rank(len(shape), kernel_size)
+    if len(shape) not in (n + 1, n + 2):
+        raise RuntimeError(f"max_pool{n}d: Expected {n + 1}D or {n + 2}D (batch mode) tensor, got {len(shape)}D")
+    k = _tuple(kernel_size, n, "kernel_size")
+    empty_stride = stride is None or (not isinstance(stride, (int, np.integer)) and len(stride) == 0)
+    s = k if empty_stride else _tuple(stride, n, "stride")
+    p = _tuple(padding, n, "padding")
+    d = _tuple(dilation, n, "dilation")
+    if any(v <= 0 for v in k):
+        raise RuntimeError(f"max_pool{n}d: kernel_size must be greater than zero, but got {list(k)}")
+    if any(v <= 0 for v in s):
+        raise RuntimeError(f"max_pool{n}d: stride must be greater than zero, but got {list(s)}")
+    if any(v <= 0 for v in d):
+        raise RuntimeError(f"max_pool{n}d: dilation must be greater than zero, but got {list(d)}")
+    if any(pi < 0 or pi > ki // 2 for pi, ki in zip(p, k)):
+        raise RuntimeError(
+            f"pad should be at most half of effective kernel size, but got pad={list(p)} and kernel_size={list(k)}"
+        )
+    spatial = tuple(shape[-n:])
+    out = tuple(pooled_length(*args, ceil_mode) for args in zip(spatial, k, s, p, d))
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"max_pool{n}d: output size is too small: input {list(spatial)}, output {list(out)}")
+    return PoolPlan(k, s, p, d, out)
+
+
+def spatial_rank(ndim: int, kernel_size: IntOrSeq) -> int:
+    """Number of spatial axes: ``len(kernel_size)``, or ``ndim - 2`` for an int kernel."""
+    if isinstance(kernel_size, (int, np.integer)):
+        return max(1, min(3, ndim - 2))
+    return len(kernel_size)
+
+
+def max_pool(
+    x: np.ndarray,
+    kernel_size: IntOrSeq,
+    stride: IntOrSeq | None = None,
+    padding: IntOrSeq = 0,
+    dilation: IntOrSeq = 1,
+    ceil_mode: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``max_pool{n}d(..., return_indices=True)``: ``(values, int64 indices)``."""
+    x = np.asarray(x)
+    plan = plan_max_pool(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    k, s, p, d, out = plan.kernel, plan.stride, plan.padding, plan.dilation, plan.output_lengths
+    n = len(k)
+    spatial = x.shape[-n:]
+    lead = x.shape[:-n]
+    values = np.empty(lead + out, dtype=x.dtype)
+    indices = np.empty(lead + out, dtype=np.int64)
+    flat_x = x.reshape(lead + (math.prod(spatial),))
+    for o in itertools.product(*(range(m) for m in out)):
+        # The window's taps that fall inside the input, in row-major order.
+        axes = [
+            [oi * si - pi + j * di for j in range(ki) if 0 <= oi * si - pi + j * di < li]
+            for oi, si, pi, di, ki, li in zip(o, s, p, d, k, spatial)
+        ]
+        flat = np.array([np.ravel_multi_index(pos, spatial) for pos in itertools.product(*axes)], dtype=np.int64)
+        if flat.size == 0:
+            # A window wholly in the padding (dilation can do that): torch
+            # returns the lowest value and the flat position its scan would
+            # have started at, which may lie outside the plane.
+            first = [_first_tap(oi * si - pi, di) for oi, si, pi, di in zip(o, s, p, d)]
+            indices[(..., *o)] = int(np.dot(first, np.cumprod((1,) + spatial[:0:-1])[::-1]))
+            values[(..., *o)] = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+            continue
+        window = flat_x[..., flat]
+        best = _argmax_first_max_last_nan(window)
+        indices[(..., *o)] = flat[best]
+        values[(..., *o)] = np.take_along_axis(window, best[..., None], -1)[..., 0]
+    return values, indices
+
+
+def _first_tap(start: int, dilation: int) -> int:
+    while start < 0:
+        start += dilation
+    return start
+
+
+def _argmax_first_max_last_nan(window: np.ndarray) -> np.ndarray:
+    """Along the last axis: the last NaN if any, else the first maximum."""
+    nan = np.isnan(window) if window.dtype.kind == "f" else np.zeros(window.shape, bool)
+    last_nan = window.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+    return np.where(nan.any(-1), last_nan, np.argmax(window, axis=-1))
+
+
+def unpool_output_size(
+    spatial: Sequence[int], k: Sequence[int], s: Sequence[int], p: Sequence[int], output_size: Sequence[int] | None
+) -> tuple[int, ...]:
+    """torch's ``_unpool_output_size``."""
+    default = [(length - 1) * si - 2 * pi + ki for length, ki, si, pi in zip(spatial, k, s, p)]
+    if output_size is None:
+        return tuple(default)
+    sizes = [int(v) for v in output_size]
+    if len(sizes) == len(k) + 2:
+        sizes = sizes[2:]
+    if len(sizes) != len(k):
+        raise ValueError(
+            f"output_size should be a sequence containing {len(k)} or {len(k) + 2} elements, "
+            f"but it has a length of '{len(sizes)}'"
+        )
+    for dim, (v, dv, si) in enumerate(zip(sizes, default, s)):
+        if not dv - si < v < dv + si:
+            raise ValueError(f'invalid output_size "{sizes}" (dim {dim} must be between {dv - si} and {dv + si})')
+    return tuple(sizes)
+
+
+def plan_max_unpool(
+    x_shape: Sequence[int],
+    indices_shape: Sequence[int],
+    indices_dtype: np.dtype,
+    kernel_size: IntOrSeq,
+    stride: IntOrSeq | None = None,
+    padding: IntOrSeq = 0,
+    output_size: Sequence[int] | None = None,
+) -> tuple[int, ...]:
+    """Check ``max_unpool``'s arguments as torch does; the output's spatial lengths."""
+    n = spatial_rank(len(x_shape), kernel_size)
+    if len(x_shape) not in (n + 1, n + 2):
+        raise RuntimeError(f"max_unpool{n}d: Expected {n + 1}D or {n + 2}D tensor, got {len(x_shape)}D")
+    if np.dtype(indices_dtype) != np.int64:
+        raise RuntimeError(f"elements in indices should be type int64 but got: {indices_dtype}")
+    if tuple(indices_shape) != tuple(x_shape):
+        raise RuntimeError(
+            f"Expected shape of indices to be same as that of the input tensor ({list(x_shape)}) but got "
+            f"indices tensor with shape: {list(indices_shape)}"
+        )
+    k = _tuple(kernel_size, n, "kernel_size")
+    s = k if stride is None else _tuple(stride, n, "stride")
+    p = _tuple(padding, n, "padding")
+    return unpool_output_size(tuple(x_shape[-n:]), k, s, p, output_size)
+
+
+def invalid_index_error(bad: int, out: Sequence[int]) -> RuntimeError:
+    return RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size {'x'.join(map(str, out))})")
+
+
+def max_unpool(
+    x: np.ndarray,
+    indices: np.ndarray,
+    kernel_size: IntOrSeq,
+    stride: IntOrSeq | None = None,
+    padding: IntOrSeq = 0,
+    output_size: Sequence[int] | None = None,
+) -> np.ndarray:
+    """``max_unpool{n}d``: scatter ``x`` into zeros at ``indices``."""
+    x = np.asarray(x)
+    indices = np.asarray(indices)
+    out = plan_max_unpool(x.shape, indices.shape, indices.dtype, kernel_size, stride, padding, output_size)
+    n = len(out)
+    plane = math.prod(out)
+    lead = x.shape[:-n]
+    flat_idx = indices.reshape(lead + (math.prod(x.shape[len(lead) :]),))
+    if plane == 0:
+        return np.zeros(lead + out, dtype=x.dtype)  # torch checks no index then
+    if flat_idx.size and (flat_idx.min() < 0 or flat_idx.max() >= plane):
+        raise invalid_index_error(int(flat_idx[(flat_idx < 0) | (flat_idx >= plane)].ravel()[0]), out)
+    y = np.zeros(lead + (plane,), dtype=x.dtype)
+    flat_x = x.reshape(lead + (math.prod(x.shape[len(lead) :]),))
+    # In index order, so that of repeated indices the last write wins.
+    for j in range(flat_idx.shape[-1]):
+        np.put_along_axis(y, flat_idx[..., j : j + 1], flat_x[..., j : j + 1], axis=-1)
+    return y.reshape(lead + out)
