@@ -94,3 +94,45 @@ class Uint8Only(BackendBase):
 
     def interpolate(self, x, *args, **kwargs):
         return NumpyBackend().interpolate(x, *args, **kwargs)
+
+
+class ConvTransposeIgnoresDilation(NumpyBackend):
+    """conv_transpose that drops ``dilation``: wrong only when dilation > 1."""
+
+    name = "conv-transpose-no-dilation"
+
+    def conv_transpose(
+        self, x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1, output_size=None
+    ):
+        return super().conv_transpose(x, weight, bias, stride, padding, output_padding, groups, 1, output_size)
+
+
+class UnpoolDropsOutputSize(NumpyBackend):
+    """max_unpool that ignores ``output_size`` and uses the default size."""
+
+    name = "unpool-no-output-size"
+
+    def max_unpool(self, x, indices, kernel_size, stride=None, padding=0, output_size=None):
+        return super().max_unpool(x, indices, kernel_size, stride, padding, None)
+
+
+class PixelShuffleSwapsSubpixels(NumpyBackend):
+    """pixel_shuffle that interleaves the two sub-pixel axes the wrong way round."""
+
+    name = "pixel-shuffle-swapped"
+
+    def pixel_shuffle(self, x, upscale_factor):
+        r = upscale_factor
+        *lead, c, h, w = x.shape
+        k = len(lead)
+        y = x.reshape(*lead, c // (r * r), r, r, h, w).transpose(*range(k), k, k + 3, k + 2, k + 4, k + 1)
+        return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+class BilinearAliasWithoutAlignCorners(NumpyBackend):
+    """UpsamplingBilinear2d as plain bilinear: it must be align_corners=True."""
+
+    name = "bilinear-alias-unaligned"
+
+    def UpsamplingBilinear2d(self, x, size=None, scale_factor=None):  # noqa: N802
+        return self.interpolate(x, size, scale_factor, mode="bilinear")
