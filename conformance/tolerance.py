@@ -75,7 +75,8 @@ def _ulps(actual: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
     ULP is meaninglessly small).  For uint8 the unit is 1."""
     if dtype not in EPS:
         return _errors(actual, expected)
-    at = np.maximum(np.abs(np.nan_to_num(expected)), 1.0).astype(dtype)
+    largest = float(np.finfo(dtype).max)
+    at = np.clip(np.abs(np.nan_to_num(expected)), 1.0, largest).astype(dtype)
     return _errors(actual, expected) / np.spacing(at).astype(np.float64)
 
 
