@@ -29,6 +29,8 @@ LAYOUTS: dict[str, str | None] = {
     "contiguous": None,
     "transposed": "{name} = np.ascontiguousarray(np.swapaxes({name}, -1, -2)).swapaxes(-1, -2)",
     "strided": "{name} = np.repeat({name}, 2, axis=-1)[..., ::2]",
+    "reversed": "{name} = np.flip(np.flip({name}, -1).copy(), -1)",
+    "fortran": "{name} = np.asfortranarray({name})",
 }
 
 
@@ -138,11 +140,18 @@ class Case:
     input: InputSpec
     params: dict[str, Any] = field(default_factory=dict)
     operands: tuple[tuple[str, Operand], ...] = ()
+    #: For invalid calls: words of which the backend's error message must
+    #: contain one (case-insensitively), so that it names the problem.
+    names_problem: tuple[str, ...] = ()
+    #: The cell, when not derived from the arguments (invalid calls: "invalid-calls").
+    cell: str | None = None
 
     @property
     def mode(self) -> str:
         """The cell a case belongs to within its op (interpolate: the mode;
         other ops: their spatial rank)."""
+        if self.cell is not None:
+            return self.cell
         if "mode" in self.params:
             return str(self.params["mode"])
         rank = cell_rank(self)
@@ -185,6 +194,8 @@ class Case:
             "params": _jsonable(self.params),
             "input": self.input.to_json(),
             "operands": [[name, spec.to_json()] for name, spec in self.operands],
+            **({"names_problem": list(self.names_problem)} if self.names_problem else {}),
+            **({"cell": self.cell} if self.cell is not None else {}),
         }
 
     @classmethod
@@ -193,7 +204,7 @@ class Case:
         assert isinstance(spec, InputSpec)
         params = {k: _tuplify(v) for k, v in data["params"].items()}
         operands = tuple((name, operand_from_json(op)) for name, op in data.get("operands", []))
-        return cls(data["op"], spec, params, operands)
+        return cls(data["op"], spec, params, operands, tuple(data.get("names_problem", ())), data.get("cell"))
 
     def repro(self, backend_spec: str) -> str:
         """A self-contained script comparing ``backend_spec`` with torch on this case."""

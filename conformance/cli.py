@@ -12,20 +12,38 @@ import os
 import random
 import sys
 import time
+import uuid
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import backends
 from backends import BackendLoadError
+from conformance.cases import Case
+from conformance.catalog import CELL as CATALOG_CELL
+from conformance.catalog import invalid_calls
 from conformance.environment import environment
-from conformance.runner import OP_CELLS, Oracle, Result, search_cell
-from conformance.store import ResultsWriter
+from conformance.isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, IsolatedChecker
+from conformance.runner import DEFAULT_SHRINK_SECONDS, OP_CELLS, Oracle, Result, check_catalog, search_cell
+from conformance.store import ResultsWriter, current_results, read_records
 from reports.summary import render, tabulate
 
 #: Backends checked when no --backend is given: every built-in one that is not
 #: an oracle and can run here.
 DEFAULT_BACKENDS = ("numpy", "reference")
 DEFAULT_RESULTS = Path("results") / "conformance.jsonl"
+#: The settings of a run, recorded in its environment record and reused by --resume.
+RUN_SETTINGS = (
+    "backend",
+    "op",
+    "mode",
+    "dtype",
+    "examples",
+    "seed",
+    "timeout",
+    "memory_limit_gib",
+    "shrink_seconds",
+    "no_isolation",
+)
 
 
 class UsageError(Exception):
@@ -116,8 +134,97 @@ def _parser() -> argparse.ArgumentParser:
         help=f"JSON-lines results file to append to (default {DEFAULT_RESULTS})",
     )
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"per-case limit in the worker process (default {DEFAULT_TIMEOUT:g})",
+    )
+    run.add_argument(
+        "--memory-limit-gib",
+        type=float,
+        default=DEFAULT_MEMORY_LIMIT / 2**30,
+        metavar="GIB",
+        help=f"address-space cap of a worker (default {DEFAULT_MEMORY_LIMIT / 2**30:g}; 0: none)",
+    )
+    run.add_argument(
+        "--shrink-seconds",
+        type=float,
+        default=DEFAULT_SHRINK_SECONDS,
+        metavar="SECONDS",
+        help=f"time to shrink a cell's failure before reporting the smallest so far "
+        f"(default {DEFAULT_SHRINK_SECONDS:g})",
+    )
+    run.add_argument(
+        "--no-isolation",
+        action="store_true",
+        help="run backends in this process (faster to debug; a crash ends the run)",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the last run in --results with its own settings, skipping finished cells",
+    )
     sub.add_parser("list", help="backends (available here or why not) and ops")
+    _add_report_parser(sub)
     return parser
+
+
+# --- report: the HTML conformance report (reports/html.py) -------------------
+DEFAULT_REPORT_DIR = Path("reports") / "out"
+DEFAULT_BENCH = Path("results") / "bench.json"
+
+
+def _add_report_parser(sub: Any) -> None:
+    report = sub.add_parser("report", help="render the HTML report (DIR/index.html) from results files")
+    report.add_argument(
+        "--results",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help=f"results file (repeatable: several machines merge into one report; default {DEFAULT_RESULTS})",
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_REPORT_DIR,
+        metavar="DIR",
+        help=f"output folder (default {DEFAULT_REPORT_DIR})",
+    )
+    report.add_argument(
+        "--bench",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"pytest-benchmark JSON to include (default {DEFAULT_BENCH} when it exists)",
+    )
+    report.add_argument(
+        "--no-rebuild",
+        action="store_true",
+        help="do not rerun failing cases to show their values (it imports each run's backend specs)",
+    )
+
+
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    """Write ``--out/index.html``; a missing results file or one without a run is a usage error."""
+    try:
+        from reports.data import ReportError
+        from reports.html import write_report
+    except ImportError as exc:
+        raise UsageError(f"the report needs Jinja2 (python3 -m pip install Jinja2): {exc}") from exc
+    bench = args.bench if args.bench is not None else (DEFAULT_BENCH if DEFAULT_BENCH.is_file() else None)
+    if bench is not None and not bench.is_file():
+        raise UsageError(f"benchmark file {str(bench)!r} does not exist")
+    try:
+        path = write_report(args.results or [DEFAULT_RESULTS], args.out, bench, rebuild=not args.no_rebuild)
+    except ReportError as exc:
+        raise UsageError(str(exc)) from exc
+    out.write(f"report written to {path}\n")
+    return 0
+
+
+# --- end of report ------------------------------------------------------------
 
 
 def _load(spec: str) -> backends.Backend:
@@ -145,7 +252,31 @@ def cmd_list(out: TextIO) -> int:
     return 0
 
 
+def _resume_state(path: Path) -> tuple[str, dict[str, Any], set[tuple[str, str, str]]]:
+    """The last run in ``path``: its id, its settings, and its finished cells."""
+    if not path.exists():
+        raise UsageError(f"--resume: {path} does not exist; start a run with --results {path}")
+    records = list(read_records(path))
+    runs = [r for r in records if r.get("type") == "environment" and "config" in r]
+    if not runs:
+        raise UsageError(f"--resume: {path} holds no run to resume")
+    run_id, config = runs[-1]["run_id"], runs[-1]["config"]
+    done = {
+        (r["backend"], r["op"], r["mode"])
+        for r in records
+        if r.get("type") == "cell_done" and r.get("run_id") == run_id
+    }
+    return run_id, config, done
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    run_id: str | None = None
+    done: set[tuple[str, str, str]] = set()
+    if args.resume:
+        run_id, config, done = _resume_state(args.results)
+        for key, value in config.items():
+            setattr(args, key, value)
+        err.write(f"resuming run {run_id} ({len(done)} cell(s) already done) with its own settings\n")
     if args.examples < 1:
         raise UsageError("--examples must be at least 1")
     ops = args.op or list(OP_CELLS)
@@ -153,8 +284,10 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if op not in OP_CELLS:
             raise UsageError(f"unknown op {op!r}: use one of {', '.join(OP_CELLS)}")
     for mode in args.mode or []:
-        if not any(mode in OP_CELLS[op] for op in ops):
+        if mode != CATALOG_CELL and not any(mode in OP_CELLS[op] for op in ops):
             raise UsageError(f"unknown mode {mode!r} for {', '.join(ops)}")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
     specs = args.backend or list(DEFAULT_BACKENDS)
     loaded = []
     for spec in specs:
@@ -168,53 +301,114 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not ok:
         raise UsageError(f"the torch oracle is not available: {why}")
 
-    seed_value = args.seed if args.seed is not None else (0 if os.environ.get("CI") else random.randrange(2**31))
+    if args.seed is None:
+        args.seed = 0 if os.environ.get("CI") else random.randrange(2**31)
+    config = {key: getattr(args, key) for key in RUN_SETTINGS}
+    config["backend"] = specs
     progress = Progress(err, args.quiet)
-    records: list[dict] = []
-    with ResultsWriter(args.results) as writer:
-        writer.write(environment(seed_value, args.examples))
+    with ResultsWriter(args.results, run_id) as writer:
+        if args.resume:
+            writer.write({"type": "resume", "date": environment(args.seed, args.examples)["date"]})
+        else:
+            writer.write({**environment(args.seed, args.examples), "config": config})
+            for spec, backend in loaded:
+                writer.write(
+                    {
+                        "type": "backend",
+                        "name": backend.name,
+                        "spec": spec,
+                        "version": backend.version(),
+                        "available": True,
+                        "reason": "",
+                    }
+                )
         for spec, backend in loaded:
-            ok, why = backend.availability()
-            writer.write(
-                {
-                    "type": "backend",
-                    "name": backend.name,
-                    "spec": spec,
-                    "version": backend.version(),
-                    "available": ok,
-                    "reason": why,
-                }
-            )
+            checker = None
+            isolated = None
+            if not args.no_isolation:
+                isolated = IsolatedChecker(spec, args.timeout, args.memory_limit_gib * 2**30 or None)
 
-        def record(result: Result) -> None:
-            data = result.to_json()
-            writer.write(data)
-            records.append(data)
-            progress.update(result)
+                def checker(case: Case, isolated: IsolatedChecker = isolated, name: str = backend.name) -> Result:
+                    return Result.from_json(isolated.check(case.to_json()), case, name)
 
-        for spec, backend in loaded:
-            for op in ops:
-                for mode in OP_CELLS[op]:
-                    if args.mode and mode not in args.mode:
+            try:
+                for op, cell in _cells(ops, args.mode):
+                    if (backend.name, op, cell) in done:
                         continue
-                    progress.start(f"{backend.name} {op} {mode}")
-                    outcome = search_cell(
-                        backend, spec, op, mode, oracle, args.examples, seed_value, record, dtypes=args.dtype
+                    attempt = uuid.uuid4().hex[:8]
+
+                    def record(result: Result, attempt: str = attempt) -> None:
+                        writer.write({**result.to_json(), "attempt": attempt})
+                        progress.update(result)
+
+                    progress.start(f"{backend.name} {op} {cell}")
+                    if cell == CATALOG_CELL:
+                        outcome = check_catalog(op, backend, spec, oracle, record, checker)
+                    else:
+                        outcome = search_cell(
+                            backend,
+                            spec,
+                            op,
+                            cell,
+                            oracle,
+                            args.examples,
+                            args.seed,
+                            record,
+                            dtypes=args.dtype,
+                            checker=checker,
+                            shrink_seconds=args.shrink_seconds,
+                        )
+                    writer.write(
+                        {
+                            "type": "cell_done",
+                            "backend": backend.name,
+                            "op": op,
+                            "mode": cell,
+                            "attempt": attempt,
+                            "counts": outcome.counts,
+                        }
                     )
                     note = ""
                     if outcome.minimal is not None:
                         note = f"FAILS, minimal case: {outcome.minimal.case.describe()}"
                     progress.finish(note)
+            finally:
+                if isolated is not None:
+                    isolated.close()
 
-    cells = tabulate(records)
+    records = current_results(r for r in read_records(args.results) if r.get("run_id") == writer.run_id)
+    return _summarize(records, args, out)
+
+
+def _cells(ops: list[str], modes: list[str] | None) -> list[tuple[str, str]]:
+    """(op, cell) pairs in run order: each op's cells, then its invalid calls."""
+    pairs = []
+    for op in ops:
+        pairs += [(op, cell) for cell in OP_CELLS[op] if not modes or cell in modes]
+        if (not modes or CATALOG_CELL in modes) and invalid_calls([op]):
+            pairs.append((op, CATALOG_CELL))
+    return pairs
+
+
+def _summarize(records: list[dict[str, Any]], args: argparse.Namespace, out: TextIO) -> int:
+    results = [r for r in records if r.get("type") == "result"]
+    cells = tabulate(r for r in results if r["mode"] != CATALOG_CELL)
     out.write("\n" + render(cells) + "\n")
-    failures = [r for r in records if r.get("minimal")]
-    for r in failures:
+    invalid = tabulate(r for r in results if r["mode"] == CATALOG_CELL)
+    if invalid:
+        out.write("\ninvalid calls (same exception class as torch, message naming the problem):\n")
+        out.write(render(invalid) + "\n")
+        for r in results:
+            if r["mode"] == CATALOG_CELL and r["status"] in ("fail", "error"):
+                case = Case.from_json(r["case"])
+                out.write(f"  {r['backend']}: {case.describe()}: {r['message']}\n")
+    for r in (r for r in results if r.get("minimal")):
         out.write(f"\n=== {r['backend']} {r['op']} {r['mode']}: {r['status']} ===\n{r['message']}\n")
         out.write(f"repro:\n{r['repro']}\n")
-    bad = sum(c.counts["fail"] + c.counts["error"] for c in cells.values())
-    total = sum(sum(c.counts.values()) for c in cells.values())
-    out.write(f"\n{total} cases, {bad} not conforming; seed {seed_value}; results in {args.results}\n")
+    everything = {**cells, **invalid}
+    bad = sum(c.counts["fail"] + c.counts["error"] for c in everything.values())
+    total = sum(sum(c.counts.values()) for c in everything.values())
+    out.write(f"\n{total} cases, {bad} not conforming; seed {args.seed}; results in {args.results}\n")
     return 1 if bad else 0
 
 
@@ -224,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return cmd_list(sys.stdout)
+        if args.command == "report":
+            return cmd_report(args, sys.stdout)
         return cmd_run(args, sys.stdout, sys.stderr)
     except UsageError as exc:
         parser.exit(2, f"error: {exc}\n")

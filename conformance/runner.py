@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import Flaky, Unsatisfiable
 
 import reference
 from backends import DTYPES, Backend, Unsupported
@@ -67,9 +67,26 @@ class Result:
     torch_time_s: float | None = None
     minimal: bool = False
     repro: str | None = None
+    #: ``{"isolation": "crash" | "timeout", "phase": ...}`` when the worker died.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], case: Case, backend: str) -> Result:
+        comparison = data.get("comparison")
+        return cls(
+            backend,
+            case,
+            data["status"],
+            data.get("message", ""),
+            Comparison(**comparison) if comparison else None,
+            data.get("time_s"),
+            data.get("torch_time_s"),
+            extra={k: data[k] for k in ("isolation", "phase") if k in data},
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
+            **self.extra,
             "type": "result",
             "backend": self.backend,
             "op": self.case.op,
@@ -113,9 +130,9 @@ def _call(
     op: str | None = None,
     params: dict[str, Any] | None = None,
 ) -> tuple[tuple[np.ndarray, ...], float]:
-    """Convert the inputs (copies: a backend must not see, or spoil, ours), run
-    ``op`` between two ``synchronize()`` calls, and read the outputs back."""
-    args = {name: backend.from_numpy(a.copy()) for name, a in arrays.items()}
+    """Convert the inputs (the caller's to give away), run ``op`` between two
+    ``synchronize()`` calls, and read the outputs back."""
+    args = {name: backend.from_numpy(a) for name, a in arrays.items()}
     x = args.pop("x")
     backend.synchronize()
     start = time.perf_counter()
@@ -123,6 +140,36 @@ def _call(
     backend.synchronize()
     elapsed = time.perf_counter() - start
     return tuple(np.asarray(backend.to_numpy(o)) for o in _as_tuple(out)), elapsed
+
+
+def _call_checked(
+    backend: Backend, case: Case, arrays: dict[str, np.ndarray], pristine: dict[str, np.ndarray]
+) -> tuple[tuple[np.ndarray, ...], float, tuple[type, ...], type, str]:
+    """``_call`` on ``arrays`` as they are (their memory layout is part of the
+    case) that also returns the types of the raw outputs, the backend's array
+    type, and the names of the inputs the backend modified (compared with
+    ``pristine`` copies)."""
+    args = {name: backend.from_numpy(a) for name, a in arrays.items()}
+    array_type = type(args["x"])
+    call_args = dict(args)
+    x = call_args.pop("x")
+    backend.synchronize()
+    start = time.perf_counter()
+    out = getattr(backend, case.op)(x, **call_args, **case.params)
+    backend.synchronize()
+    elapsed = time.perf_counter() - start
+    outs = _as_tuple(out)
+    got = tuple(np.asarray(backend.to_numpy(o)) for o in outs)
+    mutated = [
+        name
+        for name, a in args.items()
+        if not np.array_equal(np.asarray(backend.to_numpy(a)), pristine[name], equal_nan=True)
+    ]
+    return got, elapsed, tuple(type(o) for o in outs), array_type, ", ".join(mutated)
+
+
+def _no_phase(name: str) -> None:
+    return None
 
 
 def _describe(exc: BaseException) -> str:
@@ -169,13 +216,15 @@ class Oracle:
             torch_backend = TorchBackend()
         self.torch = torch_backend
 
-    def expected(self, case: Case, arrays: dict[str, np.ndarray]) -> Expected:
+    def expected(self, case: Case, arrays: dict[str, np.ndarray], phase: Callable[[str], None] = _no_phase) -> Expected:
         torch_out = torch_exc = exact = ref_exc = None
         torch_time = None
+        phase("torch")
         try:
-            torch_out, torch_time = _call(self.torch, case, arrays)
+            torch_out, torch_time = _call(self.torch, case, {name: a.copy() for name, a in arrays.items()})
         except Exception as exc:  # torch's exception is the expected behaviour
             torch_exc = exc
+        phase("reference")
         try:
             inputs = {name: a.copy() for name, a in arrays.items()}
             exact = _as_tuple(getattr(reference, case.op)(inputs.pop("x"), **inputs, **case.params))
@@ -207,32 +256,75 @@ def _compare(case: Case, got: tuple[np.ndarray, ...], want: Expected) -> Compari
     return worst
 
 
-def check_case(case: Case, backend: Backend, spec: str, oracle: Oracle) -> Result:
-    """Run ``case`` on ``backend`` and judge it against torch and the reference."""
+def _layout_problem(
+    case: Case, backend: Backend, arrays: dict[str, np.ndarray], got: tuple[np.ndarray, ...]
+) -> str | None:
+    """A non-contiguous, negative-stride or Fortran-ordered input must give the
+    same bits as a contiguous copy of it."""
+    if all(a.flags.c_contiguous for a in arrays.values()):
+        return None
+    contiguous = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+    again, _ = _call(backend, case, contiguous)
+    for g, c in zip(got, again):
+        if g.shape != c.shape or not np.array_equal(g, c, equal_nan=True):
+            return f"gives other results for the {case.input.layout} input than for a contiguous copy of it"
+    return None
+
+
+def check_case(
+    case: Case, backend: Backend, spec: str, oracle: Oracle, phase: Callable[[str], None] = _no_phase
+) -> Result:
+    """Run ``case`` on ``backend`` and judge it against torch and the reference.
+
+    ``phase`` is told which step is running (``materialize``, ``torch``,
+    ``reference``, ``backend``, ``compare``): a worker process reports it, so
+    that a crash or hang is blamed on the right party."""
     name = backend.name
     reason = backend.unsupported_reason(case.op, case.dtype, case.params)
     if reason:
         return Result(name, case, "unsupported", reason)
-    arrays = case.materialize()
-    want = oracle.expected(case, arrays)
+    phase("materialize")
+    arrays = case.materialize()  # in the case's memory layout, for the backend
+    pristine = {name: a.copy() for name, a in arrays.items()}
+    want = oracle.expected(case, pristine, phase)
+    phase("backend")
     try:
-        got, elapsed = _call(backend, case, arrays)
+        got, elapsed, out_types, array_type, mutated = _call_checked(backend, case, arrays, pristine)
     except Unsupported as exc:
         return Result(name, case, "unsupported", str(exc) or "raised Unsupported")
     except Exception as exc:
         if want.torch_exc is not None:
             if type(exc) is type(want.torch_exc):
+                words = case.names_problem
+                if words and not any(w.lower() in str(exc).lower() for w in words):
+                    return Result(
+                        name,
+                        case,
+                        "fail",
+                        f"raised {_describe(exc)} as torch does, but the message "
+                        f"does not name the problem (mentions none of {', '.join(words)})",
+                    )
                 return Result(name, case, "pass", f"raised {type(exc).__name__} as torch does")
             return Result(name, case, "fail", f"raised {_describe(exc)}; torch raises {_describe(want.torch_exc)}")
         return Result(
             name, case, "error", f"raised {_describe(exc)}; torch returns a result", torch_time_s=want.torch_time_s
         )
-    if want.torch_exc is not None:
-        return Result(
-            name, case, "fail", f"returned a result; torch raises {_describe(want.torch_exc)}", time_s=elapsed
-        )
-    assert want.torch_out is not None
+    phase("compare")
     timing = {"time_s": elapsed, "torch_time_s": want.torch_time_s}
+    if case.names_problem and want.torch_exc is None:
+        return Result(
+            name, case, "error", "this invalid-call catalog entry is accepted by torch: fix the entry", **timing
+        )
+    if mutated:
+        return Result(name, case, "fail", f"modified its input {mutated}", **timing)
+    if want.torch_exc is not None:
+        return Result(name, case, "fail", f"returned a result; torch raises {_describe(want.torch_exc)}", **timing)
+    assert want.torch_out is not None
+    wrong = [t.__name__ for t in out_types if not issubclass(t, array_type)]
+    if wrong:
+        return Result(
+            name, case, "fail", f"returned {', '.join(wrong)}, not its array type {array_type.__name__}", **timing
+        )
     if len(got) != len(want.torch_out):
         return Result(
             name, case, "fail", f"returned {len(got)} array(s); torch returns {len(want.torch_out)}", **timing
@@ -247,11 +339,15 @@ def check_case(case: Case, backend: Backend, spec: str, oracle: Oracle) -> Resul
     comparison = _compare(case, got, want)
     status = "pass" if comparison.passed else "fail"
     message = comparison.reason
+    if status == "pass":
+        problem = _layout_problem(case, backend, case.materialize(), got)
+        if problem:
+            status, message = "fail", problem
     if status == "pass" and case.op in ALIAS_MODES:
         # An alias must be exactly the interpolate call it stands for, on the same backend.
         equivalent = INTERPOLATE_ARGS[case.op](**case.params)
         try:
-            direct, _ = _call(backend, case, arrays, "interpolate", equivalent)
+            direct, _ = _call(backend, case, case.materialize(), "interpolate", equivalent)
         except Exception as exc:
             direct, message = None, f"its interpolate({equivalent}) raised {_describe(exc)}"
         if direct is None or not np.array_equal(direct[0], got[0], equal_nan=True):
@@ -335,6 +431,10 @@ def fixed_cases(op: str, cell: str, backend: Backend, oracle: Oracle, only: Sequ
     return [c for c in fixed_large_cases(op, cell) if c.dtype in dtypes_for(c.params.get("mode", ""), False)]
 
 
+#: Seconds a cell's shrinking may take before the smallest failure so far is reported.
+DEFAULT_SHRINK_SECONDS = 60.0
+
+
 def search_cell(
     backend: Backend,
     spec: str,
@@ -346,10 +446,17 @@ def search_cell(
     record: Callable[[Result], None],
     extra_cases: Iterable[Case] = (),
     dtypes: Sequence[str] | None = None,
+    checker: Callable[[Case], Result] | None = None,
+    shrink_seconds: float = DEFAULT_SHRINK_SECONDS,
 ) -> CellOutcome:
     """Check ``examples`` Hypothesis-drawn cases (plus the fixed large ones) of
     one cell, recording each result; if any failed, let Hypothesis shrink the
-    first failure it meets to a minimal case and record that with its repro."""
+    first failure it meets to a minimal case and record that with its repro.
+
+    ``checker`` runs one case (default: in this process; the CLI passes an
+    ``IsolatedChecker``'s).  Shrinking stops after ``shrink_seconds`` with the
+    smallest failure met so far: a hanging backend costs a timeout per try."""
+    check = checker or (lambda case: check_case(case, backend, spec, oracle))
     outcome = CellOutcome()
     first_failure: list[Result] = []
 
@@ -360,7 +467,7 @@ def search_cell(
         record(result)
 
     for case in [*fixed_cases(op, mode, backend, oracle, dtypes), *extra_cases]:
-        note(check_case(case, backend, spec, oracle))
+        note(check(case))
 
     strategy = case_strategy(op, mode, backend, oracle, dtypes)
     if strategy is None:
@@ -381,7 +488,7 @@ def search_cell(
     @settings(max_examples=examples, phases=[Phase.generate], **common)
     @given(strategy)
     def explore(case: Case) -> None:
-        note(check_case(case, backend, spec, oracle))
+        note(check(case))
 
     try:
         explore()
@@ -397,21 +504,50 @@ def search_cell(
     if outcome.counts["fail"] + outcome.counts["error"] == 0:
         return outcome
 
+    smallest: list[Result] = []
+    deadline = time.monotonic() + shrink_seconds
+
     @seed(seed_value)
     @settings(max_examples=examples, phases=[Phase.generate, Phase.shrink], **common)
     @given(strategy)
     def shrink(case: Case) -> None:
-        result = check_case(case, backend, spec, oracle)
+        if smallest and time.monotonic() > deadline:
+            return  # out of time: every further try "passes", ending the shrink
+        result = check(case)
         if result.status in ("fail", "error"):
+            smallest[:] = [result]
             raise CaseFailed(result)
 
     try:
         shrink()
         # Only fixed cases failed (Hypothesis met none): report the first as is.
-        minimal = first_failure[0]
+        minimal = smallest[0] if smallest else first_failure[0]
     except CaseFailed as failed:
         minimal = failed.result
+    except Flaky:
+        minimal = smallest[0]  # the shrink ran out of time
     minimal = Result(**{**minimal.__dict__, "minimal": True, "repro": minimal.case.repro(spec)})
     outcome.minimal = minimal
     record(minimal)
+    return outcome
+
+
+def check_catalog(
+    op: str,
+    backend: Backend,
+    spec: str,
+    oracle: Oracle,
+    record: Callable[[Result], None],
+    checker: Callable[[Case], Result] | None = None,
+) -> CellOutcome:
+    """Check the invalid-call catalog's entries for ``op`` (no search: each
+    entry is a fixed call torch refuses)."""
+    from conformance.catalog import invalid_calls
+
+    check = checker or (lambda case: check_case(case, backend, spec, oracle))
+    outcome = CellOutcome()
+    for case in invalid_calls([op]):
+        result = check(case)
+        outcome.counts[result.status] += 1
+        record(result)
     return outcome

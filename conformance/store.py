@@ -5,7 +5,9 @@ Schema (one object per line, each with a ``type``):
 ``environment``
     Opens a run: ``run_id`` plus the fields of ``conformance.environment``
     (harness version and commit, date, Python, NumPy, torch, CuPy, CPU, GPU,
-    seed, examples per cell, argv).
+    seed, examples per cell, argv) and ``config``: the run's settings
+    (backends, ops, modes, dtypes, examples, seed, isolation, timeout,
+    memory_limit, shrink_seconds), which ``--resume`` reuses.
 ``backend``
     ``run_id``, ``name``, ``spec`` (as given to ``--backend``), ``version``,
     ``available``, ``reason``.
@@ -16,7 +18,17 @@ Schema (one object per line, each with a ``type``):
     mismatches, worst_index, bound, torch_max_abs, torch_off_reference,
     max_abs_vs_torch; null when no arrays were compared), ``time_s`` and
     ``torch_time_s`` (seconds, the op alone), ``minimal`` (true for the shrunk
-    failing case of a cell) and ``repro`` (a Python script, on minimal cases).
+    failing case of a cell) and ``repro`` (a Python script, on minimal cases);
+    ``attempt`` (which try at the cell it belongs to: see ``cell_done``);
+    ``isolation`` (``crash`` or ``timeout``) and ``phase`` (the step that died:
+    materialize, torch, reference, backend, compare) when the worker died.
+``cell_done``
+    Closes a cell: ``run_id``, ``backend``, ``op``, ``mode``, ``attempt``,
+    ``counts``.  A cell without one was cut short (a killed run); ``--resume``
+    checks it again, and readers keep only the finished attempt
+    (``current_results``).
+``resume``
+    ``run_id``, ``date``: the run was continued with ``--resume``.
 
 Non-finite floats are written as strings (``"nan"``, ``"inf"``).
 """
@@ -26,7 +38,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -36,10 +48,10 @@ from conformance.cases import dumps
 class ResultsWriter:
     """Appends records of one run to a JSONL file, flushing every line."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], run_id: str | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.run_id = uuid.uuid4().hex[:12]
+        self.run_id = run_id or uuid.uuid4().hex[:12]
         self._file: TextIO = self.path.open("a", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
@@ -54,6 +66,31 @@ class ResultsWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def current_results(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records that count: of each cell (run, backend, op, mode) the results
+    of its finished attempt, or of its last one if none finished (a killed run
+    whose cell was checked again on ``--resume`` keeps only the second try).
+    Other record types pass through."""
+    records = list(records)
+    done = {(r.get("run_id"), r["attempt"]) for r in records if r.get("type") == "cell_done"}
+    last: dict[tuple[Any, ...], Any] = {}
+    for r in records:
+        if r.get("type") == "result" and "attempt" in r:
+            last[(r.get("run_id"), r["backend"], r["op"], r["mode"])] = r["attempt"]
+    finished: dict[tuple[Any, ...], Any] = {}
+    for r in records:
+        if r.get("type") == "cell_done" and (r.get("run_id"), r["attempt"]) in done:
+            finished[(r.get("run_id"), r["backend"], r["op"], r["mode"])] = r["attempt"]
+    keep = {**last, **finished}
+    return [
+        r
+        for r in records
+        if r.get("type") != "result"
+        or "attempt" not in r
+        or keep.get((r.get("run_id"), r["backend"], r["op"], r["mode"])) == r["attempt"]
+    ]
 
 
 def read_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:

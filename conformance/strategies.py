@@ -32,6 +32,9 @@ DtypeChooser = Callable[[str, bool], Sequence[str]]
 SPECIAL_SCALES = (2.0, 1.0, 0.5, 3.0, 1.5, 4.0, 1 / 3, 0.7, 2.5, 1.0001, 0.9999, 1.25)
 
 
+#: Memory layouts drawn for inputs, contiguous first (see ``cases.LAYOUTS``).
+LAYOUT_CHOICES = ("contiguous", "transposed", "strided", "reversed", "fortran")
+
 #: Order in which dtypes are drawn (and shrunk towards).
 DTYPE_PREFERENCE = ("float32", "float64", "float16", "uint8")
 
@@ -102,7 +105,7 @@ def interpolate_cases(draw: st.DrawFn, mode: str, dtypes_for: DtypeChooser) -> C
         if dtype == "float16" and distribution == "large":
             distribution = "normal"  # 1e4 * overshoot leaves float16's range
     seed = draw(st.integers(0, 2**32 - 1))
-    layout = draw(st.sampled_from(["contiguous", "transposed", "strided"]))
+    layout = draw(st.sampled_from(LAYOUT_CHOICES))
     return Case("interpolate", InputSpec(shape, dtype, distribution, seed, layout), params)
 
 
@@ -184,7 +187,7 @@ def conv_transpose_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> C
     dtype = _draw_dtype(draw, dtypes)
     values = _draw_values(draw, dtype)
     seed = draw(st.integers(0, 2**32 - 1))
-    layout = draw(st.sampled_from(["contiguous", "transposed", "strided"]))
+    layout = draw(st.sampled_from(LAYOUT_CHOICES))
     operands: list[tuple[str, Operand]] = [("weight", InputSpec((c_in, c_out, *kernel), dtype, "normal", seed + 1))]
     if draw(st.booleans()):
         operands.append(("bias", InputSpec((c_out * groups,), dtype, "normal", seed + 2)))
@@ -211,7 +214,7 @@ def max_pool_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> Case:
         assume(False)
     dtype = _draw_dtype(draw, dtypes)
     values = _draw_values(draw, dtype, ["ties", "nans"] if dtype != "uint8" else ["ties"])
-    layout = draw(st.sampled_from(["contiguous", "transposed", "strided"]))
+    layout = draw(st.sampled_from(LAYOUT_CHOICES))
     return Case("max_pool", InputSpec(shape, dtype, values, draw(st.integers(0, 2**32 - 1)), layout), params)
 
 
@@ -256,7 +259,7 @@ def max_unpool_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> Case:
     else:
         indices = UniqueIndices(shape, plane, rank, seed + 1)
     values = _draw_values(draw, dtype)
-    layout = draw(st.sampled_from(["contiguous", "transposed", "strided"]))
+    layout = draw(st.sampled_from(LAYOUT_CHOICES))
     case = Case("max_unpool", InputSpec(shape, dtype, values, seed, layout), params, (("indices", indices),))
     if pooled:
         # Overlapping windows can repeat an index; which write torch keeps then
@@ -277,7 +280,7 @@ def pixel_shuffle_cases(draw: st.DrawFn, op: str, dtypes: Sequence[str]) -> Case
     key = "upscale_factor" if op == "pixel_shuffle" else "downscale_factor"
     dtype = _draw_dtype(draw, dtypes)
     values = _draw_values(draw, dtype)
-    layout = draw(st.sampled_from(["contiguous", "transposed", "strided"]))
+    layout = draw(st.sampled_from(LAYOUT_CHOICES))
     return Case(op, InputSpec(tuple(shape), dtype, values, draw(st.integers(0, 2**32 - 1)), layout), {key: r})
 
 

@@ -136,3 +136,116 @@ class BilinearAliasWithoutAlignCorners(NumpyBackend):
 
     def UpsamplingBilinear2d(self, x, size=None, scale_factor=None):  # noqa: N802
         return self.interpolate(x, size, scale_factor, mode="bilinear")
+
+
+# --- backends that break in the ways a harness must survive -----------------
+
+
+class Segfaults(NumpyBackend):
+    """Dies of SIGSEGV on every bilinear call (a crashing native kernel)."""
+
+    name = "segfaults"
+
+    def interpolate(self, x, *args, **kwargs):
+        if kwargs.get("mode", args[2] if len(args) > 2 else "nearest") == "bilinear":
+            import ctypes
+
+            ctypes.string_at(0)  # reads address 0: SIGSEGV
+        return super().interpolate(x, *args, **kwargs)
+
+
+class Hangs(NumpyBackend):
+    """Never returns from pixel_shuffle."""
+
+    name = "hangs"
+
+    def pixel_shuffle(self, x, upscale_factor):
+        import time
+
+        while True:
+            time.sleep(1)
+
+
+class HogsMemory(NumpyBackend):
+    """Asks for a terabyte in pixel_unshuffle."""
+
+    name = "hogs-memory"
+
+    def pixel_unshuffle(self, x, downscale_factor):
+        return np.ones((1 << 40,), dtype=np.uint8)
+
+
+class WrongShape(NumpyBackend):
+    """Returns one row too few from pixel_shuffle."""
+
+    name = "wrong-shape"
+
+    def pixel_shuffle(self, x, upscale_factor):
+        return super().pixel_shuffle(x, upscale_factor)[..., :-1, :]
+
+
+class ReturnsNaN(NumpyBackend):
+    """Puts a NaN into every non-empty bicubic result."""
+
+    name = "returns-nan"
+
+    def interpolate(self, x, *args, **kwargs):
+        y = super().interpolate(x, *args, **kwargs)
+        if kwargs.get("mode") == "bicubic" and y.size and y.dtype.kind == "f":
+            y = y.copy()
+            y.flat[0] = np.nan
+        return y
+
+
+class MutatesInput(NumpyBackend):
+    """Scales its input in place before pixel_unshuffle."""
+
+    name = "mutates-input"
+
+    def pixel_unshuffle(self, x, downscale_factor):
+        if x.size:
+            x[...] = x * 2
+        return super().pixel_unshuffle(x, downscale_factor)
+
+
+class WrongExceptionClass(NumpyBackend):
+    """Raises ValueError wherever torch raises RuntimeError for pixel_shuffle."""
+
+    name = "wrong-exception"
+
+    def pixel_shuffle(self, x, upscale_factor):
+        try:
+            return super().pixel_shuffle(x, upscale_factor)
+        except RuntimeError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class ReturnsList(NumpyBackend):
+    """Returns a nested list, not an array, from pixel_unshuffle."""
+
+    name = "returns-list"
+
+    def pixel_unshuffle(self, x, downscale_factor):
+        return super().pixel_unshuffle(x, downscale_factor).tolist()
+
+
+class LayoutDependent(NumpyBackend):
+    """Reads its input's memory in storage order: wrong for non-contiguous inputs."""
+
+    name = "layout-dependent"
+
+    def pixel_shuffle(self, x, upscale_factor):
+        storage_order = x.ravel(order="K").reshape(x.shape)
+        return super().pixel_shuffle(storage_order, upscale_factor)
+
+
+class VagueErrors(NumpyBackend):
+    """Raises torch's exception class for bad pixel_shuffle calls, saying nothing useful."""
+
+    name = "vague-errors"
+
+    def pixel_shuffle(self, x, upscale_factor):
+        try:
+            return super().pixel_shuffle(x, upscale_factor)
+        except RuntimeError:
+            raise RuntimeError("invalid input") from None

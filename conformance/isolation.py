@@ -1,0 +1,171 @@
+"""Run cases in worker processes, so that a backend cannot take the run down.
+
+Each backend under test gets one long-lived worker process (started with
+``spawn``: no state shared with the parent, CUDA-safe).  The parent sends a
+case; the worker runs the whole check — the torch oracle, the reference and
+the backend — and sends back the result.  Before each step it reports which
+step it is in, so that when the worker
+
+* crashes (a segfault, ``os._exit``, the kernel's OOM killer), or
+* does not answer within the per-case timeout (a hang),
+
+the parent knows whose fault it was, kills and restarts the worker, and
+records an ``error`` result that says what happened, where; the run goes on.
+The worker's address space is capped (``RLIMIT_AS``), so a memory hog gets a
+``MemoryError`` (reported like any exception) instead of taking the machine.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+#: Default per-case timeout (seconds) and address-space cap (bytes) of a worker.
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MEMORY_LIMIT = 8 << 30
+
+
+def _worker_main(conn: Connection, spec: str, memory_limit: int | None) -> None:
+    """The worker's loop: load the backend, then check cases until told to stop."""
+    if memory_limit:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (int(memory_limit), int(memory_limit)))
+    import traceback
+
+    import backends
+    from conformance.cases import Case
+    from conformance.runner import Oracle, check_case
+
+    step = ["materialize"]
+
+    def phase(name: str) -> None:
+        step[0] = name
+        conn.send(("phase", name))
+
+    try:
+        backend = backends.load(spec)
+        oracle = Oracle()
+    except Exception as exc:  # reported with every case: the backend cannot load here
+        backend, load_error = None, f"{type(exc).__name__}: {exc}"
+    while True:
+        message = conn.recv()
+        if message is None:
+            return
+        if backend is None:
+            conn.send(("result", {"status": "error", "message": f"the backend failed to load: {load_error}"}))
+            continue
+        try:
+            result = check_case(Case.from_json(message), backend, spec, oracle, phase=phase).to_json()
+        except BaseException as exc:  # noqa: BLE001 - anything the harness did not expect, reported not fatal
+            last = traceback.extract_tb(exc.__traceback__)[-1]
+            result = {
+                "status": "error",
+                "message": f"{type(exc).__name__}: {exc} (while running {PHASES[step[0]]}, "
+                f"at {last.filename}:{last.lineno})",
+                "phase": step[0],
+            }
+        conn.send(("result", result))
+
+
+def _signal_name(code: int | None) -> str:
+    if code is None:
+        return "no exit code"
+    if code < 0:
+        try:
+            return f"signal {-code} ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+#: What each step of a check is, for the message when a worker dies in it.
+PHASES = {
+    "materialize": "making the inputs",
+    "torch": "the torch oracle",
+    "reference": "the reference",
+    "backend": "the backend",
+    "compare": "comparing the results",
+}
+
+
+class IsolatedChecker:
+    """Checks cases of one backend spec in a worker process (see module doc).
+
+    ``check(case)`` returns the result's JSON record; a crash or timeout comes
+    back as an ``error`` record with ``isolation`` set to ``"crash"`` or
+    ``"timeout"`` and the step it happened in.
+    """
+
+    def __init__(
+        self, spec: str, timeout: float = DEFAULT_TIMEOUT, memory_limit: int | None = DEFAULT_MEMORY_LIMIT
+    ) -> None:
+        self.spec = spec
+        self.timeout = timeout
+        self.memory_limit = memory_limit
+        self._ctx = mp.get_context("spawn")
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self.restarts = 0
+
+    def _start(self) -> None:
+        parent, child = self._ctx.Pipe()
+        self._process = self._ctx.Process(target=_worker_main, args=(child, self.spec, self.memory_limit), daemon=True)
+        self._process.start()
+        child.close()
+        self._conn = parent
+
+    def _kill(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+        if self._process is not None:
+            self._process.join(5)
+        if self._conn is not None:
+            self._conn.close()
+        self._process = self._conn = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.send(None)
+            except OSError:
+                pass
+            self._process.join(5)
+        self._kill()
+
+    def __enter__(self) -> IsolatedChecker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check(self, case_json: dict[str, Any]) -> dict[str, Any]:
+        if self._process is None or not self._process.is_alive():
+            self._start()
+        assert self._conn is not None
+        step = "materialize"
+        deadline = time.monotonic() + self.timeout
+        try:
+            self._conn.send(case_json)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._conn.poll(left):
+                    what = "timeout"
+                    detail = f"no answer within {self.timeout:g} s (a hang?) while running {PHASES[step]}"
+                    break
+                kind, payload = self._conn.recv()
+                if kind == "phase":
+                    step = payload
+                    continue
+                return payload
+        except (EOFError, OSError, BrokenPipeError):
+            self._process.join(5)
+            what = "crash"
+            detail = f"the worker died ({_signal_name(self._process.exitcode)}) while running {PHASES[step]}"
+        self._kill()
+        self.restarts += 1
+        blame = "" if step == "backend" else " (not the backend's own code)"
+        return {"status": "error", "message": detail + blame, "isolation": what, "phase": step}

@@ -1,0 +1,220 @@
+"""A harness that survives bad backends and bad input (issue 7): isolation,
+nothing lost on kill -9, --resume, the invalid-call catalog, input hygiene."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backends import load
+from conformance.catalog import INVALID_CALLS
+from conformance.runner import Oracle, check_case
+from conformance.store import current_results, read_records
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKEN = "tests.broken_backends:"
+
+
+def run_cli(*args, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def results_of(path):
+    return [r for r in current_results(read_records(path)) if r.get("type") == "result"]
+
+
+def test_a_mix_of_good_and_broken_backends_is_reported_backend_by_backend(tmp_path):
+    results = tmp_path / "r.jsonl"
+    broken = [
+        "Segfaults",
+        "Hangs",
+        "HogsMemory",
+        "WrongShape",
+        "ReturnsNaN",
+        "MutatesInput",
+        "WrongExceptionClass",
+        "ReturnsList",
+        "LayoutDependent",
+    ]
+    args = [
+        "run",
+        "--backend",
+        "numpy",
+        *[a for b in broken for a in ("--backend", BROKEN + b)],
+        "--op",
+        "pixel_shuffle",
+        "--op",
+        "pixel_unshuffle",
+        "--op",
+        "interpolate",
+        "--mode",
+        "all",
+        "--mode",
+        "bilinear",
+        "--mode",
+        "bicubic",
+        "--mode",
+        "invalid-calls",
+        "--examples",
+        "12",
+        "--seed",
+        "0",
+        "--timeout",
+        "4",
+        "--shrink-seconds",
+        "6",
+        "--memory-limit-gib",
+        "6",
+        "--results",
+        str(results),
+    ]
+    proc = run_cli(*args, timeout=900)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    records = results_of(results)
+    by_backend = {}
+    for r in records:
+        by_backend.setdefault(r["backend"], []).append(r)
+    assert all(r["status"] in ("pass", "unsupported") for r in by_backend["numpy"])
+
+    def messages(name, op=None):
+        return [
+            r["message"] for r in by_backend[name] if r["status"] in ("fail", "error") and (op is None or r["op"] == op)
+        ]
+
+    crash = [r for r in by_backend["segfaults"] if r.get("isolation") == "crash"]
+    assert crash and all(r["phase"] == "backend" for r in crash)
+    assert "SIGSEGV" in crash[0]["message"]
+    hang = [r for r in by_backend["hangs"] if r.get("isolation") == "timeout"]
+    assert hang and "no answer within 4 s" in hang[0]["message"]
+    assert any("MemoryError" in m for m in messages("hogs-memory", "pixel_unshuffle"))
+    assert any(m.startswith("shape") for m in messages("wrong-shape", "pixel_shuffle"))
+    assert any("non-finite" in m for m in messages("returns-nan", "interpolate"))
+    assert any("modified its input x" in m for m in messages("mutates-input"))
+    assert any("torch raises RuntimeError" in m for m in messages("wrong-exception"))
+    assert any("returned list, not its array type ndarray" in m for m in messages("returns-list"))
+    assert messages("layout-dependent", "pixel_shuffle")
+    # each broken backend has its minimal case with a repro; the good one none
+    minimal = {r["backend"] for r in records if r.get("minimal")}
+    assert "numpy" not in minimal and {"segfaults", "hangs", "wrong-shape", "mutates-input"} <= minimal
+    # nothing lost: every cell of every backend was closed
+    done = [r for r in read_records(results) if r.get("type") == "cell_done"]
+    assert len(done) == 10 * len({(r["op"], r["mode"]) for r in done})
+
+
+def _killed_run(tmp_path):
+    results = tmp_path / "r.jsonl"
+    args = [
+        sys.executable,
+        "-m",
+        "conformance",
+        "run",
+        "--backend",
+        "numpy",
+        "--op",
+        "pixel_shuffle",
+        "--op",
+        "pixel_unshuffle",
+        "--op",
+        "max_pool",
+        "--examples",
+        "40",
+        "--seed",
+        "0",
+        "--results",
+        str(results),
+        "--quiet",
+    ]
+    proc = subprocess.Popen(
+        args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if results.exists() and results.read_text().count('"cell_done"') >= 2:
+            break
+    os.killpg(proc.pid, signal.SIGKILL)  # the run and its worker, mid-cell
+    proc.wait()
+    return results
+
+
+def test_a_killed_run_loses_nothing_and_resumes_without_repeating_work(tmp_path):
+    results = _killed_run(tmp_path)
+    before = list(read_records(results))
+    finished = {(r["op"], r["mode"]): r["attempt"] for r in before if r.get("type") == "cell_done"}
+    assert len(finished) >= 2
+    assert all(r.get("type") for r in before)  # every complete line reads back
+    proc = run_cli("run", "--resume", "--results", str(tmp_path / "r.jsonl"))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "resuming run" in proc.stderr
+    after = list(read_records(results))
+    done = [r for r in after if r.get("type") == "cell_done"]
+    # finished cells were not checked again; every cell is now done, once
+    assert len(done) == len({(r["op"], r["mode"]) for r in done})
+    for r in done:
+        if (r["op"], r["mode"]) in finished:
+            assert r["attempt"] == finished[(r["op"], r["mode"])]
+    assert {r["op"] for r in done} == {"pixel_shuffle", "pixel_unshuffle", "max_pool"}
+    # readers keep one attempt per cell: no case counted twice
+    current = [r for r in current_results(after) if r.get("type") == "result"]
+    for cell in {(r["op"], r["mode"]) for r in current}:
+        attempts = {r["attempt"] for r in current if (r["op"], r["mode"]) == cell}
+        assert len(attempts) == 1
+    assert len({r["run_id"] for r in after}) == 1
+
+
+def test_resume_without_a_run_is_a_usage_error(tmp_path):
+    proc = run_cli("run", "--resume", "--results", str(tmp_path / "none.jsonl"))
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_catalog_has_forty_entries_over_every_op():
+    assert len(INVALID_CALLS) >= 40
+    assert {c.op for c in INVALID_CALLS} >= {
+        "interpolate",
+        "conv_transpose",
+        "max_pool",
+        "max_unpool",
+        "pixel_shuffle",
+        "pixel_unshuffle",
+    }
+
+
+@pytest.mark.parametrize("spec", ["numpy", "reference", "torch"])
+def test_catalog_passes_for_the_built_in_backends(spec):
+    backend, oracle = load(spec), Oracle()
+    failures = [
+        (c.describe(), r.message) for c in INVALID_CALLS if (r := check_case(c, backend, spec, oracle)).status != "pass"
+    ]
+    assert not failures
+
+
+def test_a_vague_error_message_fails_the_catalog():
+    oracle = Oracle()
+    case = next(c for c in INVALID_CALLS if c.op == "pixel_shuffle")
+    result = check_case(case, load(BROKEN + "VagueErrors"), "vague", oracle)
+    assert result.status == "fail" and "does not name the problem" in result.message
+
+
+@pytest.mark.parametrize("layout", ["transposed", "strided", "reversed", "fortran"])
+def test_layouts_give_the_same_results_as_contiguous(layout):
+    from conformance.cases import Case, InputSpec
+
+    oracle = Oracle()
+    for op, params, shape in [
+        ("interpolate", {"size": (5, 7), "mode": "bicubic"}, (2, 3, 4, 6)),
+        ("pixel_shuffle", {"upscale_factor": 2}, (2, 8, 3, 5)),
+    ]:
+        case = Case(op, InputSpec(shape, "float32", "normal", 3, layout), params)
+        assert not case.materialize()["x"].flags.c_contiguous
+        assert check_case(case, load("numpy"), "numpy", oracle).status == "pass"
+        bad = check_case(case, load(BROKEN + "LayoutDependent"), "x", oracle)
+        # a backend that reads memory in storage order is caught where that order is not the logical one
+        if op == "pixel_shuffle" and layout in ("transposed", "fortran"):
+            assert bad.status == "fail"
