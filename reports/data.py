@@ -1,0 +1,365 @@
+"""Results files -> the model the HTML report draws: machines, runs, cells.
+
+A results file is appended to run after run (``tox -e report`` adds two runs
+each time), and several files (one per machine) may be merged. So the report
+groups runs by *machine* — the environment they ran in: CPU or GPU, Python,
+NumPy, torch, CuPy — and within one machine shows, for every backend, op and
+cell, the latest run that checked it. Older runs are listed as superseded,
+never mixed in, so the counts in one cell always come from a single run.
+
+Everything here is plain data: records are read as they are, any field may be
+missing or of an odd type, and nothing from a file is trusted to be HTML-safe
+(the template escapes it).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.store import read_records
+
+try:  # a resumed run's cell keeps only its finished attempt
+    from conformance.store import current_results as _current_results
+except ImportError:  # a store without attempts: every record counts
+    _current_results = None
+
+STATUSES = ("pass", "fail", "error", "unsupported")
+#: Order in which dtypes are shown; others follow alphabetically.
+DTYPE_ORDER = ("float16", "float32", "float64", "uint8")
+#: Environment fields that tell machines (and software stacks) apart.
+MACHINE_FIELDS = ("cpu", "cpu_count", "platform", "python", "numpy", "torch", "cupy")
+#: backend, op, cell (mode), direction
+CellKey = tuple[str, str, str, str]
+
+
+class ReportError(Exception):
+    """A results file cannot make a report (missing, or holds no run): exit status 2."""
+
+
+def num(value: Any) -> float | None:
+    """A float from a record's number (the store writes non-finite floats as strings), else ``None``."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def text(value: Any) -> str:
+    """Any record value as display text (``None``: empty)."""
+    return "" if value is None else str(value)
+
+
+@dataclass
+class Counts:
+    """Cases per status in one cell (minimal-case duplicates excluded)."""
+
+    by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    torch_off_reference: int = 0
+
+    def add(self, status: str) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+
+    def merge(self, other: Counts) -> None:
+        for status, n in other.by_status.items():
+            self.by_status[status] = self.by_status.get(status, 0) + n
+        self.torch_off_reference += other.torch_off_reference
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def status(self) -> str:
+        """The cell's colour: fail beats error beats pass beats unsupported."""
+        for status in ("fail", "error", "pass", "unsupported"):
+            if self.by_status.get(status):
+                return status
+        return "empty"
+
+
+@dataclass
+class Run:
+    """One ``python -m conformance run``: its environment, backends and results."""
+
+    run_id: str
+    source: str
+    order: int
+    environment: dict[str, Any] = field(default_factory=dict)
+    backends: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def date(self) -> str:
+        return text(self.environment.get("date"))
+
+    @property
+    def gpu(self) -> dict[str, Any]:
+        gpu = self.environment.get("gpu")
+        return gpu if isinstance(gpu, dict) else {}
+
+    @property
+    def machine_key(self) -> tuple[str, ...]:
+        return (text(self.gpu.get("name")), *(text(self.environment.get(f)) for f in MACHINE_FIELDS))
+
+    @property
+    def hardware(self) -> str:
+        """The GPU's name where the run had one, else the CPU model."""
+        return text(self.gpu.get("name")) or text(self.environment.get("cpu")) or "unknown machine"
+
+
+@dataclass
+class Cell:
+    """One backend x op x cell (x direction: forward, or backward for gradient
+    checks) on one machine, from the latest run that checked it."""
+
+    backend: str
+    op: str
+    mode: str
+    direction: str
+    run: Run
+    records: list[dict[str, Any]]
+
+    @property
+    def label(self) -> str:
+        """The cell as the page names it: the mode, marked when it checks gradients."""
+        return cell_label(self.mode, self.direction)
+
+    def _counted(self) -> list[dict[str, Any]]:
+        """The records a cell's counts come from: all but the minimal cases (which
+        repeat a failure already counted), unless the cell holds nothing else."""
+        plain = [r for r in self.records if not r.get("minimal")]
+        return plain or self.records
+
+    def counts(self, dtype: str | None = None) -> Counts:
+        counts = Counts()
+        for r in self._counted():
+            if dtype is not None and r.get("dtype") != dtype:
+                continue
+            counts.add(text(r.get("status")) or "error")
+            cmp = r.get("comparison")
+            if isinstance(cmp, dict) and cmp.get("torch_off_reference"):
+                counts.torch_off_reference += 1
+        return counts
+
+    @property
+    def dtypes(self) -> list[str]:
+        return sort_dtypes({text(r.get("dtype")) for r in self._counted()})
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        """The minimal failing cases; where a cell fails without one (a hand-made
+        file, a run cut short), its first failing or erroring result."""
+        minimal = [r for r in self.records if r.get("minimal")]
+        if minimal:
+            return minimal
+        bad = [r for r in self.records if r.get("status") in ("fail", "error")]
+        return bad[:1]
+
+    def timing(self) -> tuple[float, float, int] | None:
+        """``(backend seconds, torch seconds, cases)`` summed over the cell's
+        results that have both times; ``None`` when none has."""
+        total = torch_total = 0.0
+        n = 0
+        for r in self.records:
+            if r.get("minimal"):
+                continue
+            t, tt = num(r.get("time_s")), num(r.get("torch_time_s"))
+            if t is None or tt is None or not math.isfinite(t) or not math.isfinite(tt):
+                continue
+            total, torch_total, n = total + t, torch_total + tt, n + 1
+        return (total, torch_total, n) if n else None
+
+
+@dataclass
+class Machine:
+    """Runs made in one environment; ``cells`` holds the latest result per cell."""
+
+    key: tuple[str, ...]
+    label: str
+    runs: list[Run]
+    cells: dict[CellKey, Cell]
+    superseded: list[Run]
+
+    @property
+    def dtypes(self) -> list[str]:
+        return sort_dtypes({d for c in self.cells.values() for d in c.dtypes})
+
+    @property
+    def environment(self) -> dict[str, Any]:
+        return self.runs[-1].environment if self.runs else {}
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, machines in the order their files were given."""
+
+    sources: list[str]
+    machines: list[Machine]
+
+    @property
+    def backends(self) -> list[str]:
+        return sorted({k[0] for m in self.machines for k in m.cells})
+
+    @property
+    def ops(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for m in self.machines:
+            for key in sorted(m.cells, key=cell_sort_key):
+                seen.setdefault(key[1], None)
+        return list(seen)
+
+    def rows(self) -> list[CellKey]:
+        """Every backend x op x cell any machine has, in a stable reading order."""
+        keys = {k for m in self.machines for k in m.cells}
+        return sorted(keys, key=cell_sort_key)
+
+
+def sort_dtypes(dtypes: Iterable[str]) -> list[str]:
+    return sorted(dtypes, key=lambda d: (DTYPE_ORDER.index(d) if d in DTYPE_ORDER else len(DTYPE_ORDER), d))
+
+
+def _op_order() -> dict[str, int]:
+    try:
+        from backends import OPS
+
+        return {op: i for i, op in enumerate(OPS)}
+    except Exception:  # the report reads files; the registry is a nicety
+        return {}
+
+
+def _mode_order() -> dict[tuple[str, str], int]:
+    try:
+        from conformance.runner import OP_CELLS
+
+        return {(op, mode): i for op, modes in OP_CELLS.items() for i, mode in enumerate(modes)}
+    except Exception:
+        return {}
+
+
+_OPS = _op_order()
+_MODES = _mode_order()
+
+
+def mode_rank(op: str, mode: str) -> int:
+    """Where ``mode`` comes among ``op``'s cells (as ``python -m conformance list`` shows them)."""
+    return _MODES.get((op, mode), 99)
+
+
+def cell_sort_key(key: CellKey) -> tuple[Any, ...]:
+    backend, op, mode, direction = key
+    return (backend, _OPS.get(op, len(_OPS)), op, _MODES.get((op, mode), 99), mode, direction != "forward", direction)
+
+
+def cell_label(mode: str, direction: str) -> str:
+    return mode if direction == "forward" else f"{mode} · {direction}"
+
+
+def direction_of(record: dict[str, Any]) -> str:
+    """``forward`` unless a result says otherwise (gradient checks: ``backward``)."""
+    return text(record.get("direction")) or "forward"
+
+
+def _current(records: list[Any]) -> list[Any]:
+    """The records that count (see ``conformance.store.current_results``); all
+    of them where that cannot tell (an odd hand-made record)."""
+    if _current_results is None:
+        return records
+    try:
+        return _current_results(r for r in records if isinstance(r, dict))
+    except Exception:
+        return records
+
+
+def read_runs(paths: Iterable[str | os.PathLike[str]]) -> list[Run]:
+    """The runs in ``paths``, in file order. Raises ``ReportError`` for a
+    missing or unreadable file, or one that holds no run."""
+    runs: list[Run] = []
+    order = 0
+    for path in paths:
+        p = Path(path)
+        if not p.is_file():
+            raise ReportError(f"results file {str(p)!r} does not exist: run `python -m conformance run` first")
+        by_id: dict[str, Run] = {}
+        try:
+            records = list(read_records(p))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ReportError(f"cannot read results file {str(p)!r}: {exc}") from exc
+        records = _current(records)
+        for record in records:
+            if not isinstance(record, dict):
+                continue
+            kind = record.get("type")
+            if kind not in ("environment", "backend", "result"):
+                continue
+            run_id = text(record.get("run_id")) or "(no run id)"
+            run = by_id.get(run_id)
+            if run is None:
+                run = by_id[run_id] = Run(run_id, str(p), order)
+                order += 1
+            if kind == "environment":
+                run.environment = record
+            elif kind == "backend":
+                run.backends[text(record.get("name"))] = record
+            elif isinstance(record.get("backend"), str) and isinstance(record.get("op"), str):
+                run.results.append(record)
+        found = [r for r in by_id.values() if r.environment or r.results]
+        if not found:
+            raise ReportError(f"results file {str(p)!r} holds no run (no environment or result records)")
+        runs.extend(found)
+    return runs
+
+
+def group_machines(runs: list[Run]) -> list[Machine]:
+    """Runs grouped by environment; per machine and cell the latest run wins
+    (by the run's recorded date, then by position in the files)."""
+    groups: dict[tuple[str, ...], list[Run]] = {}
+    for run in runs:
+        groups.setdefault(run.machine_key, []).append(run)
+    machines = []
+    for key, group in groups.items():
+        group.sort(key=lambda r: (r.date, r.order))
+        cells: dict[CellKey, Cell] = {}
+        for run in group:  # later runs overwrite earlier ones, cell by cell
+            per_cell: dict[CellKey, list[dict[str, Any]]] = {}
+            for r in run.results:
+                per_cell.setdefault((r["backend"], r["op"], text(r.get("mode")), direction_of(r)), []).append(r)
+            for k, records in per_cell.items():
+                cells[k] = Cell(*k, run=run, records=records)
+        used_ids = {c.run.run_id for c in cells.values()}
+        used = [r for r in group if r.run_id in used_ids or not r.results]
+        superseded = [r for r in group if r not in used]
+        machines.append(Machine(key, "", used, cells, superseded))
+    _label(machines)
+    return machines
+
+
+def _short_date(date: str) -> str:
+    return date.replace("T", " ")[:16] if date else "undated"
+
+
+def _label(machines: list[Machine]) -> None:
+    """``CPU model or GPU name · latest date``, numbered where two would read alike."""
+    seen: dict[str, int] = {}
+    for m in machines:
+        last = max((r.date for r in m.runs), default="")
+        first = m.runs[0] if m.runs else None
+        label = f"{first.hardware if first else 'unknown machine'} · {_short_date(last)}"
+        seen[label] = seen.get(label, 0) + 1
+        m.label = label if seen[label] == 1 else f"{label} ({seen[label]})"
+
+
+def load(paths: Iterable[str | os.PathLike[str]]) -> ReportData:
+    """Read and group ``paths`` (see the module docstring)."""
+    paths = [str(p) for p in paths]
+    return ReportData(paths, group_machines(read_runs(paths)))

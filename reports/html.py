@@ -1,0 +1,494 @@
+"""The HTML conformance report: ``python -m conformance report``.
+
+One self-contained file (inline CSS, inline SVG charts, a few lines of inline
+JS for the filters; no network, no external fonts or scripts) that opens from
+disk. It shows, per machine (see ``reports.data``): the environment and
+backends of each run, the conformance matrix (backend x op x cell x dtype),
+every failing cell's minimal case with its errors, the values around the
+worst spot and a copy-paste repro, the cases where torch itself strays from
+the reference, the time of each backend relative to torch, and the benchmark
+suite's results when there are some.
+
+Every string from a results file or a backend reaches the page through
+Jinja2 with autoescaping on (the template never marks anything safe), so a
+backend named ``<script>`` shows as text.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from reports.bench import BenchData, load_bench
+from reports.charts import Bar, Chart, fmt_ratio, fmt_seconds, layout
+from reports.data import (
+    STATUSES,
+    Cell,
+    Counts,
+    Machine,
+    ReportData,
+    Run,
+    cell_label,
+    cell_sort_key,
+    direction_of,
+    load,
+    mode_rank,
+    num,
+    sort_dtypes,
+    text,
+)
+from reports.template import TEMPLATE
+from reports.values import Rebuilder, Window
+
+SYMBOLS = {"pass": "✓", "fail": "✗", "error": "!", "unsupported": "–"}
+#: At most this many torch off-reference cases are listed per machine.
+MAX_OFF_REFERENCE = 200
+
+
+def _anchor(*parts: Any) -> str:
+    """An element id made from record text: hashed, so any text makes a safe id."""
+    return "f" + hashlib.sha1(json.dumps(parts, default=str).encode()).hexdigest()[:12]
+
+
+def _fmt_number(value: Any) -> str:
+    v = num(value)
+    if v is None:
+        return text(value) or "-"
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return f"{v:.4g}"
+
+
+def _case_text(record: dict[str, Any]) -> str:
+    try:
+        from conformance.cases import Case
+
+        return Case.from_json(record["case"]).describe()
+    except Exception:
+        return json.dumps(record.get("case"), default=str)
+
+
+def _cell_td(cell: Cell | None, dtype: str, machine: Machine) -> dict[str, Any]:
+    if cell is None:
+        return {"status": "empty", "parts": [], "title": "not checked", "href": None, "offref": 0}
+    counts = cell.counts(dtype)
+    parts = [(n, SYMBOLS[s], s) for s in STATUSES if (n := counts.by_status.get(s, 0))]
+    title = f"{cell.backend} {cell.op} {cell.label} {dtype} on {machine.label}: " + (
+        ", ".join(f"{n} {s}" for n, _, s in parts) or "not checked"
+    )
+    if counts.torch_off_reference:
+        title += f"; torch off the reference on {counts.torch_off_reference}"
+    href = None
+    if counts.status in ("fail", "error"):
+        href = "#" + _anchor(machine.key, cell.backend, cell.op, cell.mode, cell.direction)
+    return {
+        "status": counts.status,
+        "parts": parts,
+        "title": title,
+        "href": href,
+        "offref": counts.torch_off_reference,
+    }
+
+
+def _matrix(data: ReportData) -> dict[str, Any]:
+    rows = []
+    for key in data.rows():
+        backend, op, mode, direction = key
+        tds, statuses = [], set()
+        for m in data.machines:
+            cell = m.cells.get(key)
+            for dtype in m.dtypes or [""]:  # a machine without results still has its column
+                td = _cell_td(cell if dtype else None, dtype, m)
+                tds.append(td)
+                statuses.add(td["status"])
+        rows.append(
+            {
+                "backend": backend,
+                "op": op,
+                "mode": cell_label(mode, direction),
+                "tds": tds,
+                "statuses": " ".join(sorted(statuses)),
+            }
+        )
+    return {"machines": data.machines, "rows": rows}
+
+
+def _cells(n: int) -> str:
+    return f"{n} cell" if n == 1 else f"{n} cells"
+
+
+def _summary(data: ReportData) -> list[dict[str, Any]]:
+    """Per backend and machine: a verdict and its counts (cases and cells)."""
+    out = []
+    for backend in data.backends:
+        per_machine = []
+        for m in data.machines:
+            cells = [c for k, c in m.cells.items() if k[0] == backend]
+            counts = Counts()
+            bad_cells = unsupported_cells = 0
+            for c in cells:
+                cc = c.counts()
+                counts.merge(cc)
+                bad_cells += cc.status in ("fail", "error")
+                unsupported_cells += cc.status == "unsupported"
+            if not cells:
+                verdict, status = "not checked", "empty"
+            elif bad_cells:
+                verdict, status = f"does not conform: {bad_cells} of {_cells(len(cells))}", "fail"
+            elif counts.by_status["pass"]:
+                checked = len(cells) - unsupported_cells
+                verdict, status = f"conforms: {'all ' if checked > 1 else ''}{_cells(checked)} checked", "pass"
+            else:
+                verdict, status = "nothing supported", "unsupported"
+            per_machine.append({"verdict": verdict, "status": status, "counts": counts})
+        out.append({"backend": backend, "machines": per_machine})
+    return out
+
+
+def _metrics(record: dict[str, Any]) -> list[tuple[str, str]]:
+    cmp = record.get("comparison")
+    if not isinstance(cmp, dict):
+        return []
+    names = [
+        ("max_abs", "max |actual − exact|"),
+        ("max_rel", "max relative error"),
+        ("max_ulp", "max ULP error"),
+        ("mismatches", "elements beyond the bound"),
+        ("worst_index", "worst index"),
+        ("bound", "bound (torch's error + slack)"),
+        ("torch_max_abs", "torch's own max error"),
+        ("max_abs_vs_torch", "max |actual − torch|"),
+        ("torch_off_reference", "torch off the reference"),
+    ]
+    rows = []
+    for key, label in names:
+        if key not in cmp:
+            continue
+        value = cmp[key]
+        shown = json.dumps(value) if isinstance(value, (list, bool)) or value is None else _fmt_number(value)
+        rows.append((label, shown))
+    return rows
+
+
+_KNOWN = {
+    "run_id",
+    "type",
+    "backend",
+    "op",
+    "mode",
+    "dtype",
+    "status",
+    "message",
+    "case",
+    "comparison",
+    "time_s",
+    "torch_time_s",
+    "minimal",
+    "repro",
+    "attempt",
+    "direction",
+}
+
+
+def _failures(data: ReportData, rebuilder: Rebuilder | None) -> list[dict[str, Any]]:
+    out = []
+    for m in data.machines:
+        for key in sorted(m.cells, key=cell_sort_key):
+            cell = m.cells[key]
+            for i, record in enumerate(cell.failures):
+                backend_record = cell.run.backends.get(cell.backend, {})
+                spec = backend_record.get("spec") if isinstance(backend_record.get("spec"), str) else None
+                if rebuilder is None:
+                    window = Window(notes=["values not rebuilt (--no-rebuild)"])
+                else:
+                    window = rebuilder.window(record, spec)
+                out.append(
+                    {
+                        "id": _anchor(m.key, *key) if i == 0 else _anchor(m.key, *key, i),
+                        "machine": m.label,
+                        "backend": cell.backend,
+                        "op": cell.op,
+                        "mode": cell.label,
+                        "dtype": text(record.get("dtype")),
+                        "status": text(record.get("status")),
+                        "minimal": bool(record.get("minimal")),
+                        "message": text(record.get("message")),
+                        "case": _case_text(record),
+                        "case_json": json.dumps(record.get("case"), indent=None, default=str),
+                        "metrics": _metrics(record),
+                        "window": window,
+                        "repro": text(record.get("repro")),
+                        "spec": text(spec),
+                        "run_id": cell.run.run_id,
+                        "extra": [(k, json.dumps(v, default=str)) for k, v in record.items() if k not in _KNOWN],
+                    }
+                )
+    return out
+
+
+def _off_reference(data: ReportData) -> list[dict[str, Any]]:
+    """Per machine, the distinct cases where torch strays from the reference."""
+    out = []
+    for m in data.machines:
+        cases: dict[str, dict[str, Any]] = {}
+        per_cell: dict[tuple[str, str, str], int] = {}
+        for key in sorted(m.cells, key=cell_sort_key):
+            for r in m.cells[key].records:
+                cmp = r.get("comparison")
+                if r.get("minimal") or not isinstance(cmp, dict) or not cmp.get("torch_off_reference"):
+                    continue
+                case_key = json.dumps(r.get("case"), sort_keys=True, default=str)
+                entry = cases.get(case_key)
+                if entry is None:
+                    dtype = text(r.get("dtype"))
+                    cell_key = (text(r.get("op")), cell_label(text(r.get("mode")), direction_of(r)), dtype)
+                    per_cell[cell_key] = per_cell.get(cell_key, 0) + 1
+                    entry = cases[case_key] = {
+                        "op": cell_key[0],
+                        "mode": cell_key[1],
+                        "dtype": dtype,
+                        "case": _case_text(r),
+                        "torch_err": num(cmp.get("torch_max_abs")) or 0.0,
+                        "torch_err_text": _fmt_number(cmp.get("torch_max_abs")),
+                        "backends": [],
+                    }
+                if key[0] not in entry["backends"]:
+                    entry["backends"].append(key[0])
+        entries = sorted(cases.values(), key=lambda e: (e["op"], e["mode"], e["dtype"], -e["torch_err"]))
+        out.append(
+            {
+                "machine": m.label,
+                "count": len(entries),
+                "per_cell": [{"op": k[0], "mode": k[1], "dtype": k[2], "n": n} for k, n in sorted(per_cell.items())],
+                "entries": entries[:MAX_OFF_REFERENCE],
+                "left_out": max(0, len(entries) - MAX_OFF_REFERENCE),
+            }
+        )
+    return out
+
+
+def _timings(data: ReportData) -> list[dict[str, Any]]:
+    """Per machine and op: a chart of backend / torch time per cell, and its table."""
+    out = []
+    for m in data.machines:
+        charts: list[Chart] = []
+        rows = []
+        for op in data.ops:
+            bars = []
+            for key in sorted((k for k in m.cells if k[1] == op), key=cell_sort_key):
+                cell = m.cells[key]
+                timing = cell.timing()
+                if timing is None:
+                    continue
+                t, tt, n = timing
+                if tt <= 0:
+                    continue
+                ratio = t / tt
+                value = f"{fmt_ratio(ratio)}   ({fmt_seconds(t)}; torch {fmt_seconds(tt)})"
+                tooltip = (
+                    f"{cell.backend} {op} {cell.label}: {fmt_seconds(t)} against torch's {fmt_seconds(tt)} "
+                    f"over {n} cases ({fmt_ratio(ratio)})"
+                )
+                bars.append(Bar(cell.backend, ratio, value, tooltip, group=cell.label))
+                rows.append(
+                    {
+                        "op": op,
+                        "mode": cell.label,
+                        "backend": cell.backend,
+                        "time": fmt_seconds(t),
+                        "torch": fmt_seconds(tt),
+                        "ratio": fmt_ratio(ratio),
+                        "n": n,
+                    }
+                )
+            # a chart per op, its bars grouped by cell (mode first, then backend)
+            bars.sort(key=lambda b: (mode_rank(op, b.group.split(" · ")[0]), b.group, b.label))
+            if bars:
+                charts.append(layout(op, bars))
+        out.append({"machine": m.label, "charts": charts, "rows": rows})
+    return out
+
+
+def _bench(bench: BenchData | None) -> dict[str, Any] | None:
+    if bench is None:
+        return None
+    rows, bars = [], []
+    for row in bench.rows:
+        for impl in row.others or ["torch"]:
+            ratio = row.ratio(impl)
+            target = row.target if impl == "numpy" else None
+            verdict = ""
+            if ratio is not None and target is not None:
+                verdict = "met" if ratio <= target else "MISSED"
+            rows.append(
+                {
+                    "case": row.case,
+                    "shape": row.shape,
+                    "impl": impl,
+                    "ms": f"{row.medians[impl] * 1e3:.1f}" if impl in row.medians else "-",
+                    "torch_ms": f"{row.medians['torch'] * 1e3:.1f}" if "torch" in row.medians else "-",
+                    "ratio": fmt_ratio(ratio) if ratio is not None else "-",
+                    "target": "none" if target is None else f"≤ {target:g}",
+                    "verdict": verdict,
+                }
+            )
+            if ratio is not None and impl != "torch":
+                bars.append(
+                    Bar(
+                        impl,
+                        ratio,
+                        f"{fmt_ratio(ratio)}   ({fmt_seconds(row.medians[impl])}; torch {fmt_seconds(row.medians['torch'])})",
+                        f"{row.case} ({row.shape}): {impl} median {fmt_seconds(row.medians[impl])}, "
+                        f"torch {fmt_seconds(row.medians['torch'])}",
+                        group=row.case,
+                    )
+                )
+    chart = layout("benchmarks: median time / torch's", bars) if bars else None
+    return {"data": bench, "rows": rows, "chart": chart}
+
+
+def _gpu_text(gpu: Any) -> str:
+    if not isinstance(gpu, dict):
+        return "none" if gpu is None else text(gpu)
+    parts = [text(gpu.get("name"))]
+    if gpu.get("memory_gib") is not None:
+        parts.append(f"{gpu['memory_gib']} GiB")
+    if gpu.get("cuda"):
+        parts.append(f"CUDA {gpu['cuda']}")
+    parts.append(f"driver {gpu['driver']}" if gpu.get("driver") else "driver unknown")
+    return ", ".join(p for p in parts if p)
+
+
+ENV_FIELDS: Sequence[tuple[str, str]] = (
+    ("harness_version", "harness version"),
+    ("commit", "commit"),
+    ("date", "date"),
+    ("python", "Python"),
+    ("numpy", "NumPy"),
+    ("torch", "torch"),
+    ("cupy", "CuPy"),
+    ("hypothesis", "Hypothesis"),
+    ("platform", "platform"),
+    ("cpu", "CPU"),
+    ("cpu_count", "CPUs"),
+    ("torch_threads", "torch threads"),
+    ("gpu", "GPU"),
+    ("seed", "seed"),
+    ("examples", "examples per cell"),
+    ("ci", "CI"),
+    ("argv", "command"),
+)
+
+
+def _env_value(key: str, env: dict[str, Any]) -> str:
+    if key not in env:
+        return "-"
+    value = env[key]
+    if key == "gpu":
+        return _gpu_text(value)
+    if key == "argv" and isinstance(value, list):
+        return " ".join(text(v) for v in value)
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return text(value)
+
+
+def _environments(data: ReportData) -> dict[str, Any]:
+    runs: list[tuple[Machine, Run]] = [(m, r) for m in data.machines for r in m.runs]
+    rows = [(label, [_env_value(key, r.environment) for _, r in runs]) for key, label in ENV_FIELDS]
+    names = sorted({n for _, r in runs for n in r.backends})
+    backend_rows = []
+    for name in names:
+        values = []
+        for _, r in runs:
+            b = r.backends.get(name)
+            if b is None:
+                values.append(("-", ""))
+            elif b.get("available") is False:
+                values.append((f"unavailable: {text(b.get('reason'))}", "unavailable"))
+            else:
+                values.append((f"{text(b.get('version'))} · --backend {text(b.get('spec'))}", ""))
+        backend_rows.append((name, values))
+    columns = [{"machine": m.label, "run_id": r.run_id, "source": r.source, "results": len(r.results)} for m, r in runs]
+    superseded = [
+        {"machine": m.label, "run_id": r.run_id, "date": r.date, "source": r.source, "results": len(r.results)}
+        for m in data.machines
+        for r in m.superseded
+    ]
+    return {"columns": columns, "rows": rows, "backends": backend_rows, "superseded": superseded}
+
+
+def _totals(data: ReportData) -> dict[str, Any]:
+    counts = Counts()
+    cells = bad = 0
+    for m in data.machines:
+        for c in m.cells.values():
+            cc = c.counts()
+            counts.merge(cc)
+            cells += 1
+            bad += cc.status in ("fail", "error")
+    return {"counts": counts, "cells": cells, "bad_cells": bad}
+
+
+def context(data: ReportData, bench: BenchData | None = None, rebuild: bool = True) -> dict[str, Any]:
+    """Everything the template needs, computed from the results."""
+    rebuilder = Rebuilder() if rebuild else None
+    off = _off_reference(data)
+    return {
+        "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "sources": data.sources,
+        "machines": data.machines,
+        "backends": data.backends,
+        "ops": data.ops,
+        "statuses": STATUSES,
+        "symbols": SYMBOLS,
+        "totals": _totals(data),
+        "summary": _summary(data),
+        "matrix": _matrix(data),
+        "failures": _failures(data, rebuilder),
+        "off_reference": off,
+        "off_reference_total": sum(o["count"] for o in off),
+        "timings": _timings(data),
+        "bench": _bench(bench),
+        "env": _environments(data),
+        "dtypes": sort_dtypes({d for m in data.machines for d in m.dtypes}),
+    }
+
+
+def render(ctx: dict[str, Any]) -> str:
+    """The page, from ``context(...)``: Jinja2 with autoescaping on."""
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(TEMPLATE).render(**ctx)
+
+
+def write_report(
+    results: Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    bench: str | os.PathLike[str] | None = None,
+    rebuild: bool = True,
+) -> Path:
+    """Render ``results`` (and ``bench``, a pytest-benchmark JSON file) into
+    ``out_dir/index.html`` and return its path. Raises ``reports.data.ReportError``
+    when a results file is missing or holds no run."""
+    data = load(results)
+    bench_data = load_bench(bench) if bench is not None else None
+    page = render(context(data, bench_data, rebuild))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
