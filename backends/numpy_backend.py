@@ -9,9 +9,12 @@ import numpy as np
 
 from backends import xp as shared
 from backends.protocol import BackendBase
-from backends.torch_dtypes import unsupported_dtype
+from backends.torch_dtypes import FLOATS, unsupported_dtype
 
 IntOrSeq = int | Sequence[int]
+
+#: The ops with gradients (``vjp``); the aliases are interpolate calls.
+GRADIENT_OPS = ("interpolate", "conv_transpose", "max_pool", "max_unpool", "pixel_shuffle", "pixel_unshuffle")
 
 
 class NumpyBackend(BackendBase):
@@ -23,6 +26,14 @@ class NumpyBackend(BackendBase):
         return np.__version__
 
     def unsupported_reason(self, op: str, dtype: str, params: Mapping[str, Any]) -> str | None:
+        base, _, direction = op.partition(":")
+        if direction == "backward":
+            # torch differentiates floating tensors only, where the forward runs.
+            if base not in GRADIENT_OPS:
+                return f"no gradients for {base}"
+            if dtype not in FLOATS:
+                return f"{base} gradients on {dtype}"
+            return unsupported_dtype(base, dtype, params)
         return unsupported_dtype(op, dtype, params)
 
     def interpolate(
@@ -80,3 +91,6 @@ class NumpyBackend(BackendBase):
 
     def pixel_unshuffle(self, x: np.ndarray, downscale_factor: int) -> np.ndarray:
         return shared.pixel_unshuffle(x, downscale_factor)
+
+    def vjp(self, op: str, grad_output: np.ndarray, x: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
+        return shared.vjp(np, op, grad_output, x, **kwargs)

@@ -138,6 +138,14 @@ class Backend(Protocol):
 
     def pixel_unshuffle(self, x: Any, downscale_factor: int) -> Any: ...
 
+    def vjp(self, op: str, grad_output: Any, x: Any, **kwargs: Any) -> dict[str, Any]:
+        """Gradients of ``op`` (a vector-Jacobian product): ``op`` called as
+        ``op(x, **kwargs)``, ``grad_output`` the cotangent of its output (of the
+        values, for ``max_pool``).  One array per differentiable input:
+        ``{"x"}``, and ``"weight"``, ``"bias"`` (when given) for conv_transpose.
+        Asked only where ``unsupported_reason(f"{op}:backward", ...)`` is None."""
+        ...
+
 
 class BackendBase:
     """Defaults for a synchronous backend whose arrays are NumPy arrays.
@@ -156,6 +164,10 @@ class BackendBase:
         return True, ""
 
     def unsupported_reason(self, op: str, dtype: str, params: Mapping[str, Any]) -> str | None:
+        if op.endswith(":backward"):
+            if type(self).vjp is BackendBase.vjp:
+                return f"{self.name} has no gradients"
+            op = op.removesuffix(":backward")
         if not callable(getattr(self, op, None)):
             return f"{self.name} has no {op}"
         dtypes = self.supported_dtypes.get(op, DTYPES)
@@ -171,6 +183,10 @@ class BackendBase:
 
     def synchronize(self) -> None:
         return None
+
+    def vjp(self, op: str, grad_output: Any, x: Any, **kwargs: Any) -> dict[str, Any]:
+        """No gradients unless a backend defines them."""
+        raise Unsupported(f"{self.name} has no gradients")
 
     # The aliases, through ``interpolate`` as torch defines them; a backend
     # with its own alias implementations overrides these.

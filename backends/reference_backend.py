@@ -68,6 +68,12 @@ class ReferenceBackend(BackendBase):
     def max_unpool(self, x: np.ndarray, indices: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
         return reference.max_unpool(x, indices, *args, **kwargs)
 
+    def vjp(self, op: str, grad_output: np.ndarray, x: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
+        from reference.gradients import vjp
+
+        exact = vjp(op, grad_output, x, **kwargs)
+        return {name: to_dtype(g, kwargs.get(name, x).dtype) for name, g in exact.items()}
+
     def pixel_shuffle(self, x: np.ndarray, upscale_factor: int) -> np.ndarray:
         return reference.pixel_shuffle(x, upscale_factor)
 

@@ -109,26 +109,19 @@ class TorchBackend(BackendBase):
     ) -> Any:
         torch = self._torch()
         n = weight.dim() - 2
-        if output_size is None:
-            fn = getattr(torch.nn.functional, f"conv_transpose{n}d")
-            return fn(x, weight, bias, stride, padding, output_padding, groups, dilation)
-        module = getattr(torch.nn, f"ConvTranspose{n}d")(
-            weight.shape[0],
-            weight.shape[1] * groups,
-            tuple(weight.shape[2:]),
-            stride=stride,
-            padding=padding,
-            groups=groups,
-            bias=bias is not None,
-            dilation=dilation,
-            device=x.device,
-            dtype=weight.dtype,
-        )
-        with torch.no_grad():
-            module.weight.copy_(weight)
-            if bias is not None:
-                module.bias.copy_(bias)
-        return module(x, output_size=list(output_size)).detach()
+        fn = getattr(torch.nn.functional, f"conv_transpose{n}d")
+        if output_size is not None:
+            # What nn.ConvTranspose{n}d.forward(x, output_size) does: derive the
+            # output padding, then the functional call (which keeps autograd).
+            module = getattr(torch.nn, f"ConvTranspose{n}d")(
+                weight.shape[0], weight.shape[1] * groups, tuple(weight.shape[2:]), stride=stride,
+                padding=padding, groups=groups, bias=False, dilation=dilation, device="meta",
+            )
+            output_padding = module._output_padding(
+                x, list(output_size), list(module.stride), list(module.padding), list(module.kernel_size),
+                n, list(module.dilation),
+            )
+        return fn(x, weight, bias, stride, padding, output_padding, groups, dilation)
 
     def max_pool(
         self,
@@ -161,6 +154,21 @@ class TorchBackend(BackendBase):
 
     def pixel_unshuffle(self, x: Any, downscale_factor: int) -> Any:
         return self._torch().nn.functional.pixel_unshuffle(x, downscale_factor)
+
+    def vjp(self, op: str, grad_output: Any, x: Any, **kwargs: Any) -> dict[str, Any]:
+        """torch autograd: the gradient of ``op`` with respect to every
+        differentiable input given (``reference.gradients.DIFFERENTIABLE``)."""
+        from reference.gradients import DIFFERENTIABLE
+
+        torch = self._torch()
+        arrays = {"x": x, **{k: v for k, v in kwargs.items() if isinstance(v, torch.Tensor)}}
+        params = {k: v for k, v in kwargs.items() if k not in arrays}
+        leaves = {k: v.detach().clone().requires_grad_(True) for k, v in arrays.items() if k in DIFFERENTIABLE[op]}
+        inputs = {**arrays, **leaves}
+        out = getattr(self, op)(inputs.pop("x"), **inputs, **params)
+        out = out[0] if isinstance(out, tuple) else out  # max_pool: the values
+        grads = torch.autograd.grad(out, list(leaves.values()), grad_output, allow_unused=True)
+        return {k: torch.zeros_like(leaves[k]) if g is None else g for k, g in zip(leaves, grads)}
 
     def _alias(self, name: str, x: Any, **kwargs: Any) -> Any:
         torch = self._torch()

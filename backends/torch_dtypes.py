@@ -41,8 +41,20 @@ def interpolate_dtypes(mode: str, antialias: bool) -> tuple[str, ...]:
     return FLOATS
 
 
+#: Ops with gradients (``op:backward`` in ``unsupported_dtype``): the aliases
+#: are interpolate calls, checked forward only.
+BACKWARD_OPS = ("interpolate", "conv_transpose", "max_pool", "max_unpool", "pixel_shuffle", "pixel_unshuffle")
+
+
 def unsupported_dtype(op: str, dtype: str, params: Mapping[str, Any]) -> str | None:
-    """``None`` when torch CPU runs ``op`` on ``dtype`` with ``params``, else why not."""
+    """``None`` when torch CPU runs ``op`` on ``dtype`` with ``params``, else why
+    not; ``op`` may be ``"<op>:backward"``, its gradient (floating dtypes only)."""
+    if op.endswith(":backward"):
+        op = op.removesuffix(":backward")
+        if op not in BACKWARD_OPS:
+            return f"no gradients for {op}"
+        if dtype not in FLOATS:
+            return f"no gradients on {dtype}"
     if op == "interpolate" or op in ALIAS_MODES:
         mode = ALIAS_MODES.get(op) or params.get("mode", "nearest")
         antialias = bool(params.get("antialias", False))

@@ -145,6 +145,9 @@ class Case:
     names_problem: tuple[str, ...] = ()
     #: The cell, when not derived from the arguments (invalid calls: "invalid-calls").
     cell: str | None = None
+    #: "forward", or "backward": the gradients of the call for the cotangent
+    #: given as the operand ``grad_output``.
+    direction: str = "forward"
 
     @property
     def mode(self) -> str:
@@ -186,7 +189,8 @@ class Case:
         extra = "" if spec.layout == "contiguous" else f", {spec.layout}"
         operands = "".join(f", {name}" for name, _ in self.operands)
         params = f", {self.kwargs_code()}" if self.params else ""
-        return f"{self.op}({spec.dtype}{list(spec.shape)}{extra}{operands}{params})"
+        grad = " backward" if self.direction == "backward" else ""
+        return f"{self.op}{grad}({spec.dtype}{list(spec.shape)}{extra}{operands}{params})"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -196,6 +200,7 @@ class Case:
             "operands": [[name, spec.to_json()] for name, spec in self.operands],
             **({"names_problem": list(self.names_problem)} if self.names_problem else {}),
             **({"cell": self.cell} if self.cell is not None else {}),
+            **({"direction": self.direction} if self.direction != "forward" else {}),
         }
 
     @classmethod
@@ -204,7 +209,15 @@ class Case:
         assert isinstance(spec, InputSpec)
         params = {k: _tuplify(v) for k, v in data["params"].items()}
         operands = tuple((name, operand_from_json(op)) for name, op in data.get("operands", []))
-        return cls(data["op"], spec, params, operands, tuple(data.get("names_problem", ())), data.get("cell"))
+        return cls(
+            data["op"],
+            spec,
+            params,
+            operands,
+            tuple(data.get("names_problem", ())),
+            data.get("cell"),
+            data.get("direction", "forward"),
+        )
 
     def repro(self, backend_spec: str) -> str:
         """A self-contained script comparing ``backend_spec`` with torch on this case."""
@@ -213,8 +226,10 @@ class Case:
         imports = ["import numpy as np", "import torch", "import torch.nn.functional as F", "from backends import load"]
         if any(isinstance(spec, PooledIndices) for _, spec in self.operands):
             imports.append("from reference import max_pool")
-        names = [name for name, _ in self.operands]
+        names = [name for name, _ in self.operands if name != "grad_output"]
         operand_args = "".join(f", {n}=backend.from_numpy({n})" for n in names)
+        if self.direction == "backward":
+            return self._backward_repro(backend_spec, imports, names, operand_args)
         return "\n".join(
             [
                 *imports,
@@ -243,6 +258,36 @@ class Case:
                 "            diff = np.where(same, 0.0, np.abs(a.astype(np.float64) - e.astype(np.float64)))",
                 '            print("max |actual - expected| =", diff.max(initial=0.0),',
                 '                  "at", np.unravel_index(diff.argmax(), diff.shape) if diff.size else None)',
+            ]
+        )
+
+    def _backward_repro(self, backend_spec: str, imports: list[str], names: list[str], operand_args: str) -> str:
+        """The repro of a gradient case: torch autograd against the backend's ``vjp``."""
+        from backends.torch_backend import torch_call_code
+        from reference.gradients import DIFFERENTIABLE
+
+        wrt = [n for n in DIFFERENTIABLE[self.op] if n == "x" or n in names]
+        leaves = ", ".join(f"{n}_t" for n in wrt)
+        forward = torch_call_code(self, "out")[-1]
+        for n in ("x", *names):
+            forward = forward.replace(f"torch.from_numpy({n})", f"{n}_t")
+        return "\n".join(
+            [
+                *imports,
+                "",
+                self.code(),
+                f"kwargs = dict({self.kwargs_code()})",
+                *[f"{n}_t = torch.from_numpy({n}.copy()).requires_grad_({n in wrt})" for n in ("x", *names)],
+                forward,
+                "out = out[0] if isinstance(out, tuple) else out",
+                f"expected = dict(zip({wrt!r}, torch.autograd.grad(out, [{leaves}], torch.from_numpy(grad_output))))",
+                f"backend = load({backend_spec!r})",
+                f"actual = backend.vjp({self.op!r}, backend.from_numpy(grad_output), backend.from_numpy(x){operand_args}, **kwargs)",
+                "for name, e in expected.items():",
+                "    a, e = backend.to_numpy(actual[name]), e.numpy()",
+                "    diff = np.abs(a.astype(np.float64) - e.astype(np.float64))",
+                '    print(name, "expected", e.dtype, e.shape, "| actual", a.dtype, a.shape,',
+                '          "| max |actual - expected| =", diff.max(initial=0.0) if a.shape == e.shape else "shapes differ")',
             ]
         )
 

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import backends
 from backends import BackendLoadError
+from backends.torch_dtypes import BACKWARD_OPS
 from conformance.cases import Case
 from conformance.catalog import CELL as CATALOG_CELL
 from conformance.catalog import invalid_calls
@@ -33,6 +34,8 @@ DEFAULT_BACKENDS = ("numpy", "reference")
 DEFAULT_RESULTS = Path("results") / "conformance.jsonl"
 #: The settings of a run, recorded in its environment record and reused by --resume.
 RUN_SETTINGS = (
+    "no_grad",
+    "oracle",
     "backend",
     "op",
     "mode",
@@ -162,6 +165,18 @@ def _parser() -> argparse.ArgumentParser:
         help="run backends in this process (faster to debug; a crash ends the run)",
     )
     run.add_argument(
+        "--oracle",
+        default="torch",
+        choices=["torch", "torch-cuda"],
+        help="the torch the backends are compared with (default torch, on the CPU; "
+        "torch-cuda on a GPU machine)",
+    )
+    run.add_argument(
+        "--no-grad",
+        action="store_true",
+        help="check forward results only (by default gradients are checked beside them)",
+    )
+    run.add_argument(
         "--resume",
         action="store_true",
         help="continue the last run in --results with its own settings, skipping finished cells",
@@ -262,7 +277,7 @@ def _resume_state(path: Path) -> tuple[str, dict[str, Any], set[tuple[str, str, 
         raise UsageError(f"--resume: {path} holds no run to resume")
     run_id, config = runs[-1]["run_id"], runs[-1]["config"]
     done = {
-        (r["backend"], r["op"], r["mode"])
+        (r["backend"], r["op"], r["mode"], r.get("direction", "forward"))
         for r in records
         if r.get("type") == "cell_done" and r.get("run_id") == run_id
     }
@@ -296,10 +311,10 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not ok:
             raise UsageError(f"backend {spec!r} is not available here: {why}")
         loaded.append((spec, backend))
-    oracle = Oracle()
+    oracle = Oracle(_load(getattr(args, "oracle", "torch")))
     ok, why = oracle.torch.availability()
     if not ok:
-        raise UsageError(f"the torch oracle is not available: {why}")
+        raise UsageError(f"the {args.oracle} oracle is not available: {why}")
 
     if args.seed is None:
         args.seed = 0 if os.environ.get("CI") else random.randrange(2**31)
@@ -326,14 +341,14 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             checker = None
             isolated = None
             if not args.no_isolation:
-                isolated = IsolatedChecker(spec, args.timeout, args.memory_limit_gib * 2**30 or None)
+                isolated = IsolatedChecker(spec, args.timeout, args.memory_limit_gib * 2**30 or None, args.oracle)
 
                 def checker(case: Case, isolated: IsolatedChecker = isolated, name: str = backend.name) -> Result:
                     return Result.from_json(isolated.check(case.to_json()), case, name)
 
             try:
-                for op, cell in _cells(ops, args.mode):
-                    if (backend.name, op, cell) in done:
+                for op, cell, direction in _cells(ops, args.mode, not args.no_grad):
+                    if (backend.name, op, cell, direction) in done:
                         continue
                     attempt = uuid.uuid4().hex[:8]
 
@@ -341,7 +356,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                         writer.write({**result.to_json(), "attempt": attempt})
                         progress.update(result)
 
-                    progress.start(f"{backend.name} {op} {cell}")
+                    progress.start(f"{backend.name} {op} {cell}{' backward' if direction == 'backward' else ''}")
                     if cell == CATALOG_CELL:
                         outcome = check_catalog(op, backend, spec, oracle, record, checker)
                     else:
@@ -357,6 +372,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                             dtypes=args.dtype,
                             checker=checker,
                             shrink_seconds=args.shrink_seconds,
+                            direction=direction,
                         )
                     writer.write(
                         {
@@ -364,6 +380,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                             "backend": backend.name,
                             "op": op,
                             "mode": cell,
+                            "direction": direction,
                             "attempt": attempt,
                             "counts": outcome.counts,
                         }
@@ -380,14 +397,18 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _summarize(records, args, out)
 
 
-def _cells(ops: list[str], modes: list[str] | None) -> list[tuple[str, str]]:
-    """(op, cell) pairs in run order: each op's cells, then its invalid calls."""
-    pairs = []
+def _cells(ops: list[str], modes: list[str] | None, grad: bool) -> list[tuple[str, str, str]]:
+    """(op, cell, direction) in run order: each op's cells forward, then
+    backward (ops with gradients, unless ``grad`` is off), then its invalid calls."""
+    cells = []
     for op in ops:
-        pairs += [(op, cell) for cell in OP_CELLS[op] if not modes or cell in modes]
+        chosen = [cell for cell in OP_CELLS[op] if not modes or cell in modes]
+        cells += [(op, cell, "forward") for cell in chosen]
+        if grad and op in BACKWARD_OPS:
+            cells += [(op, cell, "backward") for cell in chosen]
         if (not modes or CATALOG_CELL in modes) and invalid_calls([op]):
-            pairs.append((op, CATALOG_CELL))
-    return pairs
+            cells.append((op, CATALOG_CELL, "forward"))
+    return cells
 
 
 def _summarize(records: list[dict[str, Any]], args: argparse.Namespace, out: TextIO) -> int:

@@ -21,6 +21,7 @@ from conformance.cases import Case, InputSpec
 from conformance.strategies import (
     UPSAMPLE_MODES,
     alias_cases,
+    backward_case,
     conv_transpose_cases,
     fixed_interpolate_cases,
     fixed_large_cases,
@@ -31,6 +32,8 @@ from conformance.strategies import (
 )
 from conformance.tolerance import Comparison, compare_exact, compare_numeric
 from reference.aliases import INTERPOLATE_ARGS
+from reference.gradients import DIFFERENTIABLE
+from reference.gradients import vjp as reference_vjp
 from reference.interpolate import ANTIALIAS_MODES, DATA_MOVEMENT_MODES, MODE_RANKS
 
 RANK_CELLS = ("1d", "2d", "3d")
@@ -81,7 +84,7 @@ class Result:
             Comparison(**comparison) if comparison else None,
             data.get("time_s"),
             data.get("torch_time_s"),
-            extra={k: data[k] for k in ("isolation", "phase") if k in data},
+            extra={k: data[k] for k in ("isolation", "phase", "deterministic", "transfer_s") if k in data},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -94,6 +97,7 @@ class Result:
             "dtype": self.case.dtype,
             "status": self.status,
             "message": self.message,
+            "direction": self.case.direction,
             "case": self.case.to_json(),
             "comparison": self.comparison.to_json() if self.comparison else None,
             "time_s": self.time_s,
@@ -114,13 +118,42 @@ def effective_mode(case: Case) -> str | None:
     return None
 
 
+#: Gradients that only move data (the rest sum several cotangents per input).
+DATA_MOVEMENT_GRADIENTS = frozenset({"max_unpool", "pixel_shuffle", "pixel_unshuffle"})
+
+
+def op_key(case: Case) -> str:
+    """What ``unsupported_reason`` is asked about: the op, or ``op:backward``."""
+    return f"{case.op}:backward" if case.direction == "backward" else case.op
+
+
 def is_exact(case: Case) -> bool:
     """Whether the op moves data only (then results must match bit for bit)."""
+    if case.direction == "backward":
+        return case.op in DATA_MOVEMENT_GRADIENTS
     return case.op in DATA_MOVEMENT_OPS or effective_mode(case) in DATA_MOVEMENT_MODES
 
 
 def _as_tuple(out: Any) -> tuple[Any, ...]:
     return tuple(out) if isinstance(out, tuple) else (out,)
+
+
+def _invoke(
+    backend: Any, case: Case, args: dict[str, Any], op: str | None = None, params: dict[str, Any] | None = None
+) -> tuple[Any, ...]:
+    """Call the case on the backend's arrays ``args``: the op itself, or for a
+    backward case its ``vjp``, whose gradients come back in
+    ``DIFFERENTIABLE`` order."""
+    args = dict(args)
+    x = args.pop("x")
+    params = case.params if params is None else params
+    if case.direction == "backward":
+        grads = backend.vjp(case.op, args.pop("grad_output"), x, **args, **params)
+        order = [n for n in DIFFERENTIABLE[case.op] if n in grads]
+        if set(order) != set(grads):
+            raise TypeError(f"vjp returned gradients for {sorted(grads)}; expected {list(DIFFERENTIABLE[case.op])}")
+        return tuple(grads[n] for n in order)
+    return _as_tuple(getattr(backend, op or case.op)(x, **args, **params))
 
 
 def _call(
@@ -133,39 +166,39 @@ def _call(
     """Convert the inputs (the caller's to give away), run ``op`` between two
     ``synchronize()`` calls, and read the outputs back."""
     args = {name: backend.from_numpy(a) for name, a in arrays.items()}
-    x = args.pop("x")
     backend.synchronize()
     start = time.perf_counter()
-    out = getattr(backend, op or case.op)(x, **args, **(case.params if params is None else params))
+    out = _invoke(backend, case, args, op, params)
     backend.synchronize()
     elapsed = time.perf_counter() - start
-    return tuple(np.asarray(backend.to_numpy(o)) for o in _as_tuple(out)), elapsed
+    return tuple(np.asarray(backend.to_numpy(o)) for o in out), elapsed
 
 
 def _call_checked(
     backend: Backend, case: Case, arrays: dict[str, np.ndarray], pristine: dict[str, np.ndarray]
-) -> tuple[tuple[np.ndarray, ...], float, tuple[type, ...], type, str]:
+) -> tuple[tuple[np.ndarray, ...], tuple[float, float], tuple[type, ...], type, str]:
     """``_call`` on ``arrays`` as they are (their memory layout is part of the
-    case) that also returns the types of the raw outputs, the backend's array
-    type, and the names of the inputs the backend modified (compared with
-    ``pristine`` copies)."""
-    args = {name: backend.from_numpy(a) for name, a in arrays.items()}
-    array_type = type(args["x"])
-    call_args = dict(args)
-    x = call_args.pop("x")
+    case) that also returns the times of the op and of the input transfer
+    (``from_numpy``: host to device, on a GPU), the types of the raw outputs,
+    the backend's array type, and the names of the inputs the backend modified
+    (compared with ``pristine`` copies)."""
     backend.synchronize()
     start = time.perf_counter()
-    out = getattr(backend, case.op)(x, **call_args, **case.params)
+    args = {name: backend.from_numpy(a) for name, a in arrays.items()}
+    backend.synchronize()
+    transfer = time.perf_counter() - start
+    array_type = type(args["x"])
+    start = time.perf_counter()
+    outs = _invoke(backend, case, args)
     backend.synchronize()
     elapsed = time.perf_counter() - start
-    outs = _as_tuple(out)
     got = tuple(np.asarray(backend.to_numpy(o)) for o in outs)
     mutated = [
         name
         for name, a in args.items()
         if not np.array_equal(np.asarray(backend.to_numpy(a)), pristine[name], equal_nan=True)
     ]
-    return got, elapsed, tuple(type(o) for o in outs), array_type, ", ".join(mutated)
+    return got, (elapsed, transfer), tuple(type(o) for o in outs), array_type, ", ".join(mutated)
 
 
 def _no_phase(name: str) -> None:
@@ -188,22 +221,39 @@ class Expected:
     exact: tuple[np.ndarray, ...] | None
     reference_exc: BaseException | None
     torch_crash: BaseException | None = None
-    magnitude: float | None = None
+    magnitudes: tuple[float | None, ...] = ()
 
 
 def _is_torch_crash(exc: BaseException) -> bool:
-    """An internal assertion of torch's (a torch bug), not an argument error."""
-    return "INTERNAL ASSERT FAILED" in str(exc)
+    """A torch bug, not an argument error: an internal assertion, or autograd
+    rejecting the gradient one of torch's own backward functions returned."""
+    text = str(exc)
+    return "INTERNAL ASSERT FAILED" in text or "returned an invalid gradient" in text
 
 
-def _magnitude(case: Case, arrays: dict[str, np.ndarray]) -> float | None:
-    """For sums of many products (conv_transpose), the scale rounding errors
-    grow with: the largest ``sum |x| |w| + |b|`` of any output."""
+def _reference(case: Case, arrays: dict[str, np.ndarray], absolute: bool = False) -> tuple[np.ndarray, ...]:
+    """The reference's outputs for the case (float64 where the op computes)."""
+    inputs = {name: a.copy() for name, a in arrays.items()}
+    x = inputs.pop("x")
+    if case.direction == "backward":
+        g = inputs.pop("grad_output")
+        grads = reference_vjp(case.op, g, x, absolute=absolute, **inputs, **case.params)
+        return tuple(grads[n] for n in DIFFERENTIABLE[case.op] if n in grads)
+    return _as_tuple(getattr(reference, case.op)(x, **inputs, **case.params))
+
+
+def _magnitudes(case: Case, arrays: dict[str, np.ndarray], n: int) -> tuple[float | None, ...]:
+    """For sums of many products, the scale rounding errors grow with: per
+    output, the largest sum of absolute terms (conv_transpose: ``|x| (*) |w| +
+    |b|``; gradients: the adjoint applied to magnitudes).  ``None``: the
+    default, the largest ``|result|``."""
+    if case.direction == "backward":
+        return tuple(float(np.max(m, initial=0.0)) for m in _reference(case, arrays, absolute=True))
     if case.op != "conv_transpose":
-        return None
+        return (None,) * n
     absolute = {name: np.abs(a.astype(np.float64)) for name, a in arrays.items()}
     x = absolute.pop("x")
-    return float(np.max(reference.conv_transpose(x, **absolute, **case.params), initial=0.0))
+    return (float(np.max(reference.conv_transpose(x, **absolute, **case.params), initial=0.0)),)
 
 
 class Oracle:
@@ -226,8 +276,7 @@ class Oracle:
             torch_exc = exc
         phase("reference")
         try:
-            inputs = {name: a.copy() for name, a in arrays.items()}
-            exact = _as_tuple(getattr(reference, case.op)(inputs.pop("x"), **inputs, **case.params))
+            exact = _reference(case, arrays)
         except Exception as exc:
             ref_exc = exc
         crashed = None
@@ -236,37 +285,46 @@ class Oracle:
             # as if torch had returned the correctly rounded result.
             crashed, torch_exc = torch_exc, None
             torch_out = tuple(to_dtype(e, arrays["x"].dtype) if e.dtype == np.float64 else e for e in exact)
-        magnitude = _magnitude(case, arrays) if exact is not None else None
-        return Expected(torch_out, torch_exc, torch_time, exact, ref_exc, crashed, magnitude)
+        magnitudes = _magnitudes(case, arrays, len(exact)) if exact is not None else ()
+        return Expected(torch_out, torch_exc, torch_time, exact, ref_exc, crashed, magnitudes)
 
 
-def _compare(case: Case, got: tuple[np.ndarray, ...], want: Expected) -> Comparison:
+def _compare(case: Case, got: tuple[np.ndarray, ...], want: Expected) -> tuple[Comparison, list[float]]:
     """Each output against the reference; the first that does not conform
-    decides (max_pool: values, then indices)."""
+    decides (max_pool: values, then indices).  Also each output's bound."""
     assert want.exact is not None and want.torch_out is not None
     comparisons = []
-    for g, e, t in zip(got, want.exact, want.torch_out):
+    for g, e, t, magnitude in zip(got, want.exact, want.torch_out, want.magnitudes):
         if is_exact(case) or e.dtype != np.float64:
-            comparisons.append(compare_exact(g, e, t))
+            comparisons.append(compare_exact(g.astype(e.dtype) if e.dtype == np.float64 else g, e, t))
         else:
-            comparisons.append(compare_numeric(g, e, t, case.dtype, want.magnitude))
+            comparisons.append(compare_numeric(g, e, t, case.dtype, magnitude))
     failing = [c for c in comparisons if not c.passed]
     worst = failing[0] if failing else comparisons[0]
     worst.torch_off_reference = any(c.torch_off_reference for c in comparisons)
-    return worst
+    return worst, [c.bound for c in comparisons]
 
 
 def _layout_problem(
-    case: Case, backend: Backend, arrays: dict[str, np.ndarray], got: tuple[np.ndarray, ...]
+    case: Case, backend: Backend, arrays: dict[str, np.ndarray], got: tuple[np.ndarray, ...], bounds: list[float]
 ) -> str | None:
-    """A non-contiguous, negative-stride or Fortran-ordered input must give the
-    same bits as a contiguous copy of it."""
+    """A non-contiguous, negative-stride or Fortran-ordered input must give what
+    a contiguous copy of it gives: the same bits where the op moves data, and
+    within the case's error bound where a layout may change the summation
+    order (BLAS picks its kernels by stride)."""
     if all(a.flags.c_contiguous for a in arrays.values()):
         return None
     contiguous = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
     again, _ = _call(backend, case, contiguous)
-    for g, c in zip(got, again):
-        if g.shape != c.shape or not np.array_equal(g, c, equal_nan=True):
+    for g, c, bound in zip(got, again, bounds):
+        if g.shape != c.shape:
+            same = False
+        elif is_exact(case) or g.dtype.kind not in "fc":
+            same = np.array_equal(g, c, equal_nan=True)
+        else:
+            diff = np.abs(g.astype(np.float64) - c.astype(np.float64))
+            same = bool(np.all((diff <= bound) | (np.isnan(g) & np.isnan(c))))
+        if not same:
             return f"gives other results for the {case.input.layout} input than for a contiguous copy of it"
     return None
 
@@ -280,7 +338,7 @@ def check_case(
     ``reference``, ``backend``, ``compare``): a worker process reports it, so
     that a crash or hang is blamed on the right party."""
     name = backend.name
-    reason = backend.unsupported_reason(case.op, case.dtype, case.params)
+    reason = backend.unsupported_reason(op_key(case), case.dtype, case.params)
     if reason:
         return Result(name, case, "unsupported", reason)
     phase("materialize")
@@ -289,7 +347,7 @@ def check_case(
     want = oracle.expected(case, pristine, phase)
     phase("backend")
     try:
-        got, elapsed, out_types, array_type, mutated = _call_checked(backend, case, arrays, pristine)
+        got, (elapsed, transfer), out_types, array_type, mutated = _call_checked(backend, case, arrays, pristine)
     except Unsupported as exc:
         return Result(name, case, "unsupported", str(exc) or "raised Unsupported")
     except Exception as exc:
@@ -336,13 +394,18 @@ def check_case(
             return Result(name, case, "fail", f"dtype {g.dtype}; torch gives {t.dtype}", **timing)
     if want.exact is None:
         return Result(name, case, "error", f"the reference raised {_describe(want.reference_exc)}", **timing)
-    comparison = _compare(case, got, want)
+    comparison, bounds = _compare(case, got, want)
     status = "pass" if comparison.passed else "fail"
     message = comparison.reason
     if status == "pass":
-        problem = _layout_problem(case, backend, case.materialize(), got)
+        problem = _layout_problem(case, backend, case.materialize(), got, bounds)
         if problem:
             status, message = "fail", problem
+    extra: dict[str, Any] = {"transfer_s": transfer}
+    if case.direction == "backward":
+        # Determinism: the same gradient twice must give the same bits (reported, not failed).
+        again, _ = _call(backend, case, case.materialize())
+        extra["deterministic"] = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(got, again))
     if status == "pass" and case.op in ALIAS_MODES:
         # An alias must be exactly the interpolate call it stands for, on the same backend.
         equivalent = INTERPOLATE_ARGS[case.op](**case.params)
@@ -357,7 +420,7 @@ def check_case(
         comparison.torch_off_reference = True
         message = f"{message}; " if message else ""
         message += f"torch itself fails here ({_describe(want.torch_crash)}): judged against the reference alone"
-    return Result(name, case, status, message, comparison, **timing)
+    return Result(name, case, status, message, comparison, **timing, extra=extra)
 
 
 class CaseFailed(AssertionError):
@@ -378,30 +441,46 @@ class CellOutcome:
 
 
 def shared_dtypes(
-    op: str, backend: Backend, oracle: Oracle, only: Sequence[str] | None = None
+    op: str, backend: Backend, oracle: Oracle, only: Sequence[str] | None = None, direction: str = "forward"
 ) -> Callable[[str, bool], list[str]]:
     """``dtypes_for(mode, antialias)``: the dtypes (among ``only``, if given) that
     both the backend and torch take (``mode`` and ``antialias`` matter to
     interpolate and its aliases only)."""
+
+    key = f"{op}:backward" if direction == "backward" else op
 
     def dtypes_for(m: str, antialias: bool) -> list[str]:
         params = {"mode": m, "antialias": antialias}
         return [
             d
             for d in (only or DTYPES)
-            if oracle.torch.unsupported_reason(op, d, params) is None
-            and backend.unsupported_reason(op, d, params) is None
+            if oracle.torch.unsupported_reason(key, d, params) is None
+            and backend.unsupported_reason(key, d, params) is None
         ]
 
     return dtypes_for
 
 
 def case_strategy(
-    op: str, cell: str, backend: Backend, oracle: Oracle, only: Sequence[str] | None = None
+    op: str,
+    cell: str,
+    backend: Backend,
+    oracle: Oracle,
+    only: Sequence[str] | None = None,
+    direction: str = "forward",
 ) -> st.SearchStrategy[Case] | None:
     """Hypothesis strategy for one cell; ``None`` when the backend and torch
-    share no dtype there (the cell is then reported unsupported)."""
-    dtypes_for = shared_dtypes(op, backend, oracle, only)
+    share no dtype there (the cell is then reported unsupported).  Backward
+    cells draw the forward cases and add a cotangent (``backward_case``)."""
+    forward = _forward_strategy(op, cell, shared_dtypes(op, backend, oracle, only, direction))
+    if forward is None or direction == "forward":
+        return forward
+    return forward.map(backward_case).filter(lambda case: case is not None)
+
+
+def _forward_strategy(
+    op: str, cell: str, dtypes_for: Callable[[str, bool], list[str]]
+) -> st.SearchStrategy[Case] | None:
     if op == "interpolate":
         flags = [False, True] if cell in ANTIALIAS_MODES else [False]
         if not any(dtypes_for(cell, aa) for aa in flags):
@@ -423,8 +502,14 @@ def case_strategy(
     )
 
 
-def fixed_cases(op: str, cell: str, backend: Backend, oracle: Oracle, only: Sequence[str] | None = None) -> list[Case]:
-    """A few large cases per cell: the paths small inputs never take."""
+def fixed_cases(
+    op: str, cell: str, backend: Backend, oracle: Oracle, only: Sequence[str] | None = None,
+    direction: str = "forward",
+) -> list[Case]:
+    """A few large cases per cell: the paths small inputs never take (forward
+    only: backward cells run the same paths on drawn cases)."""
+    if direction == "backward":
+        return []
     dtypes_for = shared_dtypes(op, backend, oracle, only)
     if op == "interpolate":
         return fixed_interpolate_cases(cell, dtypes_for)
@@ -448,6 +533,7 @@ def search_cell(
     dtypes: Sequence[str] | None = None,
     checker: Callable[[Case], Result] | None = None,
     shrink_seconds: float = DEFAULT_SHRINK_SECONDS,
+    direction: str = "forward",
 ) -> CellOutcome:
     """Check ``examples`` Hypothesis-drawn cases (plus the fixed large ones) of
     one cell, recording each result; if any failed, let Hypothesis shrink the
@@ -466,12 +552,12 @@ def search_cell(
             first_failure.append(result)
         record(result)
 
-    for case in [*fixed_cases(op, mode, backend, oracle, dtypes), *extra_cases]:
+    for case in [*fixed_cases(op, mode, backend, oracle, dtypes, direction), *extra_cases]:
         note(check(case))
 
-    strategy = case_strategy(op, mode, backend, oracle, dtypes)
+    strategy = case_strategy(op, mode, backend, oracle, dtypes, direction)
     if strategy is None:
-        probe = Case(op, InputSpec((1, 1, 1), "float32"), {"mode": mode})
+        probe = Case(op, InputSpec((1, 1, 1), "float32"), {"mode": mode}, direction=direction)
         note(Result(backend.name, probe, "unsupported", f"{backend.name} takes no dtype torch takes in {op} {mode}"))
         return outcome
     common = dict(
@@ -496,7 +582,7 @@ def search_cell(
         note(
             Result(
                 backend.name,
-                Case(op, InputSpec((1, 1, 1), "float32"), {"mode": mode}),
+                Case(op, InputSpec((1, 1, 1), "float32"), {"mode": mode}, direction=direction),
                 "unsupported",
                 f"no valid {op} {mode} case for {backend.name}'s dtypes",
             )

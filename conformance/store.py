@@ -17,7 +17,10 @@ Schema (one object per line, each with a ``type``):
     enough to rebuild the input), ``comparison`` (max_abs, max_rel, max_ulp,
     mismatches, worst_index, bound, torch_max_abs, torch_off_reference,
     max_abs_vs_torch; null when no arrays were compared), ``time_s`` and
-    ``torch_time_s`` (seconds, the op alone), ``minimal`` (true for the shrunk
+    ``torch_time_s`` (seconds, the op alone, between two ``synchronize()``
+    calls), ``transfer_s`` (the backend's ``from_numpy`` of the inputs: the
+    host-to-device copy on a GPU), ``direction`` (forward or backward),
+    ``deterministic`` (backward: the same bits twice), ``minimal`` (true for the shrunk
     failing case of a cell) and ``repro`` (a Python script, on minimal cases);
     ``attempt`` (which try at the cell it belongs to: see ``cell_done``);
     ``isolation`` (``crash`` or ``timeout``) and ``phase`` (the step that died:
@@ -75,22 +78,18 @@ def current_results(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     Other record types pass through."""
     records = list(records)
     done = {(r.get("run_id"), r["attempt"]) for r in records if r.get("type") == "cell_done"}
-    last: dict[tuple[Any, ...], Any] = {}
-    for r in records:
-        if r.get("type") == "result" and "attempt" in r:
-            last[(r.get("run_id"), r["backend"], r["op"], r["mode"])] = r["attempt"]
-    finished: dict[tuple[Any, ...], Any] = {}
-    for r in records:
-        if r.get("type") == "cell_done" and (r.get("run_id"), r["attempt"]) in done:
-            finished[(r.get("run_id"), r["backend"], r["op"], r["mode"])] = r["attempt"]
-    keep = {**last, **finished}
-    return [
-        r
+
+    def cell(r: dict[str, Any]) -> tuple[Any, ...]:
+        return (r.get("run_id"), r["backend"], r["op"], r["mode"], r.get("direction", "forward"))
+
+    last = {cell(r): r["attempt"] for r in records if r.get("type") == "result" and "attempt" in r}
+    finished = {
+        cell(r): r["attempt"]
         for r in records
-        if r.get("type") != "result"
-        or "attempt" not in r
-        or keep.get((r.get("run_id"), r["backend"], r["op"], r["mode"])) == r["attempt"]
-    ]
+        if r.get("type") == "cell_done" and (r.get("run_id"), r["attempt"]) in done
+    }
+    keep = {**last, **finished}
+    return [r for r in records if r.get("type") != "result" or "attempt" not in r or keep.get(cell(r)) == r["attempt"]]
 
 
 def read_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:

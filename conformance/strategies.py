@@ -15,6 +15,7 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
+import reference
 from conformance.cases import Case, InputSpec, Operand, PooledIndices, UniqueIndices
 from reference.interpolate import (
     ALIGN_CORNERS_MODES,
@@ -348,3 +349,27 @@ def fixed_large_cases(op: str, cell: str) -> list[Case]:
     if op == "pixel_unshuffle":
         return [Case(op, InputSpec((2, 3, 4, 36, 42), "float32", "normal", 31), {"downscale_factor": 3})]
     return []
+
+
+def backward_case(case: Case) -> Case | None:
+    """The gradient case of a forward case: the same call, plus a seeded
+    normal cotangent of the output's shape as the operand ``grad_output``.
+    ``None`` (dropped) where torch's backward is undefined or broken:
+    max-pooling windows wholly in the padding name an index outside the input,
+    and torch 2.13's pixel (un)shuffle backward fails on empty inputs."""
+    from reference.gradients import DIFFERENTIABLE
+
+    if case.op not in DIFFERENTIABLE:
+        return None
+    if case.op in ("pixel_shuffle", "pixel_unshuffle") and 0 in case.input.shape:
+        return None
+    arrays = case.materialize()
+    inputs = {name: a for name, a in arrays.items() if name != "x"}
+    out = getattr(reference, case.op)(arrays["x"], **inputs, **case.params)
+    if case.op == "max_pool":
+        rank = len(case.params["kernel_size"])
+        if out[1].size and out[1].max() >= np.prod(case.input.shape[-rank:]):
+            return None
+        out = out[0]
+    cotangent = InputSpec(tuple(out.shape), case.dtype, "normal", (case.input.seed + 7919) % 2**32)
+    return Case(case.op, case.input, case.params, (*case.operands, ("grad_output", cotangent)), direction="backward")

@@ -1,4 +1,5 @@
-"""The end-of-run summary table: backend x op x mode, from result records."""
+"""The end-of-run summary table: backend x op x mode x direction (forward,
+backward), from result records."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ class Cell:
     torch_off_reference: int = 0
     time_s: float = 0.0
     torch_time_s: float = 0.0
+    #: Backward cases whose gradient changed between two identical calls.
+    nondeterministic: int = 0
+    backward: bool = False
 
     @property
     def ratio(self) -> float | None:
@@ -28,14 +32,22 @@ def _num(value: Any) -> float:
         return float("nan")
 
 
-def tabulate(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], Cell]:
-    """Aggregate result records (minimal-case duplicates excluded) per cell."""
-    cells: dict[tuple[str, str, str], Cell] = {}
+CellKey = tuple[str, str, str, str]
+
+
+def tabulate(records: Iterable[dict[str, Any]]) -> dict[CellKey, Cell]:
+    """Aggregate result records (minimal-case duplicates excluded) per cell:
+    ``(backend, op, mode, direction)``."""
+    cells: dict[CellKey, Cell] = {}
     for r in records:
         if r.get("type") != "result" or r.get("minimal"):
             continue
-        cell = cells.setdefault((r["backend"], r["op"], r["mode"]), Cell())
+        direction = r.get("direction", "forward")
+        cell = cells.setdefault((r["backend"], r["op"], r["mode"], direction), Cell())
         cell.counts[r["status"]] = cell.counts.get(r["status"], 0) + 1
+        if direction == "backward":
+            cell.backward = True
+            cell.nondeterministic += r.get("deterministic") is False
         cmp = r.get("comparison") or {}
         if cmp:
             cell.worst_ulp = max(cell.worst_ulp, _num(cmp.get("max_ulp", 0.0)))
@@ -47,12 +59,15 @@ def tabulate(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], Ce
     return cells
 
 
-def render(cells: dict[tuple[str, str, str], Cell]) -> str:
-    """A plain-text table, one row per cell."""
+def render(cells: dict[CellKey, Cell]) -> str:
+    """A plain-text table, one row per cell; forward and backward rows of a
+    cell side by side.  ``nondet``: backward cases whose gradient changed
+    between two identical calls (``-`` for forward rows)."""
     header = (
         "backend",
         "op",
         "mode",
+        "dir",
         "pass",
         "fail",
         "error",
@@ -60,16 +75,19 @@ def render(cells: dict[tuple[str, str, str], Cell]) -> str:
         "worst ulp",
         "worst |err|",
         "torch off-ref",
+        "nondet",
         "time/torch",
     )
     rows = [header]
-    for (backend, op, mode), c in sorted(cells.items()):
+    order = {"forward": 0, "backward": 1}
+    for (backend, op, mode, direction), c in sorted(cells.items(), key=lambda kv: (*kv[0][:3], order[kv[0][3]])):
         ratio = c.ratio
         rows.append(
             (
                 backend,
                 op,
                 mode,
+                "bwd" if direction == "backward" else "fwd",
                 str(c.counts["pass"]),
                 str(c.counts["fail"]),
                 str(c.counts["error"]),
@@ -77,13 +95,14 @@ def render(cells: dict[tuple[str, str, str], Cell]) -> str:
                 f"{c.worst_ulp:.3g}",
                 f"{c.worst_abs:.3g}",
                 str(c.torch_off_reference),
+                str(c.nondeterministic) if c.backward else "-",
                 "-" if ratio is None else f"{ratio:.2f}x",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = []
     for n, row in enumerate(rows):
-        lines.append("  ".join(v.ljust(w) if i < 3 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))))
+        lines.append("  ".join(v.ljust(w) if i < 4 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))))
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -249,3 +249,48 @@ class VagueErrors(NumpyBackend):
             return super().pixel_shuffle(x, upscale_factor)
         except RuntimeError:
             raise RuntimeError("invalid input") from None
+
+
+# --- gradients --------------------------------------------------------------
+
+
+class ReferenceGradients(NumpyBackend):
+    """NumPy forward, the reference's gradients (rounded to the input's dtype)."""
+
+    name = "reference-gradients"
+
+    def unsupported_reason(self, op, dtype, params):
+        return super().unsupported_reason(op, dtype, params)
+
+    def vjp(self, op, grad_output, x, **kwargs):
+        from backends.reference_backend import ReferenceBackend
+
+        return ReferenceBackend().vjp(op, grad_output, x, **kwargs)
+
+
+class WrongBilinearGradient(ReferenceGradients):
+    """Right forward, wrong backward: bilinear gradients 1% too large."""
+
+    name = "wrong-bilinear-gradient"
+
+    def vjp(self, op, grad_output, x, **kwargs):
+        grads = super().vjp(op, grad_output, x, **kwargs)
+        if op == "interpolate" and kwargs.get("mode") == "bilinear":
+            grads["x"] = (grads["x"] * 1.01).astype(grads["x"].dtype)
+        return grads
+
+
+class NondeterministicGradient(ReferenceGradients):
+    """Gradients that differ in the last bit from call to call (like atomics on a GPU)."""
+
+    name = "nondeterministic-gradient"
+    calls = 0
+
+    def vjp(self, op, grad_output, x, **kwargs):
+        grads = super().vjp(op, grad_output, x, **kwargs)
+        type(self).calls += 1
+        if type(self).calls % 2 and grads["x"].size:
+            g = grads["x"].copy()
+            g.flat[0] = np.nextafter(g.flat[0], np.inf)
+            grads["x"] = g
+        return grads

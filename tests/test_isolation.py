@@ -1,7 +1,6 @@
 """A harness that survives bad backends and bad input (issue 7): isolation,
 nothing lost on kill -9, --resume, the invalid-call catalog, input hygiene."""
 
-import json
 import os
 import signal
 import subprocess
@@ -105,7 +104,7 @@ def test_a_mix_of_good_and_broken_backends_is_reported_backend_by_backend(tmp_pa
     assert "numpy" not in minimal and {"segfaults", "hangs", "wrong-shape", "mutates-input"} <= minimal
     # nothing lost: every cell of every backend was closed
     done = [r for r in read_records(results) if r.get("type") == "cell_done"]
-    assert len(done) == 10 * len({(r["op"], r["mode"]) for r in done})
+    assert len(done) == 10 * len({(r["op"], r["mode"], r.get("direction")) for r in done})
 
 
 def _killed_run(tmp_path):
@@ -147,7 +146,10 @@ def _killed_run(tmp_path):
 def test_a_killed_run_loses_nothing_and_resumes_without_repeating_work(tmp_path):
     results = _killed_run(tmp_path)
     before = list(read_records(results))
-    finished = {(r["op"], r["mode"]): r["attempt"] for r in before if r.get("type") == "cell_done"}
+    def cell(r):
+        return r["op"], r["mode"], r.get("direction", "forward")
+
+    finished = {cell(r): r["attempt"] for r in before if r.get("type") == "cell_done"}
     assert len(finished) >= 2
     assert all(r.get("type") for r in before)  # every complete line reads back
     proc = run_cli("run", "--resume", "--results", str(tmp_path / "r.jsonl"))
@@ -156,15 +158,15 @@ def test_a_killed_run_loses_nothing_and_resumes_without_repeating_work(tmp_path)
     after = list(read_records(results))
     done = [r for r in after if r.get("type") == "cell_done"]
     # finished cells were not checked again; every cell is now done, once
-    assert len(done) == len({(r["op"], r["mode"]) for r in done})
+    assert len(done) == len({cell(r) for r in done})
     for r in done:
-        if (r["op"], r["mode"]) in finished:
-            assert r["attempt"] == finished[(r["op"], r["mode"])]
+        if cell(r) in finished:
+            assert r["attempt"] == finished[cell(r)]
     assert {r["op"] for r in done} == {"pixel_shuffle", "pixel_unshuffle", "max_pool"}
     # readers keep one attempt per cell: no case counted twice
     current = [r for r in current_results(after) if r.get("type") == "result"]
-    for cell in {(r["op"], r["mode"]) for r in current}:
-        attempts = {r["attempt"] for r in current if (r["op"], r["mode"]) == cell}
+    for key in {cell(r) for r in current}:
+        attempts = {r["attempt"] for r in current if cell(r) == key}
         assert len(attempts) == 1
     assert len({r["run_id"] for r in after}) == 1
 

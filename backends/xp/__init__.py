@@ -8,6 +8,7 @@ movement is also its implementation.
 """
 
 from backends.xp.conv_transpose import conv_transpose
+from backends.xp.gradients import vjp
 from backends.xp.interpolate import compute_dtype, interpolate
 from backends.xp.unpooling import max_pool, max_unpool
 from reference.pixel_shuffle import pixel_shuffle, pixel_unshuffle
@@ -20,4 +21,5 @@ __all__ = [
     "max_unpool",
     "pixel_shuffle",
     "pixel_unshuffle",
+    "vjp",
 ]

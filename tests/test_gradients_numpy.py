@@ -1,0 +1,291 @@
+"""The NumPy backend's gradients (``backends.xp.gradients``) against the
+float64 adjoints of ``reference.gradients``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import reference
+from backends.numpy_backend import NumpyBackend
+from backends.xp.gradients import conv_transpose_vjp, interpolate_vjp, transposed_taps, vjp
+from conformance.cases import Case
+from conformance.catalog import invalid_calls
+from conformance.strategies import (
+    conv_transpose_cases,
+    fixed_interpolate_cases,
+    fixed_large_cases,
+    interpolate_cases,
+    max_pool_cases,
+    max_unpool_cases,
+    pixel_shuffle_cases,
+)
+from reference.gradients import DIFFERENTIABLE
+from reference.gradients import vjp as reference_vjp
+from reference.interpolate import MODE_RANKS, axis_taps, plan_interpolate
+
+BACKEND = NumpyBackend()
+FLOATS = ("float16", "float32", "float64")
+#: Allowed error, relative to the sum of absolute terms of each element: float64
+#: and float32 for a different order of summation, float16 for the rounding of
+#: the float32 result to float16 (plus its subnormal spacing).
+RELATIVE = {"float64": 1e-12, "float32": 1e-5, "float16": 1e-3}
+FLOOR = {"float64": 0.0, "float32": 0.0, "float16": 6e-8}
+#: Ops whose gradient only moves values: equal to the reference bit for bit.
+PERMUTATIONS = ("max_unpool", "pixel_shuffle", "pixel_unshuffle")
+
+
+def _floats(mode: str, antialias: bool) -> tuple[str, ...]:
+    return tuple(
+        d
+        for d in FLOATS
+        if BACKEND.unsupported_reason("interpolate:backward", d, {"mode": mode, "antialias": antialias}) is None
+    )
+
+
+def _forward_output(case: Case, arrays: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The reference forward's output (values for max_pool); ``None`` where a
+    max-pooling window wholly in the padding names an index outside the plane."""
+    operands = {k: v for k, v in arrays.items() if k != "x"}
+    out = getattr(reference, case.op)(arrays["x"], **operands, **case.params)
+    if case.op == "max_pool":
+        values, indices = out
+        rank = len(case.params["kernel_size"])
+        if indices.size and indices.max() >= math.prod(arrays["x"].shape[-rank:]):
+            return None
+        return values
+    return out
+
+
+def check_case(case: Case) -> None:
+    """Gradients of ``case`` for a seeded cotangent: keys, shapes, dtypes, the
+    reference's values within tolerance, and the same bits on a second call."""
+    arrays = case.materialize()
+    out = _forward_output(case, arrays)
+    if out is None:
+        return
+    dtype = case.dtype
+    g = np.random.default_rng(case.input.seed ^ 0x5EED).standard_normal(out.shape).astype(dtype)
+    x = arrays.pop("x")
+    kwargs = {**arrays, **case.params}
+    grads = BACKEND.vjp(case.op, g, x, **kwargs)
+    again = vjp(np, case.op, g, x, **kwargs)
+
+    names = [n for n in DIFFERENTIABLE[case.op] if n == "x" or n in arrays]
+    assert sorted(grads) == sorted(names)
+    exact = reference_vjp(case.op, g, x, **kwargs)
+    absolute = reference_vjp(case.op, g, x, absolute=True, **kwargs)
+    for name in names:
+        source = x if name == "x" else arrays[name]
+        actual = grads[name]
+        assert isinstance(actual, np.ndarray)
+        assert actual.shape == source.shape, (name, actual.shape, source.shape)
+        assert actual.dtype == source.dtype, (name, actual.dtype, source.dtype)
+        assert actual.tobytes() == again[name].tobytes(), f"{name}: not deterministic"
+        if case.op in PERMUTATIONS:
+            np.testing.assert_array_equal(actual, exact[name].astype(dtype), err_msg=name)
+            continue
+        error = np.abs(actual.astype(np.float64) - exact[name])
+        bound = RELATIVE[dtype] * absolute[name] + FLOOR[dtype]
+        worst = np.unravel_index(np.argmax(error - bound), error.shape) if error.size else None
+        assert (error <= bound).all(), f"{name}: error {error[worst]} > {bound[worst]} at {worst} ({case.describe()})"
+
+
+# --------------------------------------------------------------------------
+# Drawn cases, every op and cell
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", list(MODE_RANKS))
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_interpolate_gradients(mode, data):
+    check_case(data.draw(interpolate_cases(mode, _floats)))
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_conv_transpose_gradients(rank, data):
+    check_case(data.draw(conv_transpose_cases(rank, FLOATS)))
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_max_pool_gradients(rank, data):
+    check_case(data.draw(max_pool_cases(rank, FLOATS)))
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_max_unpool_gradients(rank, data):
+    check_case(data.draw(max_unpool_cases(rank, FLOATS)))
+
+
+@pytest.mark.parametrize("op", ["pixel_shuffle", "pixel_unshuffle"])
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_pixel_shuffle_gradients(op, data):
+    check_case(data.draw(pixel_shuffle_cases(op, FLOATS)))
+
+
+# --------------------------------------------------------------------------
+# Larger fixed cases: periodic runs, many planes, several blocks
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for mode in MODE_RANKS for c in fixed_interpolate_cases(mode, _floats)]
+    + [
+        c
+        for op, cell in [("conv_transpose", "2d"), ("max_pool", "2d"), ("max_unpool", "2d")]
+        for c in fixed_large_cases(op, cell)
+    ]
+    + fixed_large_cases("pixel_shuffle", "all")
+    + fixed_large_cases("pixel_unshuffle", "all"),
+    ids=lambda c: c.describe()[:60],
+)
+def test_fixed_large_cases(case):
+    check_case(case)
+
+
+def test_blocks_do_not_change_the_result_beyond_rounding():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4, 9, 11)).astype(np.float32)
+    params = {"mode": "bicubic", "scale_factor": 2.0}
+    g = rng.standard_normal((3, 4, 18, 22)).astype(np.float32)
+    one = interpolate_vjp(np, g, x, **params, block_bytes=None)["x"]
+    many = interpolate_vjp(np, g, x, **params, block_bytes=1)["x"]
+    np.testing.assert_array_equal(one, many)
+
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    g = rng.standard_normal((3, 3, 18, 22)).astype(np.float32)
+    conv = {"weight": w, "bias": b, "stride": 2, "padding": 1, "output_padding": 1}
+    one = conv_transpose_vjp(np, g, x, **conv, block_bytes=None)
+    many = conv_transpose_vjp(np, g, x, **conv, block_bytes=1)
+    np.testing.assert_array_equal(one["x"], many["x"])
+    exact = reference_vjp("conv_transpose", g, x, **conv)
+    absolute = reference_vjp("conv_transpose", g, x, absolute=True, **conv)
+    for name in exact:
+        assert (np.abs(many[name] - exact[name]) <= 1e-5 * absolute[name]).all(), name
+
+
+def test_transposed_taps_are_the_transposed_matrix():
+    for mode, params in [
+        ("bilinear", {"scale_factor": 2.0}),
+        ("bicubic", {"size": (5, 13), "align_corners": True}),
+        ("area", {"size": (3, 4)}),
+        ("nearest", {"size": (2, 3)}),
+        ("lanczos", {"size": (4, 17), "antialias": True}),
+    ]:
+        plan = plan_interpolate((1, 1, 7, 6), mode=mode, **params)
+        for d in range(2):
+            taps = axis_taps(plan, d, 4)
+            if taps is None:
+                continue
+            n_in = plan.input_size[d]
+            np.testing.assert_allclose(transposed_taps(taps, n_in).matrix(plan.output_size[d]), taps.matrix(n_in).T)
+
+
+# --------------------------------------------------------------------------
+# Hand-made cases
+# --------------------------------------------------------------------------
+
+
+def test_max_pool_window_wholly_in_padding_adds_where_torch_does():
+    # Width 1, kernel 2 dilated by 2, padding 1: the window's taps sit at -1 and
+    # 1, both outside; its index is 1 -- row r's window names flat position
+    # r + 1, the next row's first element (torch adds its cotangent there);
+    # the last row's names position 3, outside the plane: nothing is added.
+    x = np.arange(3.0).reshape(1, 1, 3, 1)
+    params = {"kernel_size": (1, 2), "padding": (0, 1), "dilation": (1, 2)}
+    values, indices = reference.max_pool(x, **params)
+    assert indices.ravel().tolist() == [1, 2, 3]
+    g = np.array([10.0, 20.0, 40.0]).reshape(values.shape)
+    grad = vjp(np, "max_pool", g, x, **params)["x"]
+    assert grad.ravel().tolist() == [0.0, 10.0, 20.0]
+
+
+def test_overlapping_windows_add_up():
+    x = np.array([[[0.0, 5.0, 1.0, 0.0]]], dtype=np.float32)
+    grad = vjp(np, "max_pool", np.ones((1, 1, 3), np.float32), x, kernel_size=2, stride=1)["x"]
+    assert grad.tolist() == [[[0.0, 2.0, 1.0, 0.0]]]
+
+
+def test_empty_inputs_give_zeros():
+    x = np.zeros((0, 2, 4, 4), np.float32)
+    for op, kwargs, out in [
+        ("interpolate", {"mode": "bilinear", "scale_factor": 2.0}, (0, 2, 8, 8)),
+        ("max_pool", {"kernel_size": 2}, (0, 2, 2, 2)),
+        ("pixel_shuffle", {"upscale_factor": 1}, (0, 2, 4, 4)),
+        ("pixel_unshuffle", {"downscale_factor": 2}, (0, 2, 4, 4)),  # shape unchanged, as the forward's
+    ]:
+        grad = vjp(np, op, np.zeros(out, np.float32), x, **kwargs)["x"]
+        assert grad.shape == x.shape and grad.dtype == x.dtype
+    w = np.ones((2, 3, 2, 2), np.float32)
+    grads = vjp(np, "conv_transpose", np.zeros((0, 3, 5, 5), np.float32), x, weight=w, bias=np.ones(3, np.float32))
+    assert grads["weight"].shape == w.shape and not grads["weight"].any() and not grads["bias"].any()
+
+
+# --------------------------------------------------------------------------
+# Errors and the backend's answers
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", invalid_calls(list(DIFFERENTIABLE)), ids=lambda c: c.describe()[:70])
+def test_invalid_calls_raise_the_forwards_exception_class(case):
+    arrays = case.materialize()
+    x = arrays.pop("x")
+    with pytest.raises(Exception) as forward:
+        getattr(BACKEND, case.op)(x, **arrays, **case.params)
+    with pytest.raises(Exception) as backward:
+        BACKEND.vjp(case.op, np.zeros(1, x.dtype), x, **arrays, **case.params)
+    assert type(backward.value) is type(forward.value), (backward.value, forward.value)
+
+
+def test_other_refusals():
+    x = np.ones((1, 1, 4, 4), np.float32)
+    with pytest.raises(RuntimeError, match="shape"):
+        vjp(np, "interpolate", np.ones((1, 1, 4, 4), np.float32), x, mode="nearest", scale_factor=2.0)
+    with pytest.raises(RuntimeError, match="shape"):
+        vjp(np, "pixel_shuffle", np.ones((1, 4, 4), np.float32), x, upscale_factor=1)
+    with pytest.raises(RuntimeError, match="floating"):
+        vjp(np, "pixel_shuffle", x.astype(np.uint8), x.astype(np.uint8), upscale_factor=1)
+    with pytest.raises(RuntimeError, match="type"):
+        vjp(np, "conv_transpose", np.ones((1, 1, 5, 5), np.float32), x, weight=np.ones((1, 1, 2, 2)))
+    with pytest.raises(RuntimeError, match="invalid max index"):
+        vjp(np, "max_unpool", np.ones((1, 1, 8, 8), np.float32), x, indices=np.full(x.shape, 64), kernel_size=2)
+    with pytest.raises(NotImplementedError):
+        vjp(np, "upsample", x, x, size=4)
+
+
+def test_unsupported_reason_for_backward():
+    reason = BACKEND.unsupported_reason
+    for op in DIFFERENTIABLE:
+        for dtype in FLOATS:
+            assert reason(f"{op}:backward", dtype, {"mode": "bilinear"}) is None, (op, dtype)
+        assert reason(f"{op}:backward", "uint8", {"mode": "bilinear"})
+    assert reason("interpolate:backward", "float32", {"mode": "lanczos", "antialias": True}) is None
+    assert reason("interpolate:backward", "float16", {"mode": "bilinear", "antialias": True})
+    assert reason("interpolate:backward", "float64", {"mode": "bicubic", "antialias": True}) is None
+    assert reason("upsample:backward", "float32", {"mode": "nearest"})
+    assert reason("bogus:backward", "float32", {})
+    assert reason("max_pool", "uint8", {}) is None  # the forward's answers are unchanged
+
+
+def test_cotangent_layout_does_not_matter():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 6, 5))
+    g = rng.standard_normal((2, 3, 10, 12)).swapaxes(-1, -2)[..., ::-1]  # non-contiguous
+    params = {"mode": "bilinear", "scale_factor": 2.0}
+    a = vjp(np, "interpolate", g, x, **params)["x"]
+    b = vjp(np, "interpolate", np.ascontiguousarray(g), x, **params)["x"]
+    np.testing.assert_array_equal(a, b)
