@@ -37,6 +37,7 @@ BUILTIN: dict[str, str] = {
     "reference": "backends.reference_backend:ReferenceBackend",
     "torch": "backends.torch_backend:TorchBackend",
     "torch-cuda": "backends.torch_backend:TorchCudaBackend",
+    "cupy": "backends.cupy_backend:CupyBackend",
 }
 
 #: Required members of a backend, checked when one is loaded.

@@ -28,7 +28,7 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_LIMIT = 8 << 30
 
 
-def _worker_main(conn: Connection, spec: str, memory_limit: int | None) -> None:
+def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_spec: str = "torch") -> None:
     """The worker's loop: load the backend, then check cases until told to stop."""
     if memory_limit:
         import resource
@@ -48,7 +48,7 @@ def _worker_main(conn: Connection, spec: str, memory_limit: int | None) -> None:
 
     try:
         backend = backends.load(spec)
-        oracle = Oracle()
+        oracle = Oracle(backends.load(oracle_spec))
     except Exception as exc:  # reported with every case: the backend cannot load here
         backend, load_error = None, f"{type(exc).__name__}: {exc}"
     while True:
@@ -101,9 +101,11 @@ class IsolatedChecker:
     """
 
     def __init__(
-        self, spec: str, timeout: float = DEFAULT_TIMEOUT, memory_limit: int | None = DEFAULT_MEMORY_LIMIT
+        self, spec: str, timeout: float = DEFAULT_TIMEOUT, memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        oracle_spec: str = "torch",
     ) -> None:
         self.spec = spec
+        self.oracle_spec = oracle_spec
         self.timeout = timeout
         self.memory_limit = memory_limit
         self._ctx = mp.get_context("spawn")
@@ -113,7 +115,7 @@ class IsolatedChecker:
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
-        self._process = self._ctx.Process(target=_worker_main, args=(child, self.spec, self.memory_limit), daemon=True)
+        self._process = self._ctx.Process(target=_worker_main, args=(child, self.spec, self.memory_limit, self.oracle_spec), daemon=True)
         self._process.start()
         child.close()
         self._conn = parent
