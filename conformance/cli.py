@@ -168,8 +168,7 @@ def _parser() -> argparse.ArgumentParser:
         "--oracle",
         default="torch",
         choices=["torch", "torch-cuda"],
-        help="the torch the backends are compared with (default torch, on the CPU; "
-        "torch-cuda on a GPU machine)",
+        help="the torch the backends are compared with (default torch, on the CPU; torch-cuda on a GPU machine)",
     )
     run.add_argument(
         "--no-grad",

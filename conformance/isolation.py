@@ -101,7 +101,10 @@ class IsolatedChecker:
     """
 
     def __init__(
-        self, spec: str, timeout: float = DEFAULT_TIMEOUT, memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        self,
+        spec: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
         oracle_spec: str = "torch",
     ) -> None:
         self.spec = spec
@@ -115,7 +118,9 @@ class IsolatedChecker:
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
-        self._process = self._ctx.Process(target=_worker_main, args=(child, self.spec, self.memory_limit, self.oracle_spec), daemon=True)
+        self._process = self._ctx.Process(
+            target=_worker_main, args=(child, self.spec, self.memory_limit, self.oracle_spec), daemon=True
+        )
         self._process.start()
         child.close()
         self._conn = parent

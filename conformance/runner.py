@@ -503,7 +503,11 @@ def _forward_strategy(
 
 
 def fixed_cases(
-    op: str, cell: str, backend: Backend, oracle: Oracle, only: Sequence[str] | None = None,
+    op: str,
+    cell: str,
+    backend: Backend,
+    oracle: Oracle,
+    only: Sequence[str] | None = None,
     direction: str = "forward",
 ) -> list[Case]:
     """A few large cases per cell: the paths small inputs never take (forward
@@ -514,6 +518,15 @@ def fixed_cases(
     if op == "interpolate":
         return fixed_interpolate_cases(cell, dtypes_for)
     return [c for c in fixed_large_cases(op, cell) if c.dtype in dtypes_for(c.params.get("mode", ""), False)]
+
+
+#: A cell stops exploring after this many crashes or hangs in a row (each
+#: costs a worker restart or a timeout); its first failure is still shrunk.
+GIVE_UP_AFTER = 3
+
+
+class _GiveUp(Exception):
+    """Raised out of Hypothesis to stop a cell whose backend keeps crashing."""
 
 
 #: Seconds a cell's shrinking may take before the smallest failure so far is reported.
@@ -546,14 +559,22 @@ def search_cell(
     outcome = CellOutcome()
     first_failure: list[Result] = []
 
+    streak = [0]  # consecutive crashes or hangs
+
     def note(result: Result) -> None:
         outcome.counts[result.status] += 1
         if result.status in ("fail", "error") and not first_failure:
             first_failure.append(result)
         record(result)
+        streak[0] = streak[0] + 1 if result.extra.get("isolation") else 0
+        if streak[0] >= GIVE_UP_AFTER:
+            raise _GiveUp
 
-    for case in [*fixed_cases(op, mode, backend, oracle, dtypes, direction), *extra_cases]:
-        note(check(case))
+    try:
+        for case in [*fixed_cases(op, mode, backend, oracle, dtypes, direction), *extra_cases]:
+            note(check(case))
+    except _GiveUp:
+        pass
 
     strategy = case_strategy(op, mode, backend, oracle, dtypes, direction)
     if strategy is None:
@@ -577,7 +598,10 @@ def search_cell(
         note(check(case))
 
     try:
-        explore()
+        if streak[0] < GIVE_UP_AFTER:
+            explore()
+    except _GiveUp:
+        pass
     except Unsatisfiable:
         note(
             Result(

@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = load("reference")
 ORACLE = Oracle()
 
-CELLS = [("interpolate", m) for m in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear",
-                                      "area", "lanczos")]
+CELLS = [
+    ("interpolate", m)
+    for m in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area", "lanczos")
+]
 CELLS += [(op, c) for op in ("conv_transpose", "max_pool", "max_unpool") for c in ("1d", "2d", "3d")]
 CELLS += [("pixel_shuffle", "all"), ("pixel_unshuffle", "all")]
 
@@ -86,14 +88,28 @@ def test_torch_autograd_oracle_names_every_differentiable_input():
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_a_wrong_gradient_only_is_caught_with_a_minimal_repro(tmp_path):
     results = tmp_path / "r.jsonl"
-    proc = run_cli("run", "--backend", "tests.broken_backends:WrongBilinearGradient", "--op", "interpolate",
-                   "--mode", "bilinear", "--examples", "60", "--seed", "0", "--results", str(results))
+    proc = run_cli(
+        "run",
+        "--backend",
+        "tests.broken_backends:WrongBilinearGradient",
+        "--op",
+        "interpolate",
+        "--mode",
+        "bilinear",
+        "--examples",
+        "60",
+        "--seed",
+        "0",
+        "--results",
+        str(results),
+    )
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     records = [json.loads(line) for line in results.read_text().splitlines()]
     forward = [r for r in records if r.get("type") == "result" and r["direction"] == "forward"]
@@ -101,8 +117,9 @@ def test_a_wrong_gradient_only_is_caught_with_a_minimal_repro(tmp_path):
     minimal = [r for r in records if r.get("minimal")]
     assert len(minimal) == 1 and minimal[0]["direction"] == "backward"
     assert "mode='bilinear'" in minimal[0]["repro"] and "backend.vjp(" in minimal[0]["repro"]
-    out = subprocess.run([sys.executable, "-"], input=minimal[0]["repro"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-"], input=minimal[0]["repro"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert float(out.stdout.split("max |actual - expected| =")[1].split()[0]) > 0
     assert "bwd" in proc.stdout  # the summary shows backward rows beside forward ones
@@ -110,11 +127,26 @@ def test_a_wrong_gradient_only_is_caught_with_a_minimal_repro(tmp_path):
 
 def test_nondeterministic_gradients_are_reported(tmp_path):
     results = tmp_path / "r.jsonl"
-    proc = run_cli("run", "--backend", "tests.broken_backends:NondeterministicGradient", "--op", "pixel_shuffle",
-                   "--examples", "20", "--seed", "0", "--no-isolation", "--results", str(results))
+    proc = run_cli(
+        "run",
+        "--backend",
+        "tests.broken_backends:NondeterministicGradient",
+        "--op",
+        "pixel_shuffle",
+        "--examples",
+        "20",
+        "--seed",
+        "0",
+        "--no-isolation",
+        "--results",
+        str(results),
+    )
     records = [json.loads(line) for line in results.read_text().splitlines()]
-    backward = [r for r in records if r.get("type") == "result" and r["direction"] == "backward"
-                and r["status"] != "unsupported"]
+    backward = [
+        r
+        for r in records
+        if r.get("type") == "result" and r["direction"] == "backward" and r["status"] != "unsupported"
+    ]
     assert any(r.get("deterministic") is False for r in backward)
     row = next(line for line in proc.stdout.splitlines() if "pixel_shuffle" in line and " bwd " in line)
     assert int(row.split()[-2]) > 0  # the nondet column
@@ -122,8 +154,20 @@ def test_nondeterministic_gradients_are_reported(tmp_path):
 
 def test_no_grad_checks_forward_only(tmp_path):
     results = tmp_path / "r.jsonl"
-    proc = run_cli("run", "--backend", "reference", "--op", "pixel_unshuffle", "--examples", "5", "--seed", "0",
-                   "--no-grad", "--results", str(results))
+    proc = run_cli(
+        "run",
+        "--backend",
+        "reference",
+        "--op",
+        "pixel_unshuffle",
+        "--examples",
+        "5",
+        "--seed",
+        "0",
+        "--no-grad",
+        "--results",
+        str(results),
+    )
     assert proc.returncode == 0
     records = [json.loads(line) for line in results.read_text().splitlines()]
     assert all(r.get("direction", "forward") == "forward" for r in records if r.get("type") == "result")
