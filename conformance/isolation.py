@@ -11,6 +11,8 @@ step it is in, so that when the worker
 
 the parent knows whose fault it was, kills and restarts the worker, and
 records an ``error`` result that says what happened, where; the run goes on.
+When it is torch that died or hung, the case is checked again without torch,
+the backend judged against the reference alone and the case flagged.
 The worker's address space is capped (``RLIMIT_AS``), so a memory hog gets a
 ``MemoryError`` (reported like any exception) instead of taking the machine.
 """
@@ -58,8 +60,11 @@ def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_s
         if backend is None:
             conn.send(("result", {"status": "error", "message": f"the backend failed to load: {load_error}"}))
             continue
+        case_json, torch_failure = message
         try:
-            result = check_case(Case.from_json(message), backend, spec, oracle, phase=phase).to_json()
+            result = check_case(
+                Case.from_json(case_json), backend, spec, oracle, phase=phase, torch_failure=torch_failure
+            ).to_json()
         except BaseException as exc:  # noqa: BLE001 - anything the harness did not expect, reported not fatal
             last = traceback.extract_tb(exc.__traceback__)[-1]
             result = {
@@ -150,13 +155,21 @@ class IsolatedChecker:
         self.close()
 
     def check(self, case_json: dict[str, Any]) -> dict[str, Any]:
+        result = self._check(case_json, None)
+        if result.get("isolation") and result.get("phase") == "torch":
+            # torch itself died or hung on this case: that is torch's failure,
+            # not the backend's; check the backend against the reference alone.
+            return self._check(case_json, result["message"].split(" while running")[0])
+        return result
+
+    def _check(self, case_json: dict[str, Any], torch_failure: str | None) -> dict[str, Any]:
         if self._process is None or not self._process.is_alive():
             self._start()
         assert self._conn is not None
         step = "materialize"
         deadline = time.monotonic() + self.timeout
         try:
-            self._conn.send(case_json)
+            self._conn.send((case_json, torch_failure))
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._conn.poll(left):

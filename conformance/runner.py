@@ -224,11 +224,16 @@ class Expected:
     magnitudes: tuple[float | None, ...] = ()
 
 
+class TorchFailed(Exception):
+    """torch crashed or hung on a case (seen by the worker's parent)."""
+
+
 def _is_torch_crash(exc: BaseException) -> bool:
-    """A torch bug, not an argument error: an internal assertion, or autograd
-    rejecting the gradient one of torch's own backward functions returned."""
+    """A torch bug, not an argument error: a crash or hang of torch, an internal
+    assertion, or autograd rejecting the gradient one of torch's own backward
+    functions returned."""
     text = str(exc)
-    return "INTERNAL ASSERT FAILED" in text or "returned an invalid gradient" in text
+    return isinstance(exc, TorchFailed) or "INTERNAL ASSERT FAILED" in text or "returned an invalid gradient" in text
 
 
 def _reference(case: Case, arrays: dict[str, np.ndarray], absolute: bool = False) -> tuple[np.ndarray, ...]:
@@ -266,14 +271,25 @@ class Oracle:
             torch_backend = TorchBackend()
         self.torch = torch_backend
 
-    def expected(self, case: Case, arrays: dict[str, np.ndarray], phase: Callable[[str], None] = _no_phase) -> Expected:
+    def expected(
+        self,
+        case: Case,
+        arrays: dict[str, np.ndarray],
+        phase: Callable[[str], None] = _no_phase,
+        torch_failure: str | None = None,
+    ) -> Expected:
+        """``torch_failure``: torch is known to crash or hang on this case (so
+        it is not run, and the reference alone decides)."""
         torch_out = torch_exc = exact = ref_exc = None
         torch_time = None
         phase("torch")
-        try:
-            torch_out, torch_time = _call(self.torch, case, {name: a.copy() for name, a in arrays.items()})
-        except Exception as exc:  # torch's exception is the expected behaviour
-            torch_exc = exc
+        if torch_failure is not None:
+            torch_exc = TorchFailed(torch_failure)
+        else:
+            try:
+                torch_out, torch_time = _call(self.torch, case, {name: a.copy() for name, a in arrays.items()})
+            except Exception as exc:  # torch's exception is the expected behaviour
+                torch_exc = exc
         phase("reference")
         try:
             exact = _reference(case, arrays)
@@ -330,7 +346,12 @@ def _layout_problem(
 
 
 def check_case(
-    case: Case, backend: Backend, spec: str, oracle: Oracle, phase: Callable[[str], None] = _no_phase
+    case: Case,
+    backend: Backend,
+    spec: str,
+    oracle: Oracle,
+    phase: Callable[[str], None] = _no_phase,
+    torch_failure: str | None = None,
 ) -> Result:
     """Run ``case`` on ``backend`` and judge it against torch and the reference.
 
@@ -344,7 +365,7 @@ def check_case(
     phase("materialize")
     arrays = case.materialize()  # in the case's memory layout, for the backend
     pristine = {name: a.copy() for name, a in arrays.items()}
-    want = oracle.expected(case, pristine, phase)
+    want = oracle.expected(case, pristine, phase, torch_failure)
     phase("backend")
     try:
         got, (elapsed, transfer), out_types, array_type, mutated = _call_checked(backend, case, arrays, pristine)

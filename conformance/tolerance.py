@@ -77,7 +77,9 @@ def _ulps(actual: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
         return _errors(actual, expected)
     largest = float(np.finfo(dtype).max)
     at = np.clip(np.abs(np.nan_to_num(expected)), 1.0, largest).astype(dtype)
-    return _errors(actual, expected) / np.spacing(at).astype(np.float64)
+    with np.errstate(over="ignore"):  # the spacing at the dtype's largest value is inf
+        spacing = np.spacing(at).astype(np.float64)
+    return _errors(actual, expected) / spacing
 
 
 def _errors(actual: np.ndarray, expected: np.ndarray) -> np.ndarray:
