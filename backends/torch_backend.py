@@ -114,12 +114,24 @@ class TorchBackend(BackendBase):
             # What nn.ConvTranspose{n}d.forward(x, output_size) does: derive the
             # output padding, then the functional call (which keeps autograd).
             module = getattr(torch.nn, f"ConvTranspose{n}d")(
-                weight.shape[0], weight.shape[1] * groups, tuple(weight.shape[2:]), stride=stride,
-                padding=padding, groups=groups, bias=False, dilation=dilation, device="meta",
+                weight.shape[0],
+                weight.shape[1] * groups,
+                tuple(weight.shape[2:]),
+                stride=stride,
+                padding=padding,
+                groups=groups,
+                bias=False,
+                dilation=dilation,
+                device="meta",
             )
             output_padding = module._output_padding(
-                x, list(output_size), list(module.stride), list(module.padding), list(module.kernel_size),
-                n, list(module.dilation),
+                x,
+                list(output_size),
+                list(module.stride),
+                list(module.padding),
+                list(module.kernel_size),
+                n,
+                list(module.dilation),
             )
         return fn(x, weight, bias, stride, padding, output_padding, groups, dilation)
 

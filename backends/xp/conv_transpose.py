@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from backends.xp.interpolate import compute_dtype
-from reference.conv_transpose import IntOrSeq, plan_conv_transpose
+from reference.conv_transpose import ConvTransposePlan, IntOrSeq, plan_conv_transpose
 
 #: Largest ``cols`` (the matrix product's result) of one block of samples.
 BLOCK_BYTES = 1 << 23
@@ -70,6 +70,35 @@ def _axis_phases(length_in: int, length_out: int, k: int, s: int, p: int, d: int
     return phases
 
 
+def checked_plan(
+    x: Any,
+    weight: Any,
+    bias: Any | None,
+    stride: IntOrSeq,
+    padding: IntOrSeq,
+    output_padding: IntOrSeq,
+    groups: int,
+    dilation: IntOrSeq,
+    output_size: Sequence[int] | None,
+) -> ConvTransposePlan:
+    """The reference's argument checks and output lengths, plus torch's
+    requirement that the input and the weight share a dtype."""
+    plan = plan_conv_transpose(
+        x.shape,
+        weight.shape,
+        None if bias is None else bias.shape,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size,
+    )
+    if np.dtype(weight.dtype) != np.dtype(x.dtype):
+        raise RuntimeError(f"Input type ({x.dtype}) and weight type ({weight.dtype}) should be the same")
+    return plan
+
+
 def conv_transpose(
     xp: Any,
     x: Any,
@@ -89,19 +118,7 @@ def conv_transpose(
     ``block_bytes`` bounds ``cols`` for one block of samples (see the module
     docstring); ``None`` processes all samples at once.
     """
-    plan = plan_conv_transpose(
-        x.shape,
-        weight.shape,
-        None if bias is None else bias.shape,
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
-        output_size,
-    )
-    if np.dtype(weight.dtype) != np.dtype(x.dtype):
-        raise RuntimeError(f"Input type ({x.dtype}) and weight type ({weight.dtype}) should be the same")
+    plan = checked_plan(x, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
     work = compute_dtype(x.dtype)
     xb = x if plan.batched else x[None]
     n, c_in = xb.shape[:2]

@@ -40,10 +40,11 @@ from typing import Any
 import numpy as np
 
 from backends.xp.conv_transpose import BLOCK_BYTES as CONV_BLOCK_BYTES
+from backends.xp.conv_transpose import checked_plan
 from backends.xp.interpolate import BLOCK_BYTES as INTERPOLATE_BLOCK_BYTES
 from backends.xp.interpolate import _plan_pass, compute_dtype
 from backends.xp.unpooling import max_pool
-from reference.conv_transpose import IntOrSeq, plan_conv_transpose
+from reference.conv_transpose import IntOrSeq
 from reference.interpolate import Taps, axis_taps, plan_interpolate
 from reference.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from reference.unpooling import invalid_index_error, plan_max_pool, plan_max_unpool
@@ -176,19 +177,7 @@ def conv_transpose_vjp(
     position ``p`` and tap ``t`` in output channel ``o`` of group ``g``:
     ``grad_x = w @ cols`` and ``grad_w = sum_n x @ cols.T``, per group.
     """
-    plan = plan_conv_transpose(
-        x.shape,
-        weight.shape,
-        None if bias is None else bias.shape,
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
-        output_size,
-    )
-    if np.dtype(weight.dtype) != np.dtype(x.dtype):
-        raise RuntimeError(f"Input type ({x.dtype}) and weight type ({weight.dtype}) should be the same")
+    plan = checked_plan(x, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
     dtype = np.dtype(x.dtype)
     work = compute_dtype(dtype)
     c_out_g = weight.shape[1]
