@@ -146,12 +146,6 @@ def _draw_values(draw: st.DrawFn, dtype: str, extra: Sequence[str] = ()) -> str:
     return draw(st.sampled_from(choices))
 
 
-def _per_axis(draw: st.DrawFn, values: st.SearchStrategy[int], rank: int) -> int | tuple[int, ...]:
-    """An int, or one value per axis (torch takes both)."""
-    per_axis = draw(st.tuples(*[values] * rank))
-    return per_axis if draw(st.booleans()) or len(set(per_axis)) > 1 else per_axis[0]
-
-
 def _leading(draw: st.DrawFn, batched: bool) -> tuple[int, ...]:
     return (draw(st.integers(1, 2) | st.just(0)),) if batched else ()
 
