@@ -16,11 +16,9 @@ import importlib
 from importlib import metadata
 from typing import Any
 
-from backends.protocol import DTYPES, OPS, Backend, BackendBase, Unsupported
+from backends.protocol import Backend, BackendBase, Unsupported
 
 __all__ = [
-    "DTYPES",
-    "OPS",
     "Backend",
     "BackendBase",
     "BackendLoadError",

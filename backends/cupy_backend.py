@@ -12,7 +12,7 @@ Without CuPy, or without a CUDA device, ``availability()`` says which, and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -20,7 +20,6 @@ import numpy as np
 
 from backends import xp as shared
 from backends.protocol import BackendBase
-from backends.torch_dtypes import unsupported_dtype
 
 IntOrSeq = int | Sequence[int]
 
@@ -71,9 +70,6 @@ class CupyBackend(BackendBase):
         if count < 1:
             return False, "CuPy finds no CUDA device"
         return True, ""
-
-    def unsupported_reason(self, op: str, dtype: str, params: Mapping[str, Any]) -> str | None:
-        return unsupported_dtype(op, dtype, params)
 
     def from_numpy(self, array: np.ndarray) -> Any:
         return self.cp.asarray(array)

@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from backends import xp as shared
 from backends.protocol import BackendBase
-from backends.torch_dtypes import FLOATS, unsupported_dtype
 
 IntOrSeq = int | Sequence[int]
 
-#: The ops with gradients (``vjp``); the aliases are interpolate calls.
-GRADIENT_OPS = ("interpolate", "conv_transpose", "max_pool", "max_unpool", "pixel_shuffle", "pixel_unshuffle")
-
-
 class NumpyBackend(BackendBase):
-    """Vectorised NumPy; float16, float32, float64 and uint8 where torch takes them."""
+    """Vectorised NumPy: every op, forward and backward, in every dtype torch takes."""
 
     name = "numpy"
 
     def version(self) -> str:
         return np.__version__
-
-    def unsupported_reason(self, op: str, dtype: str, params: Mapping[str, Any]) -> str | None:
-        base, _, direction = op.partition(":")
-        if direction == "backward":
-            # torch differentiates floating tensors only, where the forward runs.
-            if base not in GRADIENT_OPS:
-                return f"no gradients for {base}"
-            if dtype not in FLOATS:
-                return f"{base} gradients on {dtype}"
-            return unsupported_dtype(base, dtype, params)
-        return unsupported_dtype(op, dtype, params)
 
     def interpolate(
         self,

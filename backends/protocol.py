@@ -19,29 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-#: The ops of the protocol, in the order the harness checks them.
-OPS: tuple[str, ...] = (
-    "interpolate",
-    "conv_transpose",
-    "max_pool",
-    "max_unpool",
-    "pixel_shuffle",
-    "pixel_unshuffle",
-    "upsample",
-    "upsample_nearest",
-    "upsample_bilinear",
-    "Upsample",
-    "UpsamplingNearest2d",
-    "UpsamplingBilinear2d",
-)
-
-#: The aliases: each stands for an ``interpolate`` call (``nn.Upsample`` and the
-#: deprecated ``F.upsample*``); ``BackendBase`` implements them through
-#: ``interpolate``, and the harness checks that each equals that call.
-ALIASES: tuple[str, ...] = OPS[6:]
-
-#: The dtypes the harness knows how to draw, by NumPy name.
-DTYPES: tuple[str, ...] = ("float16", "float32", "float64", "uint8")
+from reference.aliases import bilinear_args, module_upsample_args, nearest_args, upsample_args
 
 
 class Unsupported(Exception):
@@ -151,7 +129,8 @@ class BackendBase:
     """Defaults for a synchronous backend whose arrays are NumPy arrays.
 
     Subclasses set ``name`` and implement the ops; ``supported_dtypes`` maps an
-    op to the dtypes it takes (every known dtype when the op is absent).
+    op to the dtypes it takes (an op absent from it takes every dtype the
+    harness draws, which are the dtypes torch takes there).
     """
 
     name: str = "unnamed"
@@ -170,8 +149,8 @@ class BackendBase:
             op = op.removesuffix(":backward")
         if not callable(getattr(self, op, None)):
             return f"{self.name} has no {op}"
-        dtypes = self.supported_dtypes.get(op, DTYPES)
-        if dtype not in dtypes:
+        dtypes = self.supported_dtypes.get(op)
+        if dtypes is not None and dtype not in dtypes:
             return f"{op} on {dtype}"
         return None
 
@@ -188,46 +167,32 @@ class BackendBase:
         """No gradients unless a backend defines them."""
         raise Unsupported(f"{self.name} has no gradients")
 
-    # The aliases, through ``interpolate`` as torch defines them; a backend
-    # with its own alias implementations overrides these.
-    def upsample(
-        self,
-        x: Any,
-        size: Any = None,
-        scale_factor: Any = None,
-        mode: str = "nearest",
-        align_corners: bool | None = None,
-    ) -> Any:
-        """``F.upsample``: ``interpolate`` with the same arguments."""
-        return self.interpolate(x, size, scale_factor, mode, align_corners)  # type: ignore[attr-defined]
+    # The aliases, through ``interpolate`` as torch defines them (the
+    # reference's ``*_args`` say which call each stands for); a backend with
+    # its own alias implementations overrides these.
+    def upsample(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        """``F.upsample(x, size, scale_factor, mode, align_corners)``."""
+        return self.interpolate(x, **upsample_args(*args, **kwargs))  # type: ignore[attr-defined]
 
-    def upsample_nearest(self, x: Any, size: Any = None, scale_factor: Any = None) -> Any:
-        """``F.upsample_nearest``: ``interpolate(..., mode="nearest")``."""
-        return self.interpolate(x, size, scale_factor, mode="nearest")  # type: ignore[attr-defined]
+    def upsample_nearest(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        """``F.upsample_nearest(x, size, scale_factor)``."""
+        return self.interpolate(x, **nearest_args(*args, **kwargs))  # type: ignore[attr-defined]
 
-    def upsample_bilinear(self, x: Any, size: Any = None, scale_factor: Any = None) -> Any:
-        """``F.upsample_bilinear``: ``interpolate(..., mode="bilinear", align_corners=True)``."""
-        return self.interpolate(x, size, scale_factor, mode="bilinear", align_corners=True)  # type: ignore[attr-defined]
+    def upsample_bilinear(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        """``F.upsample_bilinear(x, size, scale_factor)``."""
+        return self.interpolate(x, **bilinear_args(*args, **kwargs))  # type: ignore[attr-defined]
 
-    def Upsample(
-        self,
-        x: Any,
-        size: Any = None,
-        scale_factor: Any = None,
-        mode: str = "nearest",  # noqa: N802
-        align_corners: bool | None = None,
-        recompute_scale_factor: bool | None = None,
-    ) -> Any:
+    def Upsample(self, x: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
         """``nn.Upsample(size, scale_factor, mode, align_corners, recompute_scale_factor)(x)``."""
-        return self.interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor)  # type: ignore[attr-defined]
+        return self.interpolate(x, **module_upsample_args(*args, **kwargs))  # type: ignore[attr-defined]
 
-    def UpsamplingNearest2d(self, x: Any, size: Any = None, scale_factor: Any = None) -> Any:  # noqa: N802
-        """``nn.UpsamplingNearest2d(size, scale_factor)(x)``: nearest on 4-D input."""
-        return self.interpolate(x, size, scale_factor, mode="nearest")  # type: ignore[attr-defined]
+    def UpsamplingNearest2d(self, x: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
+        """``nn.UpsamplingNearest2d(size, scale_factor)(x)``."""
+        return self.interpolate(x, **nearest_args(*args, **kwargs))  # type: ignore[attr-defined]
 
-    def UpsamplingBilinear2d(self, x: Any, size: Any = None, scale_factor: Any = None) -> Any:  # noqa: N802
-        """``nn.UpsamplingBilinear2d(size, scale_factor)(x)``: bilinear, align_corners=True."""
-        return self.interpolate(x, size, scale_factor, mode="bilinear", align_corners=True)  # type: ignore[attr-defined]
+    def UpsamplingBilinear2d(self, x: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
+        """``nn.UpsamplingBilinear2d(size, scale_factor)(x)``."""
+        return self.interpolate(x, **bilinear_args(*args, **kwargs))  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
         return f"<backend {self.name}>"

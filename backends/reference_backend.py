@@ -26,9 +26,7 @@ class ReferenceBackend(BackendBase):
     name = "reference"
 
     def version(self) -> str:
-        from conformance import __version__
-
-        return __version__
+        return reference.__version__
 
     def interpolate(
         self,

@@ -7,27 +7,18 @@ with ``return_indices=True``, ``F.max_unpool{n}d``, ``F.pixel_(un)shuffle``,
 and the aliases themselves (``F.upsample*``, ``nn.Upsample``,
 ``nn.UpsamplingNearest2d``, ``nn.UpsamplingBilinear2d``), so that the harness
 can show each alias equal to the ``interpolate`` call it stands for.
-``torch_call_code`` writes the same calls as repro text.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from backends.protocol import BackendBase
-from backends.torch_dtypes import unsupported_dtype
 from reference.unpooling import spatial_rank
-
-if TYPE_CHECKING:
-    from conformance.cases import Case
-
-#: The module aliases: constructor arguments are the call's keyword arguments.
-MODULE_ALIASES = ("Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d")
-FUNCTION_ALIASES = ("upsample", "upsample_nearest", "upsample_bilinear")
 
 
 class TorchBackend(BackendBase):
@@ -56,9 +47,6 @@ class TorchBackend(BackendBase):
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             return False, "torch finds no CUDA device (torch.cuda.is_available() is False)"
         return True, ""
-
-    def unsupported_reason(self, op: str, dtype: str, params: Mapping[str, Any]) -> str | None:
-        return unsupported_dtype(op, dtype, params)
 
     def from_numpy(self, array: np.ndarray) -> Any:
         torch = self._torch()
@@ -169,13 +157,14 @@ class TorchBackend(BackendBase):
 
     def vjp(self, op: str, grad_output: Any, x: Any, **kwargs: Any) -> dict[str, Any]:
         """torch autograd: the gradient of ``op`` with respect to every
-        differentiable input given (``reference.gradients.DIFFERENTIABLE``)."""
-        from reference.gradients import DIFFERENTIABLE
-
+        floating-point tensor given (``x``, ``weight``, ``bias``; integer
+        ``indices`` have none)."""
         torch = self._torch()
         arrays = {"x": x, **{k: v for k, v in kwargs.items() if isinstance(v, torch.Tensor)}}
         params = {k: v for k, v in kwargs.items() if k not in arrays}
-        leaves = {k: v.detach().clone().requires_grad_(True) for k, v in arrays.items() if k in DIFFERENTIABLE[op]}
+        leaves = {
+            k: v.detach().clone().requires_grad_(True) for k, v in arrays.items() if v.is_floating_point()
+        }
         inputs = {**arrays, **leaves}
         out = getattr(self, op)(inputs.pop("x"), **inputs, **params)
         out = out[0] if isinstance(out, tuple) else out  # max_pool: the values
@@ -186,9 +175,10 @@ class TorchBackend(BackendBase):
         torch = self._torch()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # F.upsample* warn that they are deprecated
-            if name in MODULE_ALIASES:
+            function = getattr(torch.nn.functional, name, None)  # F.upsample*
+            if function is None:  # nn.Upsample*: the arguments construct the module
                 return getattr(torch.nn, name)(**kwargs)(x)
-            return getattr(torch.nn.functional, name)(x, **kwargs)
+            return function(x, **kwargs)
 
     def upsample(
         self,
@@ -237,40 +227,3 @@ class TorchCudaBackend(TorchBackend):
 
     def __init__(self) -> None:
         super().__init__("cuda")
-
-
-def torch_call_code(case: Case, target: str) -> list[str]:
-    """Plain torch statements computing ``case`` on ``x`` (and its operands)
-    with the case's ``kwargs``, assigned to ``target``: the repro's oracle."""
-    op, p = case.op, case.params
-    t = {name: f"torch.from_numpy({name})" for name in ("x", *(n for n, _ in case.operands))}
-    if op == "interpolate":
-        return [f"{target} = F.interpolate({t['x']}, **kwargs)"]
-    if op == "conv_transpose":
-        n = len(dict(case.operands)["weight"].shape) - 2  # type: ignore[union-attr]
-        bias = t.get("bias", "None")
-        if p.get("output_size") is None:
-            return [f"{target} = F.conv_transpose{n}d({t['x']}, {t['weight']}, {bias}, **kwargs)"]
-        return [
-            "weight_t = torch.from_numpy(weight)",
-            f"m = torch.nn.ConvTranspose{n}d(weight_t.shape[0], weight_t.shape[1] * kwargs.get('groups', 1), "
-            f"tuple(weight_t.shape[2:]), stride=kwargs.get('stride', 1), padding=kwargs.get('padding', 0), "
-            f"groups=kwargs.get('groups', 1), dilation=kwargs.get('dilation', 1), bias={'bias' in t}, "
-            "dtype=weight_t.dtype)",
-            "with torch.no_grad():",
-            "    m.weight.copy_(weight_t)",
-            *(["    m.bias.copy_(torch.from_numpy(bias))"] if "bias" in t else []),
-            f"{target} = m({t['x']}, output_size=list(kwargs['output_size'])).detach()",
-        ]
-    if op in ("max_pool", "max_unpool"):
-        n = spatial_rank(len(case.input.shape), p["kernel_size"])
-        if op == "max_pool":
-            return [f"{target} = F.max_pool{n}d({t['x']}, return_indices=True, **kwargs)"]
-        return [f"{target} = F.max_unpool{n}d({t['x']}, {t['indices']}, **kwargs)"]
-    if op in ("pixel_shuffle", "pixel_unshuffle"):
-        return [f"{target} = F.{op}({t['x']}, **kwargs)"]
-    if op in MODULE_ALIASES:
-        return [f"{target} = torch.nn.{op}(**kwargs)({t['x']})"]
-    if op in FUNCTION_ALIASES:
-        return [f"{target} = F.{op}({t['x']}, **kwargs)"]
-    raise KeyError(op)

@@ -1,3 +1,5 @@
 """Conformance harness."""
 
-__version__ = "0.1.0"
+from reference import __version__
+
+__all__ = ["__version__"]

@@ -40,7 +40,8 @@ def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_s
 
     import backends
     from conformance.cases import Case
-    from conformance.runner import Oracle, check_case
+    from conformance.execute import Oracle
+    from conformance.verdict import check_case
 
     step = ["materialize"]
 
@@ -63,7 +64,7 @@ def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_s
         case_json, torch_failure = message
         try:
             result = check_case(
-                Case.from_json(case_json), backend, spec, oracle, phase=phase, torch_failure=torch_failure
+                Case.from_json(case_json), backend, oracle, phase=phase, torch_failure=torch_failure
             ).to_json()
         except BaseException as exc:  # noqa: BLE001 - anything the harness did not expect, reported not fatal
             last = traceback.extract_tb(exc.__traceback__)[-1]

@@ -24,7 +24,10 @@ Schema (one object per line, each with a ``type``):
     failing case of a cell) and ``repro`` (a Python script, on minimal cases);
     ``attempt`` (which try at the cell it belongs to: see ``cell_done``);
     ``isolation`` (``crash`` or ``timeout``) and ``phase`` (the step that died:
-    materialize, torch, reference, backend, compare) when the worker died.
+    materialize, torch, reference, backend, compare) when the worker died;
+    ``values`` (fail and error results: the values around the worst element,
+    as display text, from ``conformance.windows.failure_values``; null when
+    there were no outputs to show), which the HTML report draws.
 ``cell_done``
     Closes a cell: ``run_id``, ``backend``, ``op``, ``mode``, ``attempt``,
     ``counts``.  A cell without one was cut short (a killed run); ``--resume``

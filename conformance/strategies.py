@@ -9,13 +9,14 @@ the torch oracle take.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-import reference
 from conformance.cases import Case, InputSpec, Operand, PooledIndices, UniqueIndices
 from reference.interpolate import (
     ALIGN_CORNERS_MODES,
@@ -279,27 +280,21 @@ def pixel_shuffle_cases(draw: st.DrawFn, op: str, dtypes: Sequence[str]) -> Case
     return Case(op, InputSpec(tuple(shape), dtype, values, draw(st.integers(0, 2**32 - 1)), layout), {key: r})
 
 
-#: The modes ``F.upsample`` and ``nn.Upsample`` take (no antialias, so no lanczos).
-UPSAMPLE_MODES = tuple(m for m in MODE_RANKS if m != "lanczos")
-
-
 @st.composite
-def alias_cases(draw: st.DrawFn, alias: str, mode: str, dtypes_for: DtypeChooser) -> Case:
+def alias_cases(
+    draw: st.DrawFn, alias: str, interpolate_args: Callable[..., dict[str, object]], mode: str, dtypes_for: DtypeChooser
+) -> Case:
     """An alias call: an interpolate case in the alias's mode, reduced to the
-    arguments the alias takes."""
+    arguments the alias takes (the parameters of ``interpolate_args``, which
+    maps them to the interpolate call the alias stands for)."""
     base = draw(interpolate_cases(mode, dtypes_for))
     assume(not base.params.get("antialias"))
-    keep = ("size", "scale_factor")
-    if alias in ("upsample", "Upsample"):
-        keep += ("mode", "align_corners")
-    if alias == "Upsample":
-        keep += ("recompute_scale_factor",)  # F.upsample does not take it
+    keep = inspect.signature(interpolate_args).parameters
     params = {k: v for k, v in base.params.items() if k in keep}
-    if alias in ("upsample_bilinear", "UpsamplingBilinear2d"):
-        try:  # align_corners=True changes which sizes are valid only in degenerate ways; re-check
-            plan_interpolate(base.input.shape, mode="bilinear", align_corners=True, **{k: v for k, v in params.items()})  # type: ignore[arg-type]
-        except (ValueError, RuntimeError, TypeError, NotImplementedError):
-            assume(False)
+    try:  # an alias's fixed flags (align_corners=True) can change which sizes are valid: re-check
+        plan_interpolate(base.input.shape, **interpolate_args(**params))  # type: ignore[arg-type]
+    except (ValueError, RuntimeError, TypeError, NotImplementedError):
+        assume(False)
     return Case(alias, base.input, params)
 
 
@@ -345,21 +340,18 @@ def fixed_large_cases(op: str, cell: str) -> list[Case]:
     return []
 
 
-def backward_case(case: Case) -> Case | None:
+def backward_case(case: Case, forward: Callable[..., object]) -> Case | None:
     """The gradient case of a forward case: the same call, plus a seeded
     normal cotangent of the output's shape as the operand ``grad_output``.
     ``None`` (dropped) where torch's backward is undefined or broken:
     max-pooling windows wholly in the padding name an index outside the input,
-    and torch 2.13's pixel (un)shuffle backward fails on empty inputs."""
-    from reference.gradients import DIFFERENTIABLE
-
-    if case.op not in DIFFERENTIABLE:
-        return None
+    and torch 2.13's pixel (un)shuffle backward fails on empty inputs.
+    ``forward`` is the op's reference (it gives the output's shape)."""
     if case.op in ("pixel_shuffle", "pixel_unshuffle") and 0 in case.input.shape:
         return None
     arrays = case.materialize()
     inputs = {name: a for name, a in arrays.items() if name != "x"}
-    out = getattr(reference, case.op)(arrays["x"], **inputs, **case.params)
+    out: Any = forward(arrays["x"], **inputs, **case.params)
     if case.op == "max_pool":
         rank = len(case.params["kernel_size"])
         if out[1].size and out[1].max() >= np.prod(case.input.shape[-rank:]):

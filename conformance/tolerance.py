@@ -18,6 +18,13 @@ per-dtype slack.
   on a rounding boundary, i.e. where the exact value lies within
   ``UINT8_BOUNDARY`` of ``k + 0.5``, widened to torch's own deviation where
   torch's fixed-point kernels stray further.  Nothing beyond 1 ever passes.
+* **Non-finite values**: NaN against NaN and an infinity against the same
+  infinity are equal (no error).  Any other disagreement on a non-finite
+  value -- NaN or an infinity where the reference is finite, a finite value
+  where it is NaN or infinite, or the opposite infinity -- is an infinite
+  error: one mismatch, whatever torch does there.  Torch's own error, which
+  sets the bound, is taken where torch agrees with the reference on which
+  values are finite; where it does not, the case is flagged.
 
 Reported per case: max absolute error, max relative error, max ULP error
 (spacing of the dtype at ``max(|expected|, 1)``), the mismatch count (elements
@@ -79,7 +86,10 @@ def _ulps(actual: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
     at = np.clip(np.abs(np.nan_to_num(expected)), 1.0, largest).astype(dtype)
     with np.errstate(over="ignore"):  # the spacing at the dtype's largest value is inf
         spacing = np.spacing(at).astype(np.float64)
-    return _errors(actual, expected) / spacing
+    err = _errors(actual, expected)
+    with np.errstate(invalid="ignore"):
+        ulps = err / spacing
+    return np.where(np.isnan(ulps), np.inf, ulps)  # an infinite error at the largest value's (infinite) spacing
 
 
 def _errors(actual: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -96,9 +106,9 @@ def _metrics(actual: np.ndarray, expected: np.ndarray, dtype: str) -> dict[str, 
     if err.size == 0:
         return {"max_abs": 0.0, "max_rel": 0.0, "max_ulp": 0.0, "worst_index": None, "err": err}
     worst = np.unravel_index(int(np.argmax(err)), err.shape)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         rel = err / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
-    rel = np.where(err == 0, 0.0, rel)
+    rel = np.where(err == 0, 0.0, np.where(np.isnan(rel), np.inf, rel))
     return {
         "max_abs": float(err.max()),
         "max_rel": float(rel.max()),
@@ -144,22 +154,28 @@ def compare_numeric(
     of its large terms."""
     a64 = actual.astype(np.float64)
     t64 = torch_out.astype(np.float64)
+    expected = np.clip(exact, 0.0, 255.0) if dtype == "uint8" else exact
+    # torch's error where it agrees with the reference on which values are
+    # finite (equal non-finite values are no error); a non-finite disagreement
+    # of torch's flags the case but sets no bound
+    torch_errors = _errors(t64, expected)
+    torch_agrees = np.isfinite(torch_errors)
+    torch_err = float(torch_errors[torch_agrees].max(initial=0.0))
+    torch_nonfinite = not torch_agrees.all()
     if dtype == "uint8":
-        expected = np.clip(exact, 0.0, 255.0)
-        torch_err = float(np.abs(t64 - expected).max(initial=0.0))
         bound = min(max(0.5 + UINT8_BOUNDARY, torch_err + UINT8_BOUNDARY), 1.0 + UINT8_BOUNDARY)
-        torch_off = torch_err > 1.0
+        torch_off = torch_err > 1.0 or torch_nonfinite
     else:
-        expected = exact
-        magnitude = max(1.0, magnitude if magnitude is not None else float(np.abs(exact).max(initial=0.0)))
-        torch_err = float(np.abs(t64 - expected).max(initial=0.0))
+        finite_exact = np.abs(exact[np.isfinite(exact)])
+        magnitude = max(1.0, magnitude if magnitude is not None else float(finite_exact.max(initial=0.0)))
         ulp = EPS[dtype] * magnitude
         bound = torch_err + SLACK_ULPS[dtype] * ulp
-        torch_off = torch_err > TORCH_OFF_REFERENCE_ULPS * ulp
+        torch_off = torch_err > TORCH_OFF_REFERENCE_ULPS * ulp or torch_nonfinite
     m = _metrics(a64, expected, dtype)
     err = m["err"]
-    nonfinite = int((~np.isfinite(a64)).sum()) if a64.size else 0
-    mismatches = int((err > bound).sum()) + nonfinite
+    # a non-finite disagreement is an infinite error: counted once, below
+    nonfinite = int((np.isinf(err) & ~np.isfinite(a64)).sum())
+    mismatches = int((err > bound).sum())
     if dtype == "uint8" and err.size:
         mismatches += int(((err > 0.5 + UINT8_BOUNDARY) & (err <= bound) & ~_on_boundary(expected, torch_err)).sum())
     passed = mismatches == 0
@@ -170,7 +186,7 @@ def compare_numeric(
             f"(torch's own max error {torch_err:.3g}); worst {m['max_abs']:.3g} at {m['worst_index']}"
         )
         if nonfinite:
-            reason += f"; {nonfinite} non-finite value(s)"
+            reason += f"; {nonfinite} non-finite value(s) where the reference differs"
     return Comparison(
         passed=passed,
         reason=reason,
@@ -180,9 +196,9 @@ def compare_numeric(
         mismatches=mismatches,
         worst_index=m["worst_index"],
         bound=bound,
-        torch_max_abs=torch_err,
+        torch_max_abs=float(torch_errors.max(initial=0.0)),
         torch_off_reference=torch_off,
-        max_abs_vs_torch=float(np.abs(a64 - t64).max(initial=0.0)) if a64.size else 0.0,
+        max_abs_vs_torch=float(_errors(a64, t64).max(initial=0.0)),
     )
 
 

@@ -4,6 +4,9 @@ One module per op family; nothing here imports the harness: this package is
 the specification a person reads to learn what each op means.
 """
 
+#: The version of these definitions, and of the harness built on them.
+__version__ = "0.1.0"
+
 from reference.aliases import (
     Upsample,
     UpsamplingBilinear2d,

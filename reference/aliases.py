@@ -1,4 +1,7 @@
-"""The upsampling aliases, each an ``interpolate`` call:
+"""The upsampling aliases, each an ``interpolate`` call.
+
+Each ``*_args`` function takes the alias's own arguments (its signature is the
+alias's) and returns the ``interpolate`` keyword arguments it stands for:
 
 * ``F.upsample(x, size, scale_factor, mode, align_corners)`` and
   ``nn.Upsample(size, scale_factor, mode, align_corners, recompute_scale_factor)(x)``:
@@ -19,41 +22,44 @@ import numpy as np
 from reference.interpolate import interpolate
 
 
-def _same(**kwargs: Any) -> dict[str, Any]:
-    return kwargs
+def upsample_args(size: Any = None, scale_factor: Any = None, mode: str = "nearest", align_corners: Any = None) -> dict[str, Any]:
+    """``F.upsample``: the same arguments (it takes no ``recompute_scale_factor``)."""
+    return {"size": size, "scale_factor": scale_factor, "mode": mode, "align_corners": align_corners}
 
 
-def _nearest(size: Any = None, scale_factor: Any = None) -> dict[str, Any]:
+def module_upsample_args(
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: Any = None,
+    recompute_scale_factor: Any = None,
+) -> dict[str, Any]:
+    """``nn.Upsample``: the same arguments, ``recompute_scale_factor`` included."""
+    return {**upsample_args(size, scale_factor, mode, align_corners), "recompute_scale_factor": recompute_scale_factor}
+
+
+def nearest_args(size: Any = None, scale_factor: Any = None) -> dict[str, Any]:
+    """``upsample_nearest`` / ``UpsamplingNearest2d``: ``mode="nearest"``."""
     return {"size": size, "scale_factor": scale_factor, "mode": "nearest"}
 
 
-def _bilinear(size: Any = None, scale_factor: Any = None) -> dict[str, Any]:
+def bilinear_args(size: Any = None, scale_factor: Any = None) -> dict[str, Any]:
+    """``upsample_bilinear`` / ``UpsamplingBilinear2d``: bilinear with ``align_corners=True``."""
     return {"size": size, "scale_factor": scale_factor, "mode": "bilinear", "align_corners": True}
 
 
-#: alias -> the ``interpolate`` keyword arguments it stands for, given its own.
-INTERPOLATE_ARGS: dict[str, Callable[..., dict[str, Any]]] = {
-    "upsample": _same,
-    "Upsample": _same,
-    "upsample_nearest": _nearest,
-    "UpsamplingNearest2d": _nearest,
-    "upsample_bilinear": _bilinear,
-    "UpsamplingBilinear2d": _bilinear,
-}
-
-
-def _alias(name: str) -> Callable[..., np.ndarray]:
+def _alias(name: str, args: Callable[..., dict[str, Any]]) -> Callable[..., np.ndarray]:
     def call(x: np.ndarray, **kwargs: Any) -> np.ndarray:
-        return interpolate(x, **INTERPOLATE_ARGS[name](**kwargs))
+        return interpolate(x, **args(**kwargs))
 
     call.__name__ = name
-    call.__doc__ = f"``{name}``: ``interpolate`` with the arguments it stands for (module docstring)."
+    call.__doc__ = f"``{name}``: ``interpolate(x, **{args.__name__}(...))`` (module docstring)."
     return call
 
 
-upsample = _alias("upsample")
-Upsample = _alias("Upsample")
-upsample_nearest = _alias("upsample_nearest")
-UpsamplingNearest2d = _alias("UpsamplingNearest2d")
-upsample_bilinear = _alias("upsample_bilinear")
-UpsamplingBilinear2d = _alias("UpsamplingBilinear2d")
+upsample = _alias("upsample", upsample_args)
+Upsample = _alias("Upsample", module_upsample_args)
+upsample_nearest = _alias("upsample_nearest", nearest_args)
+UpsamplingNearest2d = _alias("UpsamplingNearest2d", nearest_args)
+upsample_bilinear = _alias("upsample_bilinear", bilinear_args)
+UpsamplingBilinear2d = _alias("UpsamplingBilinear2d", bilinear_args)

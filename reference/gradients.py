@@ -38,16 +38,6 @@ from reference.interpolate import apply_along_axis, axis_taps, plan_interpolate
 from reference.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from reference.unpooling import max_pool, plan_max_unpool, spatial_rank
 
-#: The inputs each op is differentiated with respect to.
-DIFFERENTIABLE: dict[str, tuple[str, ...]] = {
-    "interpolate": ("x",),
-    "conv_transpose": ("x", "weight", "bias"),
-    "max_pool": ("x",),
-    "max_unpool": ("x",),
-    "pixel_shuffle": ("x",),
-    "pixel_unshuffle": ("x",),
-}
-
 
 def interpolate_vjp(g: np.ndarray, x: np.ndarray, absolute: bool = False, **params: Any) -> dict[str, np.ndarray]:
     """``W_d`` transposed along each spatial axis ``d``."""
@@ -144,23 +134,15 @@ def pixel_unshuffle_vjp(
     return {"x": pixel_shuffle(np.abs(g) if absolute else g.astype(np.float64), downscale_factor)}
 
 
-_VJPS = {
-    "interpolate": interpolate_vjp,
-    "conv_transpose": conv_transpose_vjp,
-    "max_pool": max_pool_vjp,
-    "max_unpool": max_unpool_vjp,
-    "pixel_shuffle": pixel_shuffle_vjp,
-    "pixel_unshuffle": pixel_unshuffle_vjp,
-}
-
-
 def vjp(
     op: str, grad_output: np.ndarray, x: np.ndarray, absolute: bool = False, **kwargs: Any
 ) -> dict[str, np.ndarray]:
     """The gradients of ``op`` at ``x`` (and its other array arguments in
     ``kwargs``) for the output cotangent ``grad_output``: ``{"x": ..., ...}``,
-    one entry per differentiable input (``DIFFERENTIABLE``), exact float64.
-    For ``max_pool`` the cotangent is that of the values (indices have none)."""
-    if op not in _VJPS:
-        raise NotImplementedError(f"no gradient is defined for {op!r}; ops with one: {sorted(_VJPS)}")
-    return _VJPS[op](np.asarray(grad_output), np.asarray(x), absolute=absolute, **kwargs)
+    one entry per differentiable input, exact float64: ``{op}_vjp`` of this
+    module.  For ``max_pool`` the cotangent is that of the values (indices
+    have none)."""
+    function = globals().get(f"{op}_vjp")
+    if function is None:
+        raise NotImplementedError(f"no gradient is defined for {op!r} in reference/gradients.py")
+    return function(np.asarray(grad_output), np.asarray(x), absolute=absolute, **kwargs)

@@ -14,6 +14,8 @@ missing or of an odd type, and nothing from a file is trusted to be HTML-safe
 
 from __future__ import annotations
 
+import functools
+import importlib
 import math
 import os
 from collections.abc import Iterable
@@ -62,18 +64,53 @@ def text(value: Any) -> str:
 
 @dataclass
 class Counts:
-    """Cases per status in one cell (minimal-case duplicates excluded)."""
+    """The aggregation of a cell's result records (minimal-case duplicates
+    excluded), shared by the HTML report and the end-of-run summary table
+    (``reports.summary``): cases per status, worst errors, torch off the
+    reference, nondeterministic gradients, and times."""
 
     by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
     torch_off_reference: int = 0
+    worst_ulp: float = 0.0
+    worst_abs: float = 0.0
+    #: Backward cases whose gradient changed between two identical calls.
+    nondeterministic: int = 0
+    #: Whether any record checked gradients (``direction`` backward).
+    backward: bool = False
+    #: Backend and torch seconds summed over the ``timed`` records that have both.
+    time_s: float = 0.0
+    torch_time_s: float = 0.0
+    timed: int = 0
 
     def add(self, status: str) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
+
+    def add_record(self, r: dict[str, Any]) -> None:
+        """Count one result record (any field may be missing or odd)."""
+        self.add(text(r.get("status")) or "error")
+        if direction_of(r) == "backward":
+            self.backward = True
+            self.nondeterministic += r.get("deterministic") is False
+        cmp = r.get("comparison")
+        if isinstance(cmp, dict) and cmp:
+            self.worst_ulp = _larger(self.worst_ulp, num(cmp.get("max_ulp")))
+            self.worst_abs = _larger(self.worst_abs, num(cmp.get("max_abs")))
+            self.torch_off_reference += bool(cmp.get("torch_off_reference"))
+        t, tt = num(r.get("time_s")), num(r.get("torch_time_s"))
+        if t is not None and tt is not None and math.isfinite(t) and math.isfinite(tt):
+            self.time_s, self.torch_time_s, self.timed = self.time_s + t, self.torch_time_s + tt, self.timed + 1
 
     def merge(self, other: Counts) -> None:
         for status, n in other.by_status.items():
             self.by_status[status] = self.by_status.get(status, 0) + n
         self.torch_off_reference += other.torch_off_reference
+        self.worst_ulp = _larger(self.worst_ulp, other.worst_ulp)
+        self.worst_abs = _larger(self.worst_abs, other.worst_abs)
+        self.nondeterministic += other.nondeterministic
+        self.backward |= other.backward
+        self.time_s += other.time_s
+        self.torch_time_s += other.torch_time_s
+        self.timed += other.timed
 
     @property
     def total(self) -> int:
@@ -86,6 +123,30 @@ class Counts:
             if self.by_status.get(status):
                 return status
         return "empty"
+
+    @property
+    def ratio(self) -> float | None:
+        """Backend time over torch's, where some record has both."""
+        return self.time_s / self.torch_time_s if self.torch_time_s > 0 else None
+
+
+def _larger(current: float, value: float | None) -> float:
+    """``max`` that ignores a missing or NaN value."""
+    return value if value is not None and value > current else current
+
+
+def tally(records: Iterable[dict[str, Any]]) -> Counts:
+    """The ``Counts`` of ``records`` (every one counts: callers leave out the
+    minimal-case duplicates)."""
+    counts = Counts()
+    for r in records:
+        counts.add_record(r)
+    return counts
+
+
+def cell_key(record: dict[str, Any]) -> CellKey:
+    """The cell a result record belongs to: backend, op, mode, direction."""
+    return (text(record.get("backend")), text(record.get("op")), text(record.get("mode")), direction_of(record))
 
 
 @dataclass
@@ -142,15 +203,7 @@ class Cell:
         return plain or self.records
 
     def counts(self, dtype: str | None = None) -> Counts:
-        counts = Counts()
-        for r in self._counted():
-            if dtype is not None and r.get("dtype") != dtype:
-                continue
-            counts.add(text(r.get("status")) or "error")
-            cmp = r.get("comparison")
-            if isinstance(cmp, dict) and cmp.get("torch_off_reference"):
-                counts.torch_off_reference += 1
-        return counts
+        return tally(r for r in self._counted() if dtype is None or r.get("dtype") == dtype)
 
     @property
     def dtypes(self) -> list[str]:
@@ -168,17 +221,9 @@ class Cell:
 
     def timing(self) -> tuple[float, float, int] | None:
         """``(backend seconds, torch seconds, cases)`` summed over the cell's
-        results that have both times; ``None`` when none has."""
-        total = torch_total = 0.0
-        n = 0
-        for r in self.records:
-            if r.get("minimal"):
-                continue
-            t, tt = num(r.get("time_s")), num(r.get("torch_time_s"))
-            if t is None or tt is None or not math.isfinite(t) or not math.isfinite(tt):
-                continue
-            total, torch_total, n = total + t, torch_total + tt, n + 1
-        return (total, torch_total, n) if n else None
+        counted results that have both times; ``None`` when none has."""
+        counts = self.counts()
+        return (counts.time_s, counts.torch_time_s, counts.timed) if counts.timed else None
 
 
 @dataclass
@@ -229,36 +274,33 @@ def sort_dtypes(dtypes: Iterable[str]) -> list[str]:
     return sorted(dtypes, key=lambda d: (DTYPE_ORDER.index(d) if d in DTYPE_ORDER else len(DTYPE_ORDER), d))
 
 
-def _op_order() -> dict[str, int]:
+@functools.lru_cache(maxsize=1)
+def _order() -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """Where each op, and each of its cells, comes (as ``python -m conformance
+    list`` shows them), from ``conformance.ops.ORDER`` (or its ``order()``),
+    ``[(op, cells)]``. Imported lazily and optionally: the report reads files,
+    and without the registry (or with one that cannot be imported here) ops
+    and cells sort alphabetically."""
     try:
-        from backends import OPS
-
-        return {op: i for i, op in enumerate(OPS)}
-    except Exception:  # the report reads files; the registry is a nicety
-        return {}
-
-
-def _mode_order() -> dict[tuple[str, str], int]:
-    try:
-        from conformance.runner import OP_CELLS
-
-        return {(op, mode): i for op, modes in OP_CELLS.items() for i, mode in enumerate(modes)}
-    except Exception:
-        return {}
-
-
-_OPS = _op_order()
-_MODES = _mode_order()
+        registry = importlib.import_module("conformance.ops")
+        entries = getattr(registry, "ORDER", None)
+        entries = list(entries if entries is not None else registry.order())
+        ops = {str(op): i for i, (op, _) in enumerate(entries)}
+        modes = {(str(op), str(mode)): i for op, cells in entries for i, mode in enumerate(cells)}
+        return ops, modes
+    except Exception:  # the order is a nicety, never a reason not to render
+        return {}, {}
 
 
 def mode_rank(op: str, mode: str) -> int:
     """Where ``mode`` comes among ``op``'s cells (as ``python -m conformance list`` shows them)."""
-    return _MODES.get((op, mode), 99)
+    return _order()[1].get((op, mode), 99)
 
 
 def cell_sort_key(key: CellKey) -> tuple[Any, ...]:
     backend, op, mode, direction = key
-    return (backend, _OPS.get(op, len(_OPS)), op, _MODES.get((op, mode), 99), mode, direction != "forward", direction)
+    ops, modes = _order()
+    return (backend, ops.get(op, len(ops)), op, modes.get((op, mode), 99), mode, direction != "forward", direction)
 
 
 def cell_label(mode: str, direction: str) -> str:
@@ -333,7 +375,7 @@ def group_machines(runs: list[Run]) -> list[Machine]:
         for run in group:  # later runs overwrite earlier ones, cell by cell
             per_cell: dict[CellKey, list[dict[str, Any]]] = {}
             for r in run.results:
-                per_cell.setdefault((r["backend"], r["op"], text(r.get("mode")), direction_of(r)), []).append(r)
+                per_cell.setdefault(cell_key(r), []).append(r)
             for k, records in per_cell.items():
                 cells[k] = Cell(*k, run=run, records=records)
         used_ids = {c.run.run_id for c in cells.values()}

@@ -5,13 +5,15 @@ JS for the filters; no network, no external fonts or scripts) that opens from
 disk. It shows, per machine (see ``reports.data``): the environment and
 backends of each run, the conformance matrix (backend x op x cell x dtype),
 every failing cell's minimal case with its errors, the values around the
-worst spot and a copy-paste repro, the cases where torch itself strays from
+worst spot (as the run recorded them: see ``reports.values``) and a
+copy-paste repro, the cases where torch itself strays from
 the reference, the time of each backend relative to torch, and the benchmark
 suite's results when there are some.
 
 Every string from a results file or a backend reaches the page through
 Jinja2 with autoescaping on (the template never marks anything safe), so a
-backend named ``<script>`` shows as text.
+backend named ``<script>`` shows as text. Rendering is rendering only: no
+backend is loaded, no op run and no case rebuilt, whatever a file names.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from reports.data import (
     text,
 )
 from reports.template import TEMPLATE
-from reports.values import Rebuilder, Window
+from reports.values import record_window
 
 SYMBOLS = {"pass": "✓", "fail": "✗", "error": "!", "unsupported": "–"}
 #: At most this many torch off-reference cases are listed per machine.
@@ -197,10 +199,12 @@ _KNOWN = {
     "repro",
     "attempt",
     "direction",
+    "values",
 }
 
 
-def _failures(data: ReportData, rebuilder: Rebuilder | None) -> list[dict[str, Any]]:
+def _failures(data: ReportData) -> list[dict[str, Any]]:
+    """Each failing cell's failures, with the values their records carry."""
     out = []
     for m in data.machines:
         for key in sorted(m.cells, key=cell_sort_key):
@@ -208,10 +212,6 @@ def _failures(data: ReportData, rebuilder: Rebuilder | None) -> list[dict[str, A
             for i, record in enumerate(cell.failures):
                 backend_record = cell.run.backends.get(cell.backend, {})
                 spec = backend_record.get("spec") if isinstance(backend_record.get("spec"), str) else None
-                if rebuilder is None:
-                    window = Window(notes=["values not rebuilt (--no-rebuild)"])
-                else:
-                    window = rebuilder.window(record, spec)
                 out.append(
                     {
                         "id": _anchor(m.key, *key) if i == 0 else _anchor(m.key, *key, i),
@@ -226,7 +226,7 @@ def _failures(data: ReportData, rebuilder: Rebuilder | None) -> list[dict[str, A
                         "case": _case_text(record),
                         "case_json": json.dumps(record.get("case"), indent=None, default=str),
                         "metrics": _metrics(record),
-                        "window": window,
+                        "window": record_window(record),
                         "repro": text(record.get("repro")),
                         "spec": text(spec),
                         "run_id": cell.run.run_id,
@@ -442,9 +442,8 @@ def _totals(data: ReportData) -> dict[str, Any]:
     return {"counts": counts, "cells": cells, "bad_cells": bad}
 
 
-def context(data: ReportData, bench: BenchData | None = None, rebuild: bool = True) -> dict[str, Any]:
-    """Everything the template needs, computed from the results."""
-    rebuilder = Rebuilder() if rebuild else None
+def context(data: ReportData, bench: BenchData | None = None) -> dict[str, Any]:
+    """Everything the template needs, computed from the results alone."""
     off = _off_reference(data)
     return {
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -457,7 +456,7 @@ def context(data: ReportData, bench: BenchData | None = None, rebuild: bool = Tr
         "totals": _totals(data),
         "summary": _summary(data),
         "matrix": _matrix(data),
-        "failures": _failures(data, rebuilder),
+        "failures": _failures(data),
         "off_reference": off,
         "off_reference_total": sum(o["count"] for o in off),
         "timings": _timings(data),
@@ -483,10 +482,15 @@ def write_report(
 ) -> Path:
     """Render ``results`` (and ``bench``, a pytest-benchmark JSON file) into
     ``out_dir/index.html`` and return its path. Raises ``reports.data.ReportError``
-    when a results file is missing or holds no run."""
+    when a results file is missing or holds no run.
+
+    ``rebuild`` is ignored (kept for callers such as ``--no-rebuild``): the
+    report only renders what the results files hold, and never loads a
+    backend or runs an op."""
+    del rebuild  # the values come from the records (``conformance.windows``)
     data = load(results)
     bench_data = load_bench(bench) if bench is not None else None
-    page = render(context(data, bench_data, rebuild))
+    page = render(context(data, bench_data))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "index.html"

@@ -1,5 +1,6 @@
 """The end-of-run summary table: backend x op x mode x direction (forward,
-backward), from result records."""
+backward), from result records, aggregated as the HTML report aggregates them
+(``reports.data.tally``)."""
 
 from __future__ import annotations
 
@@ -7,56 +8,63 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reports.data import CellKey, Counts, cell_key, tally
+
 
 @dataclass
 class Cell:
-    counts: dict[str, int] = field(default_factory=lambda: {"pass": 0, "fail": 0, "error": 0, "unsupported": 0})
-    worst_ulp: float = 0.0
-    worst_abs: float = 0.0
-    torch_off_reference: int = 0
-    time_s: float = 0.0
-    torch_time_s: float = 0.0
-    #: Backward cases whose gradient changed between two identical calls.
-    nondeterministic: int = 0
-    backward: bool = False
+    """One row of the table: the cell's ``Counts``, the same aggregation the
+    HTML report draws (``reports.data``)."""
+
+    tally: Counts = field(default_factory=Counts)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Cases per status (``pass``, ``fail``, ``error``, ``unsupported``, and any other seen)."""
+        return self.tally.by_status
+
+    @property
+    def worst_ulp(self) -> float:
+        return self.tally.worst_ulp
+
+    @property
+    def worst_abs(self) -> float:
+        return self.tally.worst_abs
+
+    @property
+    def torch_off_reference(self) -> int:
+        return self.tally.torch_off_reference
+
+    @property
+    def nondeterministic(self) -> int:
+        """Backward cases whose gradient changed between two identical calls."""
+        return self.tally.nondeterministic
+
+    @property
+    def backward(self) -> bool:
+        return self.tally.backward
+
+    @property
+    def time_s(self) -> float:
+        return self.tally.time_s
+
+    @property
+    def torch_time_s(self) -> float:
+        return self.tally.torch_time_s
 
     @property
     def ratio(self) -> float | None:
-        return self.time_s / self.torch_time_s if self.torch_time_s > 0 else None
-
-
-def _num(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-CellKey = tuple[str, str, str, str]
+        return self.tally.ratio
 
 
 def tabulate(records: Iterable[dict[str, Any]]) -> dict[CellKey, Cell]:
     """Aggregate result records (minimal-case duplicates excluded) per cell:
     ``(backend, op, mode, direction)``."""
-    cells: dict[CellKey, Cell] = {}
+    groups: dict[CellKey, list[dict[str, Any]]] = {}
     for r in records:
-        if r.get("type") != "result" or r.get("minimal"):
-            continue
-        direction = r.get("direction", "forward")
-        cell = cells.setdefault((r["backend"], r["op"], r["mode"], direction), Cell())
-        cell.counts[r["status"]] = cell.counts.get(r["status"], 0) + 1
-        if direction == "backward":
-            cell.backward = True
-            cell.nondeterministic += r.get("deterministic") is False
-        cmp = r.get("comparison") or {}
-        if cmp:
-            cell.worst_ulp = max(cell.worst_ulp, _num(cmp.get("max_ulp", 0.0)))
-            cell.worst_abs = max(cell.worst_abs, _num(cmp.get("max_abs", 0.0)))
-            cell.torch_off_reference += bool(cmp.get("torch_off_reference"))
-        if r.get("time_s") is not None and r.get("torch_time_s") is not None:
-            cell.time_s += r["time_s"]
-            cell.torch_time_s += r["torch_time_s"]
-    return cells
+        if isinstance(r, dict) and r.get("type") == "result" and not r.get("minimal"):
+            groups.setdefault(cell_key(r), []).append(r)
+    return {key: Cell(tally(rs)) for key, rs in groups.items()}
 
 
 def render(cells: dict[CellKey, Cell]) -> str:
@@ -80,7 +88,7 @@ def render(cells: dict[CellKey, Cell]) -> str:
     )
     rows = [header]
     order = {"forward": 0, "backward": 1}
-    for (backend, op, mode, direction), c in sorted(cells.items(), key=lambda kv: (*kv[0][:3], order[kv[0][3]])):
+    for (backend, op, mode, direction), c in sorted(cells.items(), key=lambda kv: (*kv[0][:3], order.get(kv[0][3], 2))):
         ratio = c.ratio
         rows.append(
             (

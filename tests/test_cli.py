@@ -130,7 +130,7 @@ def test_wrong_only_in_float64_is_caught(tmp_path):
     [
         (["run", "--backend", "no-such-backend"], "unknown backend"),
         (["run", "--backend", "no_such_module:thing"], "cannot import"),
-        (["run", "--backend", "backends:OPS"], "lacks"),
+        (["run", "--backend", "backends:ENTRY_POINT_GROUP"], "lacks"),
         (["run", "--op", "convolution"], "unknown op"),
         (["run", "--mode", "bogus"], "unknown mode"),
         (["run", "--examples", "0"], "at least 1"),

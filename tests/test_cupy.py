@@ -10,7 +10,8 @@ import pytest
 
 from backends import load
 from backends.cupy_backend import CupyBackend
-from conformance.runner import Oracle, search_cell
+from conformance.execute import Oracle
+from conformance.search import Cell, search_cell
 
 CUPY = load("cupy")
 AVAILABLE, WHY = CUPY.availability()
@@ -38,9 +39,9 @@ def test_availability_says_what_is_missing():
 def test_adapter_conforms_with_numpy_standing_in_for_cupy(op, cell):
     """The adapter's own code paths (block_bytes=None, from/to numpy, vjp) on the CPU."""
     backend = CupyBackend(module=np)
-    outcome = search_cell(backend, "cupy-on-numpy", op, cell, Oracle(), 15, 0, lambda r: None)
+    outcome = search_cell(Cell(op, cell, examples=15), backend, "cupy-on-numpy", Oracle(), lambda r: None)
     assert outcome.counts["fail"] == outcome.counts["error"] == 0, outcome.minimal
-    backward = search_cell(backend, "cupy-on-numpy", op, cell, Oracle(), 10, 0, lambda r: None, direction="backward")
+    backward = search_cell(Cell(op, cell, "backward", 10), backend, "cupy-on-numpy", Oracle(), lambda r: None)
     assert backward.counts["fail"] == backward.counts["error"] == 0, backward.minimal
 
 

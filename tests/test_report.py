@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,7 +14,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+
+from reports.values import NOT_RECORDED
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = "tests.broken_backends:IgnoresAlignCorners"
@@ -185,7 +189,9 @@ def test_failing_cell_shows_minimal_case_errors_values_and_repro(failing_run: Pa
     for label in ("max ULP error", "worst index", "torch&#39;s own max error", "bound"):
         assert label in failing_page
     assert json.dumps(m["comparison"]["worst_index"]) in failing_page
-    # values rebuilt around the worst spot: torch, the backend and the reference side by side
+    # the values around the worst spot, as the run recorded them: torch, the backend and the reference
+    assert isinstance(m.get("values"), dict), "the runner records a failing case's values (conformance.windows)"
+    assert "values recorded when the case ran" in failing_page
     assert "expected (torch)" in failing_page and "actual (ignores-align-corners)" in failing_page
     assert "reference (exact, float64)" in failing_page
     assert 'class="diff worst"' in failing_page  # the worst element differs from torch
@@ -361,8 +367,8 @@ def test_error_and_unsupported_cells(statuses_file: Path, tmp_path: Path) -> Non
     assert [f["status"] for f in page.failures] == ["error"]
     assert "first failing case (no minimal case recorded)" in page_text
     assert "raised RuntimeError: boom; torch returns a result" in page_text
-    # the values are rebuilt with the run's backend spec (this one no longer raises)
-    assert "actual (partial)" in page_text and "red&nbsp;</span>: different from torch" in page_text
+    # hand-written records without "values", like an older harness's: a note, nothing rebuilt
+    assert NOT_RECORDED in page_text and "expected (torch)" not in page_text
     # totals, torch off the reference, timings (3 passes at 2 ms against torch's 1 ms)
     assert re.search(r"<span>unsupported</span><b>2</b>", page_text)
     assert (
@@ -372,27 +378,187 @@ def test_error_and_unsupported_cells(statuses_file: Path, tmp_path: Path) -> Non
     assert "does not conform: 1 of 4 cells" in page_text
 
 
-def test_failing_case_whose_backend_cannot_be_rebuilt(tmp_path: Path) -> None:
-    minimal = result("fail", "bicubic", "1 element(s) off", minimal=True, repro="print('repro')")
-    broken = result("fail", "bicubic", "2 element(s) off", backend="raises", minimal=True, repro="print(2)")
-    unsafe = result("fail", "bilinear", "unsafe", backend="raises", minimal=True)
+def test_failure_values_window_around_the_worst_element() -> None:
+    from conformance.windows import failure_values
+
+    torch_out = np.arange(48, dtype=np.float32).reshape(1, 2, 4, 6) / 4
+    got = torch_out.copy()
+    got[0, 1, 2, 3] += 1.0  # the worst element
+    got[0, 1, 3, 4] += 0.25  # wrong, but within the window
+    exact = torch_out.astype(np.float64) + 1e-6
+    cmp = {"worst_index": [0, 1, 2, 3], "bound": 0.1, "max_abs": 1.0}
+    values = failure_values("float32", {"torch": (torch_out,), "backend": (got,), "reference": (exact,)}, cmp, "bk")
+    assert json.loads(json.dumps(values)) == values  # plain JSON, as the store writes it
+    assert "around index [0, 1, 2, 3]" in values["caption"] and "recorded when the case ran" in values["caption"]
+    assert "rendered" not in values["caption"]
+    assert values["legend"] == "beyond the bound (0.1) from the exact value" and values["notes"] == []
+    torch_grid, backend_grid, ref_grid = values["grids"]
+    assert [g["title"] for g in values["grids"]] == ["expected (torch)", "actual (bk)", "reference (exact, float64)"]
+    assert backend_grid["shape"] == [1, 2, 4, 6] and backend_grid["dtype"] == "float32"
+    assert backend_grid["col_labels"] == [1, 2, 3, 4, 5]  # 5 columns around column 3, clamped into 6
+    assert [i for i, _ in backend_grid["rows"]] == [0, 1, 2, 3]  # only 4 rows
+    marked = {(i, col): c["classes"] for i, cells in backend_grid["rows"] for col, c in zip([1, 2, 3, 4, 5], cells)}
+    assert {k: v for k, v in marked.items() if v} == {(2, 3): "diff worst", (3, 4): "diff"}
+    assert dict(torch_grid["rows"])[2][2] == {"text": "9.75", "classes": "worst"}
+    assert dict(backend_grid["rows"])[2][2]["text"] == "10.75"
+    assert dict(ref_grid["rows"])[2][2]["text"] == "9.750001"  # float64, to float32's 9 significant digits
+
+
+def test_failure_values_picks_the_differing_output() -> None:
+    from conformance.windows import failure_values
+
+    values = np.zeros((1, 1, 3, 3), np.float32)
+    indices = np.arange(9, dtype=np.int64).reshape(1, 1, 3, 3)
+    wrong = indices.copy()
+    wrong[0, 0, 2, 0] = 7
+    out = failure_values(
+        "float32", {"torch": (values, indices), "backend": (values, wrong)}, {"worst_index": "odd"}, "bk"
+    )
+    assert out["caption"].startswith("output 1 of 2, around index [0, 0, 2, 0]")  # the first element that differs
+    assert out["legend"] == "different from torch"
+    assert [g["title"] for g in out["grids"]] == ["expected (torch)", "actual (bk)"]
+    assert dict(out["grids"][1]["rows"])[2][0] == {"text": "7", "classes": "diff worst"}
+    # nothing to show, or arrays it cannot read: a note, never an exception
+    assert failure_values("float32", {}, None, "bk")["notes"] == ["no outputs were recorded"]
+    assert failure_values("float32", {"backend": (object(),)}, None, "bk")["notes"][0].startswith("values not recorded")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, 5, "text", [], {"grids": 3}, {"grids": [{"rows": [[1, 2]]}]}, {"grids": [{"shape": ["x"]}]}, {"notes": 1}],
+)
+def test_window_from_malformed_values_is_a_note(data: Any) -> None:
+    from reports.values import window_from_json
+
+    window = window_from_json(data)
+    assert window.notes and not window.grids
+
+
+def recorded_failure(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """A results file whose failing record carries values, and whose backend
+    spec names a module that, if imported, leaves a marker file behind."""
+    from conformance.windows import failure_values
+
+    (tmp_path / "spy_backend.py").write_text(f"open({str(tmp_path / 'imported')!r}, 'w').close()\nclass Thing: pass\n")
+    torch_out = np.full((1, 1, 3, 3), 0.5, np.float32)
+    got = torch_out.copy()
+    got[0, 0, 1, 1] = 0.625
+    cmp = {"worst_index": [0, 0, 1, 1], "bound": 0.01, "max_abs": 0.125}
+    outputs = {"torch": (torch_out,), "backend": (got,), "reference": (torch_out.astype(np.float64),)}
+    values = failure_values("float32", outputs, cmp, "spy")
+    minimal = result("fail", "bicubic", "1 element(s) off", backend="spy", minimal=True, repro="print(1)")
+    minimal.update(comparison=cmp, values=values)
+    records = [
+        environment(),
+        {"run_id": "hand", "type": "backend", "name": "spy", "spec": "spy_backend:Thing", "version": "1"},
+        result("fail", "bicubic", "1 element(s) off", backend="spy"),
+        minimal,
+    ]
+    return write_jsonl(tmp_path / "r.jsonl", records), values
+
+
+#: Renders a results file in a fresh interpreter where the backends package
+#: cannot be imported, and checks that no backend module was loaded.
+RENDER_ALONE = """
+import sys
+sys.modules["backends"] = None  # importing it, or any backend, raises ImportError
+from reports.html import write_report
+write_report([sys.argv[1]], sys.argv[2], rebuild=True)
+loaded = [m for m, v in sys.modules.items() if v is not None and m.split(".")[0] in ("backends", "spy_backend")]
+assert not loaded, loaded
+"""
+
+
+def test_recorded_values_render_without_loading_any_backend(tmp_path: Path) -> None:
+    path, values = recorded_failure(tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
+    proc = subprocess.run(
+        [sys.executable, "-c", RENDER_ALONE, str(path), str(tmp_path / "out")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    page_text = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert not (tmp_path / "imported").exists()  # the spec the file names was never imported
+    assert esc(values["caption"]) in page_text and "values recorded when the case ran" in page_text
+    assert "expected (torch)" in page_text and "actual (spy)" in page_text
+    assert '<td class="diff worst">0.625</td>' in page_text and "<td>0.5</td>" in page_text
+    assert "beyond the bound (0.01) from the exact value" in page_text
+    assert NOT_RECORDED not in page_text
+
+
+def test_a_record_without_values_renders_the_older_harness_note(tmp_path: Path) -> None:
+    from reports.html import write_report
+
+    unsafe = result("fail", "bilinear", "unsafe", minimal=True, repro="print(1)")
     unsafe["case"]["input"]["dtype"] = "float32); import os; os.system('touch /tmp/pwned'"
     records = [
         environment(),
         {"run_id": "hand", "type": "backend", "name": "partial", "spec": "no_such_module:Thing", "version": "1"},
-        {"run_id": "hand", "type": "backend", "name": "raises", "spec": "tests.broken_backends:Float32NoLanczos"},
-        minimal,
-        broken | {"mode": "lanczos", "case": {**CASE, "params": {"mode": "lanczos", "size": [3, 3]}}},
+        result("fail", "bicubic", "1 element(s) off", minimal=True, repro="print('repro')"),
         unsafe,
+        result("fail", "lanczos", "nothing to show", minimal=True) | {"values": None},
+        result("error", "nearest", "the worker crashed", minimal=True) | {"isolation": "crash", "phase": "backend"},
     ]
-    page_text = report(tmp_path, write_jsonl(tmp_path / "r.jsonl", records))
-    assert "cannot be loaded here: BackendLoadError: cannot import" in page_text
-    assert "backend raises raises Unsupported: lanczos is not implemented" in page_text
-    assert "values not rebuilt: the case is not rebuilt here (unknown dtype)" in page_text
-    assert "expected (torch)" in page_text  # torch's values are still shown
+    path = write_jsonl(tmp_path / "r.jsonl", records)
+    for rebuild in (True, False):  # ignored: the report renders the records only
+        page_text = write_report([path], tmp_path / str(rebuild), rebuild=rebuild).read_text(encoding="utf-8")
+        assert page_text.count(esc(NOT_RECORDED)) == 2
+        assert page_text.count("no values were recorded for this case: run the repro to see them") == 2
+        assert "expected (torch)" not in page_text and "cannot be loaded" not in page_text
     assert not Path("/tmp/pwned").exists()
-    no_rebuild = report(tmp_path / "n", write_jsonl(tmp_path / "r.jsonl", records), extra=("--no-rebuild",))
-    assert "values not rebuilt (--no-rebuild)" in no_rebuild and "expected (torch)" not in no_rebuild
+
+
+def test_ops_and_cells_follow_the_registry_order_when_it_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from reports import data
+
+    keys = [("b", "max_pool", "2d", "forward"), ("b", "interpolate", "nearest", "backward")]
+    keys += [("b", "interpolate", "bilinear", "forward"), ("b", "interpolate", "nearest", "forward")]
+    registry = types.ModuleType("conformance.ops")
+    registry.ORDER = [("interpolate", ("nearest", "bilinear")), ("max_pool", ("1d", "2d"))]  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "conformance.ops", registry)
+    data._order.cache_clear()
+    try:
+        assert [k[1:] for k in sorted(keys, key=data.cell_sort_key)] == [
+            ("interpolate", "nearest", "forward"),
+            ("interpolate", "nearest", "backward"),
+            ("interpolate", "bilinear", "forward"),
+            ("max_pool", "2d", "forward"),
+        ]
+        assert data.mode_rank("interpolate", "bilinear") == 1
+        monkeypatch.setitem(sys.modules, "conformance.ops", None)  # unimportable: alphabetical, no error
+        data._order.cache_clear()
+        assert [k[1:3] for k in sorted(keys, key=data.cell_sort_key)][:2] == [
+            ("interpolate", "bilinear"),
+            ("interpolate", "nearest"),
+        ]
+    finally:
+        data._order.cache_clear()
+
+
+def test_summary_table_and_report_share_one_aggregation(statuses_file: Path) -> None:
+    from conformance.store import read_records
+    from reports.data import load
+    from reports.summary import render, tabulate
+
+    records = list(read_records(statuses_file))
+    cells = tabulate(records)
+    machine = load([statuses_file]).machines[0]
+    assert cells.keys() == machine.cells.keys()
+    for key, cell in cells.items():
+        assert cell.tally == machine.cells[key].counts()
+    bicubic = cells[("partial", "interpolate", "bicubic", "forward")]
+    assert bicubic.counts == {"pass": 1, "fail": 0, "error": 2, "unsupported": 0} and bicubic.ratio == 2.0
+    table = render(cells).splitlines()
+    assert table[0].split()[:8] == ["backend", "op", "mode", "dir", "pass", "fail", "error", "unsup"]
+    area = next(line for line in table if " area " in line).split()
+    assert area[:8] == ["partial", "interpolate", "area", "fwd", "1", "0", "0", "0"]
+    assert area[8:] == ["3", "0.5", "1", "-", "2.00x"]
 
 
 def test_nothing_from_a_results_file_injects_markup(tmp_path: Path) -> None:
@@ -476,8 +642,10 @@ def test_render_survives_odd_records(tmp_path: Path) -> None:
         [1, 2],
         "text",
     ]
-    path = write_report([write_jsonl(tmp_path / "odd.jsonl", records)], tmp_path / "out")
-    assert "values could not be rebuilt" in path.read_text() or "not rebuilt" in path.read_text()
+    bad_values = {"type": "result", "backend": "b", "op": "o", "mode": "v", "status": "fail", "values": {"grids": 1}}
+    path = write_report([write_jsonl(tmp_path / "odd.jsonl", [*records, bad_values])], tmp_path / "out")
+    page_text = path.read_text()
+    assert esc(NOT_RECORDED) in page_text and "the recorded values cannot be shown" in page_text
 
 
 def test_gradient_checks_get_their_own_rows(tmp_path: Path) -> None:
@@ -492,4 +660,4 @@ def test_gradient_checks_get_their_own_rows(tmp_path: Path) -> None:
     page = Page(page_text)
     assert status_of(page.row("partial", "interpolate", "bilinear")["cells"][0]) == "pass"
     assert status_of(page.row("partial", "interpolate", "bilinear · backward")["cells"][0]) == "fail"
-    assert "values are shown for forward cases only" in page_text
+    assert esc(NOT_RECORDED) in page_text  # hand-written: no values recorded

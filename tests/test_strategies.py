@@ -1,5 +1,8 @@
-"""The strategies reach every corner ARCHITECTURE.md asks for: each test finds
-a drawn case with the property, so a strategy that lost it fails here."""
+"""The strategies reach the corners of each op's argument space that the
+harness promises to exercise (the README's table of ops and cells: int and
+float scales, per-axis sizes and scales, align_corners, recompute_scale_factor,
+antialias, every dtype, memory layout and rank): each test finds a drawn case
+with the property, so a strategy that lost it fails here."""
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings

@@ -85,3 +85,74 @@ def test_uint8_boundary_widens_to_torchs_deviation():
     got = np.array([11, 20], dtype=np.uint8)
     assert compare_numeric(got, exact, torch_out, "uint8").passed
     assert not compare_numeric(got, exact, np.array([10, 20], dtype=np.uint8), "uint8").passed
+
+
+# --------------------------------------------------------------------------
+# Non-finite values: equal ones are no error, any other disagreement is one mismatch
+# --------------------------------------------------------------------------
+
+NAN, INF = np.nan, np.inf
+
+
+def _numeric(actual, exact, torch_out=None, dtype="float32"):
+    exact = np.array(exact, dtype=np.float64)
+    torch_out = exact.astype(dtype) if torch_out is None else np.array(torch_out, dtype=dtype)
+    return compare_numeric(np.array(actual, dtype=dtype), exact, torch_out, dtype)
+
+
+def test_numeric_nan_where_the_reference_has_nan_is_no_mismatch():
+    c = _numeric([NAN, 1.0, 2.0], [NAN, 1.0, 2.0])
+    assert c.passed and c.mismatches == 0, c.reason
+    assert c.max_abs == 0.0 and c.torch_max_abs == 0.0 and not c.torch_off_reference
+
+
+def test_numeric_equal_infinities_are_no_mismatch():
+    c = _numeric([INF, -INF, 2.0], [INF, -INF, 2.0])
+    assert c.passed and c.mismatches == 0, c.reason
+    c = _numeric([-INF, -INF, 2.0], [INF, -INF, 2.0])  # the opposite infinity is wrong
+    assert not c.passed and c.mismatches == 1 and c.worst_index == [0]
+
+
+@pytest.mark.parametrize("bad", [NAN, INF, -INF])
+def test_numeric_non_finite_where_the_reference_is_finite_counts_once(bad):
+    c = _numeric([bad, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert not c.passed and c.mismatches == 1 and c.worst_index == [0]
+    assert "non-finite" in c.reason
+    c = _numeric([bad, bad, 3.0], [1.0, 2.0, 3.0])
+    assert c.mismatches == 2
+
+
+@pytest.mark.parametrize("exact", [NAN, INF])
+def test_numeric_finite_where_the_reference_is_not_counts_once(exact):
+    c = _numeric([1.0, 2.0], [exact, 2.0])
+    assert not c.passed and c.mismatches == 1 and c.worst_index == [0]
+
+
+def test_numeric_a_nan_in_the_reference_leaves_the_bound_finite():
+    # torch's error is taken over the elements it agrees on, so a NaN in the
+    # reference (and torch) cannot turn the bound into NaN and let a finite
+    # error through
+    c = _numeric([NAN, 1.0, 5.0], [NAN, 1.0, 2.0])
+    assert np.isfinite(c.bound) and not c.passed and c.mismatches == 1 and c.worst_index == [2]
+
+
+def test_numeric_torchs_own_non_finite_disagreement_flags_but_sets_no_bound():
+    # torch returns NaN where the reference is 1: flagged, its error reported as
+    # infinite, but the bound stays finite: the backend's NaN there still fails
+    c = _numeric([1.0, 2.5], [1.0, 2.0], torch_out=[NAN, 2.0])
+    assert c.torch_off_reference and c.torch_max_abs == INF and np.isfinite(c.bound)
+    assert not c.passed and c.mismatches == 1 and c.worst_index == [1]
+    c = _numeric([NAN, 2.0], [1.0, 2.0], torch_out=[NAN, 2.0])
+    assert not c.passed and c.mismatches == 1
+
+
+def test_numeric_an_infinite_reference_sets_no_infinite_bound():
+    c = _numeric([INF, 2.5], [INF, 2.0])
+    assert np.isfinite(c.bound) and not c.passed and c.mismatches == 1
+
+
+def test_numeric_non_finite_metrics_carry_no_nan():
+    c = _numeric([INF, NAN, 1.0], [-INF, 2.0, NAN])
+    assert c.mismatches == 3
+    for value in (c.max_abs, c.max_rel, c.max_ulp, c.max_abs_vs_torch):
+        assert not np.isnan(value)

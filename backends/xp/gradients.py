@@ -49,9 +49,6 @@ from reference.interpolate import Taps, axis_taps, plan_interpolate
 from reference.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from reference.unpooling import invalid_index_error, plan_max_pool, plan_max_unpool
 
-#: The dtypes torch differentiates (it refuses gradients for integer tensors).
-GRADIENT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
-
 
 def _check_cotangent(g: Any, shape: Sequence[int]) -> None:
     """torch's autograd refuses a cotangent whose shape is not the output's."""
@@ -399,24 +396,16 @@ def pixel_unshuffle_vjp(xp: Any, g: Any, x: Any, downscale_factor: int) -> dict[
     return _permuted(xp, g, x, pixel_shuffle, r, out_shape)
 
 
-_VJPS = {
-    "interpolate": interpolate_vjp,
-    "conv_transpose": conv_transpose_vjp,
-    "max_pool": max_pool_vjp,
-    "max_unpool": max_unpool_vjp,
-    "pixel_shuffle": pixel_shuffle_vjp,
-    "pixel_unshuffle": pixel_unshuffle_vjp,
-}
-
-
 def vjp(xp: Any, op: str, grad_output: Any, x: Any, **kwargs: Any) -> dict[str, Any]:
     """The gradients of ``op`` at ``x`` (its other array arguments and keyword
     parameters in ``kwargs``, as the forward takes them) for the output
     cotangent ``grad_output``: ``{"x": ...}``, plus ``"weight"`` and (when a
     bias is given) ``"bias"`` for ``conv_transpose``, each in its input's
-    shape and dtype.  For ``max_pool`` the cotangent is that of the values."""
-    if op not in _VJPS:
-        raise NotImplementedError(f"no gradient is defined for {op!r}; ops with one: {sorted(_VJPS)}")
-    if np.dtype(x.dtype) not in GRADIENT_DTYPES:
+    shape and dtype.  For ``max_pool`` the cotangent is that of the values.
+    The gradient of ``op`` is ``{op}_vjp`` of this module."""
+    function = globals().get(f"{op}_vjp")
+    if function is None:
+        raise NotImplementedError(f"no gradient is defined for {op!r} in backends/xp/gradients.py")
+    if np.dtype(x.dtype).kind != "f":  # torch refuses gradients for integer tensors
         raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {x.dtype}")
-    return _VJPS[op](xp, grad_output, x, **kwargs)
+    return function(xp, grad_output, x, **kwargs)

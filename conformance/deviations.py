@@ -1,0 +1,274 @@
+"""Where torch 2.13 (CPU) strays from the reference or is broken, as data.
+
+Each ``Deviation`` names one known fault of torch, the op it is in, a
+concrete ``Case`` that shows it, how it shows (``SHOWS``) and what the
+harness does about it.  The op registry attaches them to its ops
+(``deviations_for``); ``tests/test_deviations.py`` checks on every run that
+each one still reproduces on the pinned torch, so that a torch release that
+fixes one is noticed and its entry (and the harness's workaround) removed.
+
+This module is plain data: it imports no torch.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from conformance.cases import Case, InputSpec, PooledIndices
+
+#: The torch release these deviations were established on.
+TORCH_VERSION = "2.13"
+
+#: How a deviation shows on its case:
+#:   off-reference  torch's result differs from the float64 reference beyond tolerance
+#:   raises         torch raises an exception (``raises_phrase`` is part of its message)
+#:   crash          the process running torch dies
+#:   accepts        torch returns a result where it should raise
+#:   unspecified    the result depends on an unspecified choice
+SHOWS = ("off-reference", "raises", "crash", "accepts", "unspecified")
+DIRECTIONS = ("forward", "backward")
+
+_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """One known place where torch departs from the reference or is broken."""
+
+    #: Short kebab-case id.
+    name: str
+    #: The harness op it is in (interpolate, conv_transpose, max_pool, ...).
+    op: str
+    #: "forward" or "backward" (the gradient).
+    direction: str
+    #: One sentence a user reads.
+    summary: str
+    #: A concrete call that shows it (backward: with a ``grad_output`` operand).
+    case: Case
+    #: How it shows on ``case``: one of ``SHOWS``.
+    shows: str
+    #: What the harness does about it.
+    handling: str
+    #: For ``shows == "raises"``: a substring of torch's error message.
+    raises_phrase: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"deviation name {self.name!r} is not kebab-case")
+        if self.shows not in SHOWS:
+            raise ValueError(f"{self.name}: shows={self.shows!r}, not one of {SHOWS}")
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"{self.name}: direction={self.direction!r}, not one of {DIRECTIONS}")
+        if self.case.op != self.op or self.case.direction != self.direction:
+            raise ValueError(f"{self.name}: its case is a {self.case.direction} {self.case.op} call")
+        if (self.shows == "raises") != (self.raises_phrase is not None):
+            raise ValueError(f"{self.name}: raises_phrase goes with shows='raises', and only with it")
+
+
+def _grad(shape: tuple[int, ...], dtype: str, seed: int) -> tuple[str, InputSpec]:
+    """The cotangent operand of a backward case (seeded as ``strategies.backward_case`` seeds it)."""
+    return ("grad_output", InputSpec(shape, dtype, "normal", (seed + 7919) % 2**32))
+
+
+FLAGGED = "flagged torch off-reference"
+REFERENCE_ALONE = "judged against the reference alone, flagged torch off-reference"
+
+KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
+    Deviation(
+        name="antialias-width-one",
+        op="interpolate",
+        direction="forward",
+        summary=(
+            "An antialiased bilinear/bicubic/lanczos resize to output width 1 while the height changes "
+            "repeats its first output row in every row instead of filtering each row."
+        ),
+        case=Case(
+            "interpolate",
+            InputSpec((1, 1, 5, 6), "float32", "normal", 0),
+            {"mode": "bilinear", "size": (3, 1), "antialias": True},
+        ),
+        shows="off-reference",
+        handling=FLAGGED,
+    ),
+    Deviation(
+        name="antialias-backward-unchanged-axis",
+        op="interpolate",
+        direction="backward",
+        summary=(
+            "The antialias backward filters an axis whose length is unchanged under a scale factor used as given "
+            "(length 2 at scale 1.25) where its forward copies that axis, so its gradient is not the adjoint of "
+            "its forward."
+        ),
+        case=Case(
+            "interpolate",
+            InputSpec((1, 1, 2, 6), "float32", "normal", 0),
+            {"mode": "bilinear", "scale_factor": (1.25, 0.5), "antialias": True},
+            (_grad((1, 1, 2, 3), "float32", 0),),
+            direction="backward",
+        ),
+        shows="off-reference",
+        handling=FLAGGED,
+    ),
+    Deviation(
+        name="nearest-3d-backward-given-scale",
+        op="interpolate",
+        direction="backward",
+        summary=(
+            "The 3-D nearest backward with a scale factor used as given (length 2 -> 2 at scale 1.25) sends "
+            "the gradient to other source indices than its forward reads, so it is not the adjoint of its forward."
+        ),
+        case=Case(
+            "interpolate",
+            InputSpec((1, 1, 2, 2, 2), "float32", "normal", 0),
+            {"mode": "nearest", "scale_factor": 1.25},
+            (_grad((1, 1, 2, 2, 2), "float32", 0),),
+            direction="backward",
+        ),
+        shows="off-reference",
+        handling=FLAGGED,
+    ),
+    Deviation(
+        name="uint8-cubic-clamps-between-passes",
+        op="interpolate",
+        direction="forward",
+        summary=(
+            "uint8 bicubic and lanczos round and clamp to 0..255 between their two separable passes, "
+            "so results are up to ~30 off the exact value."
+        ),
+        case=Case(
+            "interpolate",
+            InputSpec((1, 3, 8, 8), "uint8", "extremes", 0),
+            {"mode": "bicubic", "scale_factor": 2.0},
+        ),
+        shows="off-reference",
+        handling=FLAGGED,
+    ),
+    Deviation(
+        name="uint8-antialias-internal-assert",
+        op="interpolate",
+        direction="forward",
+        summary="uint8 antialiased resizes of 3-channel inputs to a 1 x 1 output fail an internal assertion.",
+        case=Case(
+            "interpolate",
+            InputSpec((1, 3, 4, 4), "uint8", "bytes", 0),
+            {"mode": "bilinear", "size": (1, 1), "antialias": True},
+        ),
+        shows="raises",
+        raises_phrase="INTERNAL ASSERT FAILED",
+        handling=REFERENCE_ALONE,
+    ),
+    Deviation(
+        name="float16-conv-transpose1d-backward-segfault",
+        op="conv_transpose",
+        direction="backward",
+        summary=(
+            "The float16 conv_transpose1d backward of an unbatched input with groups=2 can kill the process "
+            "(SIGSEGV); seen on the harness's CI CPU, not on every CPU."
+        ),
+        case=Case(
+            "conv_transpose",
+            InputSpec((2, 4), "float16", "normal", 0),
+            {"stride": (2,), "padding": (3,), "groups": 2, "dilation": (2,)},
+            (("weight", InputSpec((2, 1, 1), "float16", "normal", 1)), _grad((2, 1), "float16", 0)),
+            direction="backward",
+        ),
+        shows="crash",
+        handling=REFERENCE_ALONE + " (the worker that died is restarted)",
+    ),
+    Deviation(
+        name="pixel-shuffle-backward-empty",
+        op="pixel_shuffle",
+        direction="backward",
+        summary="The pixel_shuffle backward fails on an empty input: autograd rejects the gradient's shape.",
+        case=Case(
+            "pixel_shuffle",
+            InputSpec((0, 4, 2, 2), "float32", "normal", 0),
+            {"upscale_factor": 2},
+            (_grad((0, 1, 4, 4), "float32", 0),),
+            direction="backward",
+        ),
+        shows="raises",
+        raises_phrase="returned an invalid gradient",
+        handling="not drawn (no gradient case for an empty input)",
+    ),
+    Deviation(
+        name="pixel-unshuffle-backward-empty",
+        op="pixel_unshuffle",
+        direction="backward",
+        summary="The pixel_unshuffle backward fails on an empty input: autograd rejects the gradient's shape.",
+        case=Case(
+            "pixel_unshuffle",
+            InputSpec((1, 0, 4, 4), "float32", "normal", 0),
+            {"downscale_factor": 2},
+            (_grad((1, 0, 4, 4), "float32", 0),),
+            direction="backward",
+        ),
+        shows="raises",
+        raises_phrase="returned an invalid gradient",
+        handling="not drawn (no gradient case for an empty input)",
+    ),
+    Deviation(
+        name="max-unpool-3d-repeated-indices",
+        op="max_unpool",
+        direction="forward",
+        summary=(
+            "Where an index repeats, max_unpool3d keeps a write that depends on torch's thread count "
+            "(one thread: the last; two: the second of four; eight: the first)."
+        ),
+        case=Case(
+            "max_unpool",
+            InputSpec((1, 1, 2, 2, 2), "float32", "normal", 100),
+            {"kernel_size": (3, 3, 3), "stride": (2, 2, 2)},
+            (
+                (
+                    "indices",
+                    PooledIndices(
+                        InputSpec((1, 1, 5, 5, 5), "float32", "normal", 0),
+                        (("kernel_size", (3, 3, 3)), ("stride", (2, 2, 2))),
+                    ),
+                ),
+            ),
+        ),
+        shows="unspecified",
+        handling="not drawn (no case with a repeated index)",
+    ),
+    Deviation(
+        name="conv-transpose-zero-length-accepted",
+        op="conv_transpose",
+        direction="forward",
+        summary=(
+            "float32 conv_transpose with groups > 1 returns an empty result for an output length of 0, "
+            "where groups=1 (and float64) raise 'too small'."
+        ),
+        case=Case(
+            "conv_transpose",
+            InputSpec((1, 2, 2, 2, 2), "float32", "normal", 0),
+            {"padding": (1, 1, 1), "groups": 2},
+            (("weight", InputSpec((2, 1, 1, 1, 1), "float32", "normal", 1)),),
+        ),
+        shows="accepts",
+        handling="not drawn (drawn output lengths are at least 1)",
+    ),
+    Deviation(
+        name="float32-linear-source-coordinates",
+        op="interpolate",
+        direction="forward",
+        summary=(
+            "float32 linear downsampling of long axes computes source coordinates in float32, "
+            "so results stray by hundreds of ulps (301 -> 215: ~170 eps)."
+        ),
+        case=Case(
+            "interpolate",
+            InputSpec((1, 1, 301), "float32", "normal", 0),
+            {"mode": "linear", "size": 215},
+        ),
+        shows="off-reference",
+        handling=FLAGGED,
+    ),
+)
+
+
+def deviations_for(op: str) -> tuple[Deviation, ...]:
+    """The known deviations of torch in ``op``."""
+    return tuple(d for d in KNOWN_DEVIATIONS if d.op == op)

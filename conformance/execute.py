@@ -1,0 +1,230 @@
+"""Executing a case: on the backend under test, on torch and on the reference.
+
+The backend is called through the protocol (``from_numpy``, the op or its
+``vjp``, ``synchronize``, ``to_numpy``).  torch runs the op's ``torch_code``
+from the registry, the very statements a repro prints, on tensors made by the
+oracle backend (``torch`` or ``torch-cuda``: it decides the device).  The
+reference runs the registry's float64 forward or VJP.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backends import Backend
+from backends.reference_backend import to_dtype
+from conformance import ops
+from conformance.cases import Case
+from conformance.repro import gradient_inputs, torch_lines
+
+Phase = Callable[[str], None]
+
+
+def no_phase(name: str) -> None:
+    return None
+
+
+def _as_tuple(out: Any) -> tuple[Any, ...]:
+    return tuple(out) if isinstance(out, tuple) else (out,)
+
+
+def invoke(
+    backend: Any, case: Case, args: dict[str, Any], op: str | None = None, params: dict[str, Any] | None = None
+) -> tuple[Any, ...]:
+    """Call the case on the backend's arrays ``args``: the op (or ``op``
+    instead, with ``params``), or for a backward case its ``vjp``, whose
+    gradients come back in the registry's ``differentiable`` order."""
+    args = dict(args)
+    x = args.pop("x")
+    params = case.params if params is None else params
+    if case.direction == "backward":
+        grads = backend.vjp(case.op, args.pop("grad_output"), x, **args, **params)
+        order = gradient_inputs(case)
+        if set(order) != set(grads):
+            raise TypeError(f"vjp returned gradients for {sorted(grads)}; expected {order}")
+        return tuple(grads[n] for n in order)
+    return _as_tuple(getattr(backend, op or case.op)(x, **args, **params))
+
+
+def call(
+    backend: Backend,
+    case: Case,
+    arrays: dict[str, np.ndarray],
+    op: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> tuple[tuple[np.ndarray, ...], float]:
+    """Convert the inputs (the caller's to give away), run the case between
+    two ``synchronize()`` calls, and read the outputs back."""
+    args = {name: backend.from_numpy(a) for name, a in arrays.items()}
+    backend.synchronize()
+    start = time.perf_counter()
+    out = invoke(backend, case, args, op, params)
+    backend.synchronize()
+    elapsed = time.perf_counter() - start
+    return tuple(np.asarray(backend.to_numpy(o)) for o in out), elapsed
+
+
+@dataclass
+class Observation:
+    """What the backend did with a case: its outputs (as NumPy), the op's and
+    the input transfer's time, the types of its raw outputs, its array type,
+    and the inputs it modified."""
+
+    outputs: tuple[np.ndarray, ...]
+    time_s: float
+    transfer_s: float
+    output_types: tuple[type, ...]
+    array_type: type
+    mutated: list[str]
+
+
+def observe(backend: Backend, case: Case, arrays: dict[str, np.ndarray], pristine: dict[str, np.ndarray]) -> Observation:
+    """Run the case on ``arrays`` as they are (their memory layout is part of
+    the case), timing the transfer (``from_numpy``: host to device on a GPU)
+    apart from the op, and compare the inputs afterwards with ``pristine``."""
+    backend.synchronize()
+    start = time.perf_counter()
+    args = {name: backend.from_numpy(a) for name, a in arrays.items()}
+    backend.synchronize()
+    transfer = time.perf_counter() - start
+    start = time.perf_counter()
+    outs = invoke(backend, case, args)
+    backend.synchronize()
+    elapsed = time.perf_counter() - start
+    got = tuple(np.asarray(backend.to_numpy(o)) for o in outs)
+    mutated = [
+        name
+        for name, a in args.items()
+        if not np.array_equal(np.asarray(backend.to_numpy(a)), pristine[name], equal_nan=True)
+    ]
+    return Observation(got, elapsed, transfer, tuple(type(o) for o in outs), type(args["x"]), mutated)
+
+
+def reference_outputs(case: Case, arrays: dict[str, np.ndarray], absolute: bool = False) -> tuple[np.ndarray, ...]:
+    """The reference's outputs for the case (float64 where the op computes);
+    ``absolute``: a backward case's adjoint applied to magnitudes."""
+    info = ops.get(case.op)
+    inputs = {name: a.copy() for name, a in arrays.items()}
+    x = inputs.pop("x")
+    if case.direction == "backward":
+        assert info.vjp is not None, f"{case.op} has no gradient"
+        g = inputs.pop("grad_output")
+        grads = info.vjp(g, x, absolute=absolute, **inputs, **case.params)
+        return tuple(grads[n] for n in gradient_inputs(case))
+    return _as_tuple(info.reference(x, **inputs, **case.params))
+
+
+def magnitudes(case: Case, arrays: dict[str, np.ndarray], n: int) -> tuple[float | None, ...]:
+    """For sums of many products, the scale rounding errors grow with: per
+    output, the largest sum of absolute terms (conv_transpose: ``|x| (*) |w| +
+    |b|``; gradients: the adjoint applied to magnitudes).  ``None``: the
+    default, the largest ``|result|``."""
+    if case.direction == "backward":
+        return tuple(float(np.max(m, initial=0.0)) for m in reference_outputs(case, arrays, absolute=True))
+    if case.op != "conv_transpose":
+        return (None,) * n
+    absolute = {name: np.abs(a.astype(np.float64)) for name, a in arrays.items()}
+    return (float(np.max(reference_outputs(case, absolute)[0], initial=0.0)),)
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+class TorchFailed(Exception):
+    """torch crashed or hung on a case (seen by the worker's parent)."""
+
+
+def is_torch_crash(exc: BaseException) -> bool:
+    """A torch bug, not an argument error: a crash or hang of torch, an internal
+    assertion, or autograd rejecting the gradient one of torch's own backward
+    functions returned."""
+    text = str(exc)
+    return isinstance(exc, TorchFailed) or "INTERNAL ASSERT FAILED" in text or "returned an invalid gradient" in text
+
+
+@dataclass
+class Expected:
+    """What the oracles say about a case: torch's outputs (or exception) and
+    the exact reference results (or exception)."""
+
+    torch_out: tuple[np.ndarray, ...] | None
+    torch_exc: BaseException | None
+    torch_time_s: float | None
+    exact: tuple[np.ndarray, ...] | None
+    reference_exc: BaseException | None
+    torch_crash: BaseException | None = None
+    magnitudes: tuple[float | None, ...] = ()
+
+
+class Oracle:
+    """torch (through ``device``, a torch backend: CPU unless told otherwise)
+    and the float64 reference."""
+
+    def __init__(self, device: Backend | None = None) -> None:
+        if device is None:
+            from backends.torch_backend import TorchBackend
+
+            device = TorchBackend()
+        self.torch = device
+
+    def run_torch(self, case: Case, arrays: dict[str, np.ndarray]) -> tuple[tuple[np.ndarray, ...], float]:
+        """The op's ``torch_code`` on the case (autograd for a backward case)."""
+        import torch
+
+        tensors = {name: self.torch.from_numpy(a) for name, a in arrays.items()}
+        cotangent = tensors.pop("grad_output", None)
+        wrt = gradient_inputs(case) if case.direction == "backward" else []
+        for name in wrt:
+            tensors[name] = tensors[name].detach().clone().requires_grad_(True)
+        namespace = {"torch": torch, "F": torch.nn.functional, "t": tensors, "kwargs": dict(case.params)}
+        code = compile("\n".join(torch_lines(case)), f"<torch code of {case.op}>", "exec")
+        self.torch.synchronize()
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # F.upsample* warn that they are deprecated
+            exec(code, namespace)  # the registry's statements, the same a repro prints
+            out = _as_tuple(namespace["out"])
+            if case.direction == "backward":
+                leaves = [tensors[n] for n in wrt]
+                grads = torch.autograd.grad(out[0], leaves, cotangent, allow_unused=True)
+                out = tuple(torch.zeros_like(v) if g is None else g for v, g in zip(leaves, grads))
+        self.torch.synchronize()
+        elapsed = time.perf_counter() - start
+        return tuple(np.asarray(self.torch.to_numpy(o)) for o in out), elapsed
+
+    def expected(
+        self, case: Case, arrays: dict[str, np.ndarray], phase: Phase = no_phase, torch_failure: str | None = None
+    ) -> Expected:
+        """``torch_failure``: torch is known to crash or hang on this case (so
+        it is not run, and the reference alone decides)."""
+        torch_out = torch_exc = exact = ref_exc = None
+        torch_time = None
+        phase("torch")
+        if torch_failure is not None:
+            torch_exc = TorchFailed(torch_failure)
+        else:
+            try:
+                torch_out, torch_time = self.run_torch(case, {name: a.copy() for name, a in arrays.items()})
+            except Exception as exc:  # torch's exception is the expected behaviour
+                torch_exc = exc
+        phase("reference")
+        try:
+            exact = reference_outputs(case, arrays)
+        except Exception as exc:
+            ref_exc = exc
+        crashed = None
+        if torch_exc is not None and is_torch_crash(torch_exc) and exact is not None:
+            # torch's own bug is no contract: judge against the reference alone,
+            # as if torch had returned the correctly rounded result.
+            crashed, torch_exc = torch_exc, None
+            torch_out = tuple(to_dtype(e, arrays["x"].dtype) if e.dtype == np.float64 else e for e in exact)
+        sizes = magnitudes(case, arrays, len(exact)) if exact is not None else ()
+        return Expected(torch_out, torch_exc, torch_time, exact, ref_exc, crashed, sizes)

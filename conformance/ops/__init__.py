@@ -1,0 +1,45 @@
+"""The op registry (``conformance.ops.registry``) with every op of torch's
+upsampling family registered, one module per op family.
+
+Import order is check order: interpolate, conv_transpose, pooling, pixel
+(un)shuffle, then the aliases.
+"""
+
+import importlib
+
+from conformance.ops.registry import (
+    FLOATS,
+    INVALID_CALLS_CELL,
+    KNOWN_DTYPES,
+    REGISTRY,
+    OpInfo,
+    deviations,
+    get,
+    invalid_call,
+    invalid_calls,
+    names,
+    order,
+    register,
+    unregister,
+)
+
+__all__ = [
+    "FLOATS",
+    "INVALID_CALLS_CELL",
+    "KNOWN_DTYPES",
+    "REGISTRY",
+    "OpInfo",
+    "deviations",
+    "get",
+    "invalid_call",
+    "invalid_calls",
+    "names",
+    "order",
+    "register",
+    "unregister",
+]
+
+#: The op families, in check order; importing one registers its ops.
+FAMILIES = ("interpolate", "conv_transpose", "pooling", "pixel_shuffle", "aliases")
+for _family in FAMILIES:
+    importlib.import_module(f"conformance.ops.{_family}")

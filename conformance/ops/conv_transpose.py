@@ -1,0 +1,98 @@
+"""``conv_transpose{1,2,3}d``: torch's facts about it, registered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.cases import Case, InputSpec, Operand
+from conformance.deviations import deviations_for
+from conformance.ops.registry import FLOATS, DtypeRule, OpInfo, invalid_call, register
+from conformance.strategies import conv_transpose_cases, fixed_large_cases
+from reference.conv_transpose import conv_transpose
+from reference.gradients import conv_transpose_vjp
+
+RANK_CELLS = ("1d", "2d", "3d")
+
+
+def ranked(factory: Any) -> Any:
+    """A strategy factory for rank cells ("1d", "2d", "3d") over a
+    ``factory(rank, dtypes)`` strategy; ``None`` when no dtype is left."""
+
+    def strategy(cell: str, dtypes_for: DtypeRule) -> Any:
+        dtypes = list(dtypes_for("", False))
+        return factory(int(cell[0]), dtypes) if dtypes else None
+
+    return strategy
+
+
+def large_cases(op: str) -> Any:
+    def fixed(cell: str, dtypes_for: DtypeRule) -> list[Case]:
+        return fixed_large_cases(op, cell)
+
+    return fixed
+
+
+def _torch_code(case: Case) -> list[str]:
+    weight = dict(case.operands)["weight"]
+    assert isinstance(weight, InputSpec)
+    n = len(weight.shape) - 2
+    call = f"out = F.conv_transpose{n}d(t['x'], t['weight'], t.get('bias'), **args)"
+    if case.params.get("output_size") is None:
+        return [call.replace("**args", "**kwargs")]
+    # What nn.ConvTranspose{n}d.forward(x, output_size) does: turn output_size
+    # into the output_padding that gives it, then the functional call.
+    return [
+        "args = {k: v for k, v in kwargs.items() if k != 'output_size'}",
+        f"m = torch.nn.ConvTranspose{n}d(t['weight'].shape[0], t['weight'].shape[1] * args.get('groups', 1), "
+        "tuple(t['weight'].shape[2:]), bias=False, device='meta', "
+        "**{k: v for k, v in args.items() if k in ('stride', 'padding', 'groups', 'dilation')})",
+        f"args['output_padding'] = m._output_padding(t['x'], list(kwargs['output_size']), list(m.stride), "
+        f"list(m.padding), list(m.kernel_size), {n}, list(m.dilation))",
+        call,
+    ]
+
+
+def _call(
+    params: dict[str, Any],
+    *words: str,
+    x: tuple[int, ...] = (1, 4, 5, 5),
+    weight: tuple[int, ...] = (4, 2, 3, 3),
+    bias: int | None = None,
+) -> Case:
+    operands: list[tuple[str, Operand]] = [("weight", InputSpec(weight, "float32", seed=1))]
+    if bias is not None:
+        operands.append(("bias", InputSpec((bias,), "float32", seed=2)))
+    return invalid_call("conv_transpose", x, params, *words, operands=tuple(operands))
+
+
+INVALID_CALLS = (
+    _call({"stride": 2, "output_padding": 2}, "output padding", "output_padding"),
+    _call({"output_padding": 1}, "output padding", "output_padding"),
+    _call({"stride": 0}, "stride"),
+    _call({"padding": -1}, "padding"),
+    _call({"dilation": 0}, "dilation"),
+    _call({"groups": 3}, "groups", "divisible", "channels"),
+    _call({}, "channels", weight=(3, 2, 3, 3)),
+    _call({"padding": 4}, "output size", "too small"),
+    _call({"stride": 2, "output_size": (20, 20)}, "output size", "output_size"),
+    _call({"output_size": (7, 7, 7)}, "output_size", "elements"),
+    _call({}, "bias", bias=5),
+    _call({}, "input", "dimensions", "3D", "4D", x=(4, 5)),
+)
+
+CONV_TRANSPOSE = register(
+    OpInfo(
+        name="conv_transpose",
+        summary="F.conv_transpose{1,2,3}d, or nn.ConvTranspose{n}d with output_size; groups, dilation, bias",
+        cells=RANK_CELLS,
+        reference=conv_transpose,
+        torch_code=_torch_code,
+        strategy=ranked(conv_transpose_cases),
+        fixed_cases=large_cases("conv_transpose"),
+        dtypes=lambda mode, antialias: FLOATS,
+        vjp=conv_transpose_vjp,
+        differentiable=("x", "weight", "bias"),
+        invalid_calls=INVALID_CALLS,
+        deviations=deviations_for("conv_transpose"),
+    )
+)

@@ -1,0 +1,108 @@
+"""Repros: a self-contained Python script per failing case.
+
+The script rebuilds the inputs with the NumPy statements the case is made of,
+runs torch with *the same statements the oracle ran* (the op's ``torch_code``
+in the registry), runs the backend, and prints where they differ.  Blocks end
+with a blank line so the script also runs when pasted into an interactive
+interpreter.
+"""
+
+from __future__ import annotations
+
+from conformance import ops
+from conformance.cases import Case, PooledIndices
+
+IMPORTS = ["import numpy as np", "import torch", "import torch.nn.functional as F", "from backends import load"]
+
+
+def torch_lines(case: Case) -> list[str]:
+    """The statements that set ``out`` from the tensors ``t`` and ``kwargs``."""
+    return ops.get(case.op).torch_code(case)
+
+
+def gradient_inputs(case: Case) -> list[str]:
+    """The inputs a backward case differentiates: those of the op's
+    ``differentiable`` that the case gives (``bias`` may be absent)."""
+    given = {"x", *(name for name, _ in case.operands)}
+    return [n for n in ops.get(case.op).differentiable if n in given]
+
+
+def _header(case: Case) -> list[str]:
+    imports = list(IMPORTS)
+    if any(isinstance(spec, PooledIndices) for _, spec in case.operands):
+        imports.append("from reference import max_pool")
+    names = ["x", *(n for n, _ in case.operands if n != "grad_output")]
+    tensors = ", ".join(f"{n}={n}" for n in names)
+    return [
+        *imports,
+        "",
+        case.code(),
+        f"kwargs = dict({case.kwargs_code()})",
+        f"t = {{name: torch.from_numpy(a.copy()) for name, a in dict({tensors}).items()}}",
+    ]
+
+
+def _backend_args(case: Case) -> str:
+    names = [n for n, _ in case.operands if n != "grad_output"]
+    return "backend.from_numpy(x)" + "".join(f", {n}=backend.from_numpy({n})" for n in names)
+
+
+def repro(case: Case, backend_spec: str) -> str:
+    """A script comparing ``backend_spec`` with torch on ``case``."""
+    if case.direction == "backward":
+        return _backward(case, backend_spec)
+    return "\n".join(
+        [
+            *_header(case),
+            "try:",
+            *("    " + line for line in torch_lines(case)),
+            "    expected = out if isinstance(out, tuple) else (out,)",
+            "except Exception as exc:",
+            "    expected = None",
+            '    print("torch raised", type(exc).__name__, exc)',
+            "",
+            f"backend = load({backend_spec!r})",
+            "try:",
+            f"    actual = backend.{case.op}({_backend_args(case)}, **kwargs)",
+            "    actual = actual if isinstance(actual, tuple) else (actual,)",
+            "except Exception as exc:",
+            "    actual = None",
+            '    print("backend raised", type(exc).__name__, exc)',
+            "",
+            "for a, e in zip(actual or (), expected or ()):",
+            "    a, e = backend.to_numpy(a), e.numpy()",
+            '    print("expected", e.dtype, e.shape, "| actual", a.dtype, a.shape)',
+            "    if a.shape == e.shape:",
+            "        same = (a == e) | (np.isnan(a.astype(np.float64)) & np.isnan(e.astype(np.float64)))",
+            "        diff = np.where(same, 0.0, np.abs(a.astype(np.float64) - e.astype(np.float64)))",
+            '        print("max |actual - expected| =", diff.max(initial=0.0),',
+            '              "at", np.unravel_index(diff.argmax(), diff.shape) if diff.size else None)',
+            "",
+        ]
+    )
+
+
+def _backward(case: Case, backend_spec: str) -> str:
+    """torch autograd through the oracle's statements against the backend's ``vjp``."""
+    wrt = gradient_inputs(case)
+    return "\n".join(
+        [
+            *_header(case),
+            f"wrt = {wrt!r}",
+            "for name in wrt:",
+            "    t[name].requires_grad_(True)",
+            "",
+            *torch_lines(case),
+            "out = out[0] if isinstance(out, tuple) else out",
+            "grads = torch.autograd.grad(out, [t[n] for n in wrt], torch.from_numpy(grad_output))",
+            "expected = dict(zip(wrt, grads))",
+            f"backend = load({backend_spec!r})",
+            f"actual = backend.vjp({case.op!r}, backend.from_numpy(grad_output), {_backend_args(case)}, **kwargs)",
+            "for name, e in expected.items():",
+            "    a, e = backend.to_numpy(actual[name]), e.numpy()",
+            "    diff = np.abs(a.astype(np.float64) - e.astype(np.float64)) if a.shape == e.shape else None",
+            '    print(name, "expected", e.dtype, e.shape, "| actual", a.dtype, a.shape,',
+            '          "| max |actual - expected| =", "shapes differ" if diff is None else diff.max(initial=0.0))',
+            "",
+        ]
+    )

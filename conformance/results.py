@@ -1,0 +1,79 @@
+"""What a check produces: the verdict on one case (``Result``) and the counts
+over one cell (``CellOutcome``).  Plain data, written to the results store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.cases import Case
+from conformance.tolerance import Comparison
+
+STATUSES = ("pass", "fail", "error", "unsupported")
+#: Result fields kept in ``Result.extra`` and written as top-level record keys.
+EXTRA_FIELDS = ("isolation", "phase", "deterministic", "transfer_s", "values")
+
+
+@dataclass
+class Result:
+    """The verdict on one case for one backend."""
+
+    backend: str
+    case: Case
+    status: str
+    message: str = ""
+    comparison: Comparison | None = None
+    time_s: float | None = None
+    torch_time_s: float | None = None
+    minimal: bool = False
+    repro: str | None = None
+    #: ``isolation`` ("crash" | "timeout") and ``phase`` when the worker died;
+    #: ``deterministic`` (backward), ``transfer_s``, ``values`` (the windows a
+    #: failure card shows, see ``conformance.windows``).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("fail", "error")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], case: Case, backend: str) -> Result:
+        comparison = data.get("comparison")
+        return cls(
+            backend,
+            case,
+            data["status"],
+            data.get("message", ""),
+            Comparison(**comparison) if comparison else None,
+            data.get("time_s"),
+            data.get("torch_time_s"),
+            extra={k: data[k] for k in EXTRA_FIELDS if k in data},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.extra,
+            "type": "result",
+            "backend": self.backend,
+            "op": self.case.op,
+            "mode": self.case.mode,
+            "dtype": self.case.dtype,
+            "status": self.status,
+            "message": self.message,
+            "direction": self.case.direction,
+            "case": self.case.to_json(),
+            "comparison": self.comparison.to_json() if self.comparison else None,
+            "time_s": self.time_s,
+            "torch_time_s": self.torch_time_s,
+            "minimal": self.minimal,
+            "repro": self.repro,
+        }
+
+
+@dataclass
+class CellOutcome:
+    """Counts over the checked cases of one (backend, op, cell, direction), and
+    the minimal failing case if any failed."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    minimal: Result | None = None

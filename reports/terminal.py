@@ -1,0 +1,73 @@
+"""What a run prints on the terminal: a progress line per cell while it runs,
+and the summary when it ends (from the run's records, like the HTML)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from conformance.cases import Case
+from conformance.ops import INVALID_CALLS_CELL
+from conformance.results import Result
+from reports.summary import render, tabulate
+
+
+class Progress:
+    """One status line per cell, rewritten in place on a terminal."""
+
+    def __init__(self, stream: TextIO, quiet: bool = False) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.quiet = quiet
+        self.label = ""
+        self.counts: dict[str, int] = {}
+        self.last = 0.0
+
+    def start(self, label: str) -> None:
+        self.label, self.counts, self.last = label, {}, 0.0
+
+    def update(self, result: Result) -> None:
+        if result.minimal:
+            return
+        self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        now = time.monotonic()
+        if self.tty and not self.quiet and now - self.last > 0.1:
+            self.stream.write("\r\033[K" + self._line())
+            self.stream.flush()
+            self.last = now
+
+    def _line(self) -> str:
+        counts = " ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
+        return f"{self.label}: {counts or 'starting'}"
+
+    def finish(self, note: str = "") -> None:
+        if self.quiet:
+            return
+        prefix = "\r\033[K" if self.tty else ""
+        self.stream.write(prefix + self._line() + (f"  {note}" if note else "") + "\n")
+        self.stream.flush()
+
+
+def not_conforming(records: Sequence[dict[str, Any]]) -> tuple[int, int]:
+    """``(cases, cases that fail or error)`` over a run's result records."""
+    results = [r for r in records if r.get("type") == "result" and not r.get("minimal")]
+    return len(results), sum(r["status"] in ("fail", "error") for r in results)
+
+
+def summary(records: Sequence[dict[str, Any]], seed: int | None, path: Any) -> str:
+    """The end-of-run text: the table of cells, the invalid calls, each minimal
+    failing case with its repro, and the totals."""
+    results = [r for r in records if r.get("type") == "result"]
+    parts = ["", render(tabulate(r for r in results if r["mode"] != INVALID_CALLS_CELL))]
+    invalid = tabulate(r for r in results if r["mode"] == INVALID_CALLS_CELL)
+    if invalid:
+        parts += ["", "invalid calls (same exception class as torch, message naming the problem):", render(invalid)]
+        for r in results:
+            if r["mode"] == INVALID_CALLS_CELL and r["status"] in ("fail", "error"):
+                parts.append(f"  {r['backend']}: {Case.from_json(r['case']).describe()}: {r['message']}")
+    for r in (r for r in results if r.get("minimal")):
+        parts += ["", f"=== {r['backend']} {r['op']} {r['mode']}: {r['status']} ===", r["message"], "repro:", r["repro"]]
+    total, bad = not_conforming(records)
+    parts += ["", f"{total} cases, {bad} not conforming; seed {seed}; results in {path}", ""]
+    return "\n".join(parts)

@@ -1,0 +1,81 @@
+"""The search of a cell and the run session: give-up without double records,
+settings that survive a results file, failure cards that need no backend."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conformance.execute import Oracle
+from conformance.results import Result
+from conformance.search import GIVE_UP_AFTER, Cell, search_cell
+from conformance.session import RunConfig
+from reports.html import write_report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_cell_that_keeps_crashing_gives_up_and_records_each_case_once():
+    """Hypothesis replays the example that stopped it; that replay must not
+    check (and record) the crashing case a second time."""
+    from backends import load
+
+    recorded: list[Result] = []
+    calls = []
+
+    def crashing(case):
+        calls.append(case)
+        return Result("crashy", case, "error", "the worker died", extra={"isolation": "crash"})
+
+    cell = Cell("pixel_shuffle", "all", examples=20, shrink_seconds=1)
+    outcome = search_cell(cell, load("numpy"), "crashy", Oracle(), recorded.append, crashing)
+    plain = [r for r in recorded if not r.minimal]
+    assert len(plain) == GIVE_UP_AFTER == outcome.counts["error"]
+    assert [r for r in recorded if r.minimal], "the first failure is still shrunk and reported"
+
+
+def test_run_settings_round_trip_and_older_files_read():
+    config = RunConfig(backend=["numpy"], op=["interpolate"], examples=7, seed=3)
+    assert RunConfig.from_json(config.to_json()) == config
+    older = {"backend": ["numpy"], "examples": 5, "seed": 1, "a_setting_from_elsewhere": True}
+    assert RunConfig.from_json(older).examples == 5
+
+
+BROKEN = '''
+from backends.numpy_backend import NumpyBackend
+
+
+class Doubles(NumpyBackend):
+    name = "doubles"
+
+    def pixel_shuffle(self, x, upscale_factor):
+        return super().pixel_shuffle(x, upscale_factor) * 2
+'''
+
+
+def _cards(page: str) -> str:
+    """The page less what changes from one rendering to the next (dates)."""
+    return re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?(\+00:00|Z)?", "DATE", page)
+
+
+def test_failure_cards_render_the_same_after_the_backend_module_is_gone(tmp_path):
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    (plugin / "doubling_backend.py").write_text(BROKEN)
+    results = tmp_path / "results.jsonl"
+    env = {"PYTHONPATH": f"{plugin}:{ROOT}", "PATH": "/usr/bin:/bin"}
+    args = ["run", "--backend", "doubling_backend:Doubles", "--op", "pixel_shuffle", "--examples", "10"]
+    run = subprocess.run(
+        [sys.executable, "-m", "conformance", *args, "--no-grad", "--results", str(results), "--quiet"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    before = write_report([results], tmp_path / "before", None).read_text()
+    shutil.rmtree(plugin)
+    sys.modules.pop("doubling_backend", None)
+    after = write_report([results], tmp_path / "after", None).read_text()
+    assert "actual (doubles)" in before
+    assert _cards(before) == _cards(after)
