@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-#: How values are drawn: a NumPy expression of ``rng`` and ``{shape}``.
+#: How values are drawn: a NumPy expression of ``rng``, ``{shape}`` and
+#: ``{dtype}`` (the target dtype's name: the values are cast to it afterwards).
 DISTRIBUTIONS: dict[str, str] = {
     "normal": "rng.standard_normal({shape})",
     "unit": "rng.random({shape})",
@@ -22,7 +23,31 @@ DISTRIBUTIONS: dict[str, str] = {
     "extremes": "rng.choice([0, 255], {shape})",
     "ties": "rng.integers(0, 3, {shape})",
     "nans": "np.where(rng.random({shape}) < 0.2, np.nan, rng.integers(0, 3, {shape}))",
+    # Special values (floating dtypes only; see SPECIAL_DISTRIBUTIONS).
+    # Normal values with 15% NaN, +-inf or signed zeros mixed in:
+    "specials": (
+        "np.where(rng.random({shape}) < 0.15, "
+        "rng.choice([np.nan, np.inf, -np.inf, -0.0, 0.0], {shape}), rng.standard_normal({shape}))"
+    ),
+    # Either sign, half to all of the largest float16 value: bicubic overshoot
+    # and conv sums overflow to inf (torch computes most float16 kernels in
+    # float32 and rounds once; conformance.deviations lists those that do not).
+    # float32 and float64 keep 2**16 of headroom: their own arithmetic would
+    # overflow mid-sum, in an order-dependent way.
+    "huge": (
+        "rng.choice([-1.0, 1.0], {shape}) * rng.uniform(0.5, 1.0, {shape}) * np.finfo(np.{dtype}).max"
+        " / (1 if np.dtype(np.{dtype}).itemsize == 2 else 2**16)"
+    ),
+    # From the smallest subnormal to a few times the smallest normal value,
+    # either sign; some round to -0.0 or 0.0.
+    "subnormal": (
+        "rng.standard_normal({shape}) * np.finfo(np.{dtype}).smallest_subnormal"
+        " * 2.0 ** rng.integers(0, np.finfo(np.{dtype}).nmant + 2, {shape})"
+    ),
 }
+#: The special-value distributions, drawn for every op in floating dtypes, in
+#: drawing order: failures shrink towards the first, the tamest.
+SPECIAL_DISTRIBUTIONS: tuple[str, ...] = ("subnormal", "huge", "specials")
 
 #: Memory layouts: a statement that re-lays ``{name}`` out with the same values.
 LAYOUTS: dict[str, str | None] = {
@@ -46,7 +71,10 @@ class InputSpec:
 
     def code(self, name: str = "x") -> list[str]:
         """NumPy statements that build the array ``name``."""
-        expr = DISTRIBUTIONS[self.distribution].format(shape=repr(tuple(self.shape)))
+        # {dtype} names a floating dtype (np.finfo): an integer array takes float32's
+        # values, cast (only a case relabelled to another dtype meets this)
+        floating = self.dtype if np.dtype(self.dtype).kind == "f" else "float32"
+        expr = DISTRIBUTIONS[self.distribution].format(shape=repr(tuple(self.shape)), dtype=floating)
         lines = [f"rng = np.random.default_rng({self.seed})", f"{name} = ({expr}).astype(np.{self.dtype})"]
         layout = LAYOUTS[self.layout]
         if layout:

@@ -266,6 +266,80 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         shows="off-reference",
         handling=FLAGGED,
     ),
+    # Special values (NaN, infinities, overflow): where torch's propagation
+    # depends on its own rounding rather than on the values.
+    Deviation(
+        name="float32-coordinates-zero-weights",
+        op="interpolate",
+        direction="forward",
+        summary=(
+            "float32 and float16 linear, bicubic and antialiased resizes compute source coordinates and filter "
+            "weights in float32: where the exact weight of a tap is 0 and torch's is a rounding residue (or the "
+            "opposite, or a near-zero lanczos weight of the other sign), an infinity in the input gives +-inf "
+            "where the reference gives NaN (inf * 0), NaN where it gives +-inf, or the other infinity "
+            "(1 -> 3 at output 1: torch -inf, the reference NaN; float64 follows the reference)."
+        ),
+        case=Case(
+            "interpolate",
+            InputSpec((1, 1, 1), "float32", "specials", 29),
+            {"mode": "linear", "size": 3},
+        ),
+        shows="off-reference",
+        handling=FLAGGED,
+    ),
+    Deviation(
+        name="area-3d-float16-sums-overflow",
+        op="interpolate",
+        direction="forward",
+        summary=(
+            "float16 3-D area (adaptive_avg_pool3d) sums each window in float16, so two values near float16's "
+            "largest give +-inf where their mean is finite (1-D and 2-D sum in float32)."
+        ),
+        case=Case(
+            "interpolate",
+            InputSpec((1, 1, 3, 1, 1), "float16", "huge", 0),
+            {"mode": "area", "size": (2, 1, 1)},
+        ),
+        shows="off-reference",
+        handling=FLAGGED,
+    ),
+    Deviation(
+        name="float16-conv-transpose-products-overflow",
+        op="conv_transpose",
+        direction="forward",
+        summary=(
+            "float16 conv_transpose rounds each kernel tap's products (summed over input channels) to float16 "
+            "before adding the taps up, so a product beyond 65504 becomes +-inf, and two of opposite signs NaN, "
+            "where the exact sum is finite."
+        ),
+        case=Case(
+            "conv_transpose",
+            InputSpec((1, 2, 2), "float16", "huge", 5),
+            {"stride": (1,)},
+            (("weight", InputSpec((2, 1, 2), "float16", "normal", 6)),),
+        ),
+        shows="off-reference",
+        handling=FLAGGED,
+    ),
+    Deviation(
+        name="float16-conv-transpose-weight-gradient-overflow",
+        op="conv_transpose",
+        direction="backward",
+        summary=(
+            "The float16 conv_transpose weight gradient adds the samples' contributions in float16, so values "
+            "near float16's largest overflow mid-sum: +-inf of either sign, or NaN, where the exact gradient "
+            "is finite or of the other sign."
+        ),
+        case=Case(
+            "conv_transpose",
+            InputSpec((2, 3, 5), "float16", "huge", 0),
+            {"stride": (2,), "padding": (2,), "groups": 3, "dilation": (3,)},
+            (("weight", InputSpec((3, 1, 3), "float16", "normal", 1)), _grad((2, 3, 11), "float16", 0)),
+            direction="backward",
+        ),
+        shows="off-reference",
+        handling=FLAGGED,
+    ),
 )
 
 

@@ -126,11 +126,17 @@ def magnitudes(case: Case, arrays: dict[str, np.ndarray], n: int) -> tuple[float
     |b|``; gradients: the adjoint applied to magnitudes).  ``None``: the
     default, the largest ``|result|``."""
     if case.direction == "backward":
-        return tuple(float(np.max(m, initial=0.0)) for m in reference_outputs(case, arrays, absolute=True))
+        return tuple(_finite_max(m) for m in reference_outputs(case, arrays, absolute=True))
     if case.op != "conv_transpose":
         return (None,) * n
     absolute = {name: np.abs(a.astype(np.float64)) for name, a in arrays.items()}
-    return (float(np.max(reference_outputs(case, absolute)[0], initial=0.0)),)
+    return (_finite_max(reference_outputs(case, absolute)[0]),)
+
+
+def _finite_max(m: np.ndarray) -> float:
+    """The largest finite value (NaN and infinities in the input make some
+    outputs non-finite; the others' rounding errors keep their own scale)."""
+    return float(np.max(m[np.isfinite(m)], initial=0.0))
 
 
 def describe(exc: BaseException) -> str:

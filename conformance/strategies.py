@@ -9,19 +9,22 @@ the torch oracle take.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from conformance.cases import Case, InputSpec, Operand, PooledIndices, UniqueIndices
+from conformance.cases import SPECIAL_DISTRIBUTIONS, Case, InputSpec, Operand, PooledIndices, UniqueIndices
 from reference.interpolate import (
     ALIGN_CORNERS_MODES,
     ANTIALIAS_MODES,
     MODE_RANKS,
+    nearest_taps,
     plan_interpolate,
 )
 from reference.unpooling import plan_max_pool
@@ -40,11 +43,71 @@ LAYOUT_CHOICES = ("contiguous", "transposed", "strided", "reversed", "fortran")
 #: Order in which dtypes are drawn (and shrunk towards).
 DTYPE_PREFERENCE = ("float32", "float64", "float16", "uint8")
 
+#: One case in ``EMPTY_ONE_IN`` has a zero-size dimension (a batch of 0, or
+#: for pixel (un)shuffle any dimension): empty inputs are a corner, not the
+#: rule.  Non-empty comes first, so failures shrink towards it.
+EMPTY_ONE_IN = 8
+#: One floating-point case in ``SPECIAL_ONE_IN`` draws its values from
+#: ``cases.SPECIAL_DISTRIBUTIONS`` (NaN, infinities, signed zeros; values near
+#: the largest finite one; subnormals); the others ordinary values.
+SPECIAL_ONE_IN = 4
+
+#: Where float32 index arithmetic traps ``nearest``: the candidates searched
+#: (scale factors ``p / q``, ``q <= 12``, from 0.2 to 4, on input lengths up to
+#: 16; sizes up to 80 from lengths up to 16) -- see ``nearest_traps``.
+TRAP_DENOMINATORS = range(2, 13)
+TRAP_LENGTHS = range(1, 17)
+TRAP_SIZES = range(1, 81)
+#: One interpolate case in ``TRAP_ONE_IN`` is a nearest-index trap.
+TRAP_ONE_IN = 6
+
 
 def spatial_extents(rank: int) -> st.SearchStrategy[tuple[int, ...]]:
     """Input lengths of the spatial axes: small, 1 included."""
     top = {1: 12, 2: 9, 3: 5}[rank]
     return st.tuples(*[st.integers(1, top)] * rank)
+
+
+def float64_nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool) -> np.ndarray:
+    """The nearest source indices as float64 (or exact rational) arithmetic
+    gives them: ``floor((i + offset) * (1 / scale))`` for a scale used as
+    given, ``floor((i + offset) * n_in / n_out)`` otherwise, clamped to the
+    input.  torch floors a float32 (``reference.interpolate.nearest_taps``),
+    which differs where a float32 reciprocal, or the float32 rounding of a
+    product, lands across an integer."""
+    i = np.arange(n_out)
+    if scale is not None:
+        index = np.floor((i + (0.5 if exact else 0.0)) * (1.0 / scale)).astype(np.int64)
+    else:
+        index = ((2 * i + 1) * n_in) // (2 * n_out) if exact else (i * n_in) // n_out
+    return np.minimum(index, n_in - 1)
+
+
+def is_nearest_trap(n_in: int, n_out: int, scale: float | None, exact: bool) -> bool:
+    """Does torch's nearest index for float32 data (the 1-D / 3-D kernel's
+    rule, no 4-D shortcuts) differ from the float64 formula on this axis?"""
+    torch_index = nearest_taps(n_in, n_out, scale, exact).index[:, 0]
+    return not np.array_equal(torch_index, float64_nearest_index(n_in, n_out, scale, exact))
+
+
+@functools.cache
+def nearest_traps(exact: bool) -> tuple[tuple[tuple[int, float], ...], tuple[tuple[int, int], ...]]:
+    """``(scales, sizes)``: the ``(n_in, scale_factor)`` and ``(n_in, size)``
+    pairs among the candidates where ``nearest`` (``exact``: ``nearest-exact``)
+    reads another source index in float32 than in float64, e.g. ``(16, 2.6)``,
+    ``(6, 74)``.  Derived once per process (a fraction of a second)."""
+    ratios = sorted({Fraction(p, q) for q in TRAP_DENOMINATORS for p in range(1, 4 * q + 1)})
+    scales = tuple(
+        (n_in, float(r))
+        for r in ratios
+        if Fraction(1, 5) <= r <= 4 and r.denominator > 1
+        for n_in in TRAP_LENGTHS
+        if int(n_in * float(r)) >= 1 and is_nearest_trap(n_in, int(n_in * float(r)), float(r), exact)
+    )
+    sizes = tuple(
+        (n_in, n_out) for n_in in TRAP_LENGTHS for n_out in TRAP_SIZES if is_nearest_trap(n_in, n_out, None, exact)
+    )
+    return scales, sizes
 
 
 def scale_values() -> st.SearchStrategy[float]:
@@ -62,14 +125,15 @@ def interpolate_cases(draw: st.DrawFn, mode: str, dtypes_for: DtypeChooser) -> C
     backend and torch share no dtype for the drawn flags."""
     ndim = draw(st.sampled_from(MODE_RANKS[mode]))
     rank = ndim - 2
-    batch = draw(st.integers(1, 2) | st.just(0))
+    batch = _batch(draw)
     channels = draw(st.integers(1, 3))
-    extents = draw(spatial_extents(rank))
-    shape = (batch, channels, *extents)
+    extents = list(draw(spatial_extents(rank)))
 
     antialias = mode == "lanczos" or (mode in ANTIALIAS_MODES and draw(st.booleans()))
     params: dict[str, object] = {"mode": mode}
-    if draw(st.booleans()):
+    if _one_in(draw, TRAP_ONE_IN):
+        params.update(_draw_trap(draw, mode, extents))
+    elif draw(st.booleans()):
         sizes = draw(st.tuples(*[st.integers(1, 16)] * rank))
         params["size"] = sizes[0] if rank == 1 or draw(st.booleans()) else sizes
         if isinstance(params["size"], int) and rank > 1 and draw(st.booleans()):
@@ -82,6 +146,7 @@ def interpolate_cases(draw: st.DrawFn, mode: str, dtypes_for: DtypeChooser) -> C
         recompute = draw(st.sampled_from([None, False, True]))
         if recompute is not None:
             params["recompute_scale_factor"] = recompute
+    shape = (batch, channels, *extents)
     if mode in ALIGN_CORNERS_MODES:
         choices = [None, False] if mode == "lanczos" else [None, False, True]
         align = draw(st.sampled_from(choices))
@@ -100,15 +165,38 @@ def interpolate_cases(draw: st.DrawFn, mode: str, dtypes_for: DtypeChooser) -> C
     dtypes = sorted(dtypes_for(mode, antialias), key=DTYPE_PREFERENCE.index)
     assume(bool(dtypes))
     dtype = draw(st.sampled_from(dtypes))
-    if dtype == "uint8":
-        distribution = draw(st.sampled_from(["bytes", "extremes"]))
-    else:
-        distribution = draw(st.sampled_from(["normal", "unit", "large"]))
-        if dtype == "float16" and distribution == "large":
-            distribution = "normal"  # 1e4 * overshoot leaves float16's range
+    distribution = _draw_values(draw, dtype)
     seed = draw(st.integers(0, 2**32 - 1))
     layout = draw(st.sampled_from(LAYOUT_CHOICES))
     return Case("interpolate", InputSpec(shape, dtype, distribution, seed, layout), params)
+
+
+def _draw_trap(draw: st.DrawFn, mode: str, extents: list[int]) -> dict[str, object]:
+    """``scale_factor`` or ``size`` arguments where float32 index arithmetic
+    reads other inputs than float64 along one axis (``nearest_traps``; the
+    union of both nearest modes' for the other modes), whose input length
+    they set in ``extents``; the other axes as usual."""
+    rank = len(extents)
+    kinds = [mode == "nearest-exact"] if mode in ("nearest", "nearest-exact") else [False, True]
+    scales = [t for exact in kinds for t in nearest_traps(exact)[0]]
+    sizes = [t for exact in kinds for t in nearest_traps(exact)[1]]
+    axis = draw(st.integers(0, rank - 1))
+    params: dict[str, object] = {}
+    if draw(st.booleans()):
+        n_in, n_out = draw(st.sampled_from(sizes))
+        others = draw(st.tuples(*[st.integers(1, 16)] * rank))
+        params["size"] = n_out if rank == 1 else tuple(n_out if d == axis else others[d] for d in range(rank))
+    else:
+        n_in, scale = draw(st.sampled_from(scales))
+        if rank == 1 or draw(st.booleans()):
+            params["scale_factor"] = scale
+        else:
+            others_s = draw(st.tuples(*[scale_values()] * rank))
+            params["scale_factor"] = tuple(scale if d == axis else others_s[d] for d in range(rank))
+        if draw(st.booleans()):
+            params["recompute_scale_factor"] = False
+    extents[axis] = n_in
+    return params
 
 
 def fixed_interpolate_cases(mode: str, dtypes_for: DtypeChooser) -> list[Case]:
@@ -140,15 +228,37 @@ def _draw_dtype(draw: st.DrawFn, dtypes: Sequence[str]) -> str:
 
 
 def _draw_values(draw: st.DrawFn, dtype: str, extra: Sequence[str] = ()) -> str:
-    """A value distribution fit for ``dtype`` (``extra``: op-specific ones)."""
+    """A value distribution fit for ``dtype`` (``extra``: op-specific ones):
+    for floating dtypes one case in ``SPECIAL_ONE_IN`` special values, the
+    others ordinary ones (first, so failures shrink towards them)."""
+    # drawn for every dtype, so that each path takes as many choices and
+    # shrinking still prefers float32 to uint8 (it prefers fewer choices first)
+    special = _one_in(draw, SPECIAL_ONE_IN)
     if dtype == "uint8":
         return draw(st.sampled_from(["bytes", "extremes", *[e for e in extra if e == "ties"]]))
+    if special:
+        return draw(st.sampled_from(SPECIAL_DISTRIBUTIONS))
+    # no "large" in float16: 1e4 times an overshoot leaves its range ("huge" is the overflow check)
     choices = ["normal", "unit", *extra] + ([] if dtype == "float16" else ["large"])
     return draw(st.sampled_from(choices))
 
 
+def _one_in(draw: st.DrawFn, n: int) -> bool:
+    """True in about one draw of ``n``; shrinks to False.  (``sampled_from``
+    is close to uniform; ``integers`` favours its bounds, 0 most of all.)"""
+    return bool(draw(st.sampled_from(range(n))) == n - 1)
+
+
+def _batch(draw: st.DrawFn) -> int:
+    """A batch size: 1 or 2, or in one case of ``EMPTY_ONE_IN`` zero (both
+    paths take the same choices: shrinking prefers fewer, then smaller ones)."""
+    empty = _one_in(draw, EMPTY_ONE_IN)
+    size = draw(st.integers(1, 2))
+    return 0 if empty else size
+
+
 def _leading(draw: st.DrawFn, batched: bool) -> tuple[int, ...]:
-    return (draw(st.integers(1, 2) | st.just(0)),) if batched else ()
+    return (_batch(draw),) if batched else ()
 
 
 @st.composite
@@ -270,8 +380,11 @@ def pixel_shuffle_cases(draw: st.DrawFn, op: str, dtypes: Sequence[str]) -> Case
     """``pixel_shuffle`` / ``pixel_unshuffle`` with 0 to 3 leading dimensions,
     zero-size ones included, factors 1 to 4, every dtype."""
     r = draw(st.integers(1, 4))
-    lead = draw(st.lists(st.integers(0, 3), max_size=3))
-    c, h, w = draw(st.integers(0, 3)), draw(st.integers(0, 4)), draw(st.integers(0, 4))
+    lead = draw(st.lists(st.integers(1, 3), max_size=3))
+    dims = [*lead, draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4))]
+    if _one_in(draw, EMPTY_ONE_IN):
+        dims[draw(st.integers(0, len(dims) - 1))] = 0  # one zero-size dimension: leading, C, H or W
+    *lead, c, h, w = dims
     shape = (*lead, c * r * r, h, w) if op == "pixel_shuffle" else (*lead, c, h * r, w * r)
     key = "upscale_factor" if op == "pixel_shuffle" else "downscale_factor"
     dtype = _draw_dtype(draw, dtypes)

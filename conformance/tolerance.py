@@ -6,7 +6,10 @@ is no worse than torch's own error on the same input and dtype, plus a small
 per-dtype slack.
 
 * **Data movement** (``nearest``, ``nearest-exact``, max-pooling values and
-  indices, max-unpooling, pixel (un)shuffle): bit-exact, NaN equal to NaN.
+  indices, max-unpooling, pixel (un)shuffle): bit-exact, NaN equal to NaN (of
+  either sign), an infinity equal only to itself, and the sign of a zero part
+  of the value: ``-0.0`` where the reference has ``0.0`` (or the opposite) is
+  a mismatch.
 * **Floating point**: ``max|out - ref| <= max|torch - ref| + SLACK_ULPS[dtype]
   * eps(dtype) * max(1, magnitude)``, the magnitude being ``max|ref|``, or for
   conv_transpose the largest sum of absolute products ``max(|x| (*) |w| + |b|)``.
@@ -25,6 +28,12 @@ per-dtype slack.
   error: one mismatch, whatever torch does there.  Torch's own error, which
   sets the bound, is taken where torch agrees with the reference on which
   values are finite; where it does not, the case is flagged.
+* **Overflow**: an infinity where the exact value is finite but overflows
+  the dtype (``|exact|`` at or beyond the dtype's overflow threshold, its
+  largest value plus half a unit in the last place: 65520 for float16) is the
+  correctly rounded result, no error; within the bound of that threshold it
+  is off by the distance to it.  A finite result there is measured as usual,
+  so clipping to the largest finite value fails.
 
 Reported per case: max absolute error, max relative error, max ULP error
 (spacing of the dtype at ``max(|expected|, 1)``), the mismatch count (elements
@@ -76,20 +85,45 @@ class Comparison:
         return asdict(self)
 
 
-def _ulps(actual: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
-    """Error in units of the dtype's spacing at ``max(|expected|, 1)``: ULPs,
-    except that values below 1 are measured on 1's spacing (near zero a true
-    ULP is meaninglessly small).  For uint8 the unit is 1."""
+def _ulps(err: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
+    """The error ``err`` in units of the dtype's spacing at ``max(|expected|, 1)``:
+    ULPs, except that values below 1 are measured on 1's spacing (near zero a
+    true ULP is meaninglessly small), and values at or beyond the largest
+    finite one on the spacing below it.  For uint8 the unit is 1."""
     if dtype not in EPS:
-        return _errors(actual, expected)
-    largest = float(np.finfo(dtype).max)
-    at = np.clip(np.abs(np.nan_to_num(expected)), 1.0, largest).astype(dtype)
+        return err
+    largest = np.finfo(dtype).max
+    below = float(largest) - float(np.nextafter(largest, np.zeros((), dtype)))
+    at = np.clip(np.abs(np.nan_to_num(expected)), 1.0, float(largest)).astype(dtype)
     with np.errstate(over="ignore"):  # the spacing at the dtype's largest value is inf
         spacing = np.spacing(at).astype(np.float64)
-    err = _errors(actual, expected)
+    spacing = np.where(np.isinf(spacing), below, spacing)
+    return err / spacing
+
+
+def overflow_threshold(dtype: str) -> float:
+    """The smallest magnitude that rounds to infinity in ``dtype``: its largest
+    finite value plus half the spacing below it (inf for float64, whose
+    reference is float64 itself; and for non-float dtypes)."""
+    if dtype not in EPS:
+        return np.inf
+    largest = np.finfo(dtype).max
+    below = float(largest) - float(np.nextafter(largest, np.zeros((), dtype)))
+    with np.errstate(over="ignore"):
+        return float(np.float64(largest) + below / 2)
+
+
+def _with_overflow(err: np.ndarray, actual: np.ndarray, expected: np.ndarray, dtype: str, margin: float) -> np.ndarray:
+    """``err`` where ``actual`` is an infinity and ``expected`` a finite value of
+    its sign within ``margin`` of overflowing ``dtype`` (or beyond): the
+    distance from ``expected`` to the overflow threshold (0 once beyond it)."""
+    limit = overflow_threshold(dtype)
+    if not np.isfinite(limit):
+        return err
     with np.errstate(invalid="ignore"):
-        ulps = err / spacing
-    return np.where(np.isnan(ulps), np.inf, ulps)  # an infinite error at the largest value's (infinite) spacing
+        gap = np.maximum(limit - np.abs(expected), 0.0)
+        overflow = np.isinf(actual) & np.isfinite(expected) & (np.sign(actual) == np.sign(expected)) & (gap <= margin)
+    return np.where(overflow, gap, err)
 
 
 def _errors(actual: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -101,35 +135,54 @@ def _errors(actual: np.ndarray, expected: np.ndarray) -> np.ndarray:
     return np.where(same, 0.0, np.where(np.isnan(err), np.inf, err))
 
 
-def _metrics(actual: np.ndarray, expected: np.ndarray, dtype: str) -> dict[str, Any]:
-    err = _errors(actual, expected)
+def _metrics(
+    actual: np.ndarray, expected: np.ndarray, dtype: str, err: np.ndarray | None = None
+) -> dict[str, Any]:
+    err = _errors(actual, expected) if err is None else err
     if err.size == 0:
         return {"max_abs": 0.0, "max_rel": 0.0, "max_ulp": 0.0, "worst_index": None, "err": err}
     worst = np.unravel_index(int(np.argmax(err)), err.shape)
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         rel = err / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
+        ulps = _ulps(err, expected, dtype)
     rel = np.where(err == 0, 0.0, np.where(np.isnan(rel), np.inf, rel))
+    ulps = np.where(err == 0, 0.0, np.where(np.isnan(ulps), np.inf, ulps))
     return {
         "max_abs": float(err.max()),
         "max_rel": float(rel.max()),
-        "max_ulp": float(_ulps(actual, expected, dtype).max()),
+        "max_ulp": float(ulps.max()),
         "worst_index": [int(i) for i in worst],
         "err": err,
     }
 
 
+def same_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise "the same value" for data movement: equal with the same sign
+    (so ``-0.0`` differs from ``0.0``), or both NaN (whatever their sign bits)."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        return ((a64 == b64) & (np.signbit(a64) == np.signbit(b64))) | (np.isnan(a64) & np.isnan(b64))
+
+
 def compare_exact(actual: np.ndarray, expected: np.ndarray, torch_out: np.ndarray) -> Comparison:
-    """Data movement: equal to the reference, bit for bit (NaN equals NaN)."""
+    """Data movement: equal to the reference, bit for bit (NaN equals NaN; the
+    sign of a zero counts, so does that of an infinity)."""
     dtype = str(expected.dtype)
     a64, e64 = actual.astype(np.float64), expected.astype(np.float64)
+    same = same_values(a64, e64)
     m = _metrics(a64, e64, dtype)
-    same = (a64 == e64) | (np.isnan(a64) & np.isnan(e64))
     mismatches = int(same.size - same.sum())
+    if mismatches and m["max_abs"] == 0.0:  # only signs of zeros differ: point at the first
+        m["worst_index"] = [int(i) for i in np.unravel_index(int(np.argmin(same)), same.shape)]
     t64 = torch_out.astype(np.float64)
-    torch_same = np.array_equal(t64, e64, equal_nan=True)
+    torch_same = t64.shape == e64.shape and bool(same_values(t64, e64).all())
+    signs = int((~same & (a64 == e64)).sum())
+    reason = f"{mismatches} element(s) differ from the exact result"
+    if signs:
+        reason += f" ({signs} of them a zero of the other sign)"
     return Comparison(
         passed=mismatches == 0,
-        reason="" if mismatches == 0 else f"{mismatches} element(s) differ from the exact result",
+        reason="" if mismatches == 0 else reason,
         max_abs=m["max_abs"],
         max_rel=m["max_rel"],
         max_ulp=m["max_ulp"],
@@ -155,10 +208,13 @@ def compare_numeric(
     a64 = actual.astype(np.float64)
     t64 = torch_out.astype(np.float64)
     expected = np.clip(exact, 0.0, 255.0) if dtype == "uint8" else exact
+    magnitude = _magnitude(exact, dtype, magnitude)
+    slack = 0.0 if dtype == "uint8" else SLACK_ULPS[dtype] * EPS[dtype] * magnitude
     # torch's error where it agrees with the reference on which values are
-    # finite (equal non-finite values are no error); a non-finite disagreement
-    # of torch's flags the case but sets no bound
-    torch_errors = _errors(t64, expected)
+    # finite (equal non-finite values are no error, nor an overflow to inf
+    # where the exact value overflows); a non-finite disagreement of torch's
+    # flags the case but sets no bound
+    torch_errors = _with_overflow(_errors(t64, expected), t64, expected, dtype, slack)
     torch_agrees = np.isfinite(torch_errors)
     torch_err = float(torch_errors[torch_agrees].max(initial=0.0))
     torch_nonfinite = not torch_agrees.all()
@@ -166,13 +222,10 @@ def compare_numeric(
         bound = min(max(0.5 + UINT8_BOUNDARY, torch_err + UINT8_BOUNDARY), 1.0 + UINT8_BOUNDARY)
         torch_off = torch_err > 1.0 or torch_nonfinite
     else:
-        finite_exact = np.abs(exact[np.isfinite(exact)])
-        magnitude = max(1.0, magnitude if magnitude is not None else float(finite_exact.max(initial=0.0)))
-        ulp = EPS[dtype] * magnitude
-        bound = torch_err + SLACK_ULPS[dtype] * ulp
-        torch_off = torch_err > TORCH_OFF_REFERENCE_ULPS * ulp or torch_nonfinite
-    m = _metrics(a64, expected, dtype)
-    err = m["err"]
+        bound = torch_err + slack
+        torch_off = torch_err > TORCH_OFF_REFERENCE_ULPS * EPS[dtype] * magnitude or torch_nonfinite
+    err = _with_overflow(_errors(a64, expected), a64, expected, dtype, bound)
+    m = _metrics(a64, expected, dtype, err)
     # a non-finite disagreement is an infinite error: counted once, below
     nonfinite = int((np.isinf(err) & ~np.isfinite(a64)).sum())
     mismatches = int((err > bound).sum())
@@ -200,6 +253,17 @@ def compare_numeric(
         torch_off_reference=torch_off,
         max_abs_vs_torch=float(_errors(a64, t64).max(initial=0.0)),
     )
+
+
+def _magnitude(exact: np.ndarray, dtype: str, magnitude: float | None) -> float:
+    """The scale of the rounding errors: ``magnitude`` when finite, else the
+    largest finite ``|exact|``; at least 1, at most the dtype's largest value
+    (the rounding of a result the dtype can hold)."""
+    if dtype == "uint8":
+        return 1.0
+    if magnitude is None or not np.isfinite(magnitude):
+        magnitude = float(np.abs(exact[np.isfinite(exact)]).max(initial=0.0))
+    return min(max(1.0, magnitude), float(np.finfo(dtype).max))
 
 
 def _on_boundary(expected: np.ndarray, torch_err: float) -> np.ndarray:

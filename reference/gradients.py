@@ -41,8 +41,8 @@ from reference.unpooling import max_pool, plan_max_unpool, spatial_rank
 
 def interpolate_vjp(g: np.ndarray, x: np.ndarray, absolute: bool = False, **params: Any) -> dict[str, np.ndarray]:
     """``W_d`` transposed along each spatial axis ``d``."""
-    plan = plan_interpolate(x.shape, **params)
-    grad = np.abs(g) if absolute else g.astype(np.float64)
+    plan = plan_interpolate(x.shape, **params).with_opmath(x.dtype)  # the taps of the forward on this data
+    grad = np.abs(g.astype(np.float64)) if absolute else g.astype(np.float64)
     for d in range(len(plan.input_size)):
         taps = axis_taps(plan, d, x.ndim)
         if taps is None:
@@ -62,7 +62,7 @@ def conv_transpose_vjp(
 ) -> dict[str, np.ndarray]:
     """Gather ``g`` from where each (input, tap) pair landed."""
     plan = plan_conv_transpose(x.shape, weight.shape, None if bias is None else bias.shape, **params)
-    magnitude = np.abs if absolute else (lambda a: a.astype(np.float64))
+    magnitude = (lambda a: np.abs(a.astype(np.float64))) if absolute else (lambda a: a.astype(np.float64))
     xb, gb, w = magnitude(x), magnitude(g), magnitude(weight)
     if not plan.batched:
         xb, gb = xb[None], gb[None]

@@ -4,8 +4,10 @@ Every mode is separable: along one spatial axis of length ``n_in`` resized to
 ``n_out``, output ``i`` is a weighted sum of a few inputs, its *taps*.  Written
 as a matrix ``W`` of shape ``(n_out, n_in)`` whose row ``i`` holds those
 weights, the N-d op applies one ``W`` per spatial axis.  Each mode below is a
-short function that computes the taps from PyTorch's exact rule (the backends
-share them and apply them by gathers instead of a matrix); read them in order:
+short function that computes the taps from PyTorch's exact rule; the reference
+and the backends apply them by gathers, not as a matrix, since torch reads only
+the taps of each output -- but all of them, zero weights included -- so a NaN
+or an infinity reaches exactly the outputs whose taps read it.  Read them in order:
 
 ========================  =====================================================
 nearest, nearest-exact    one source index per output (a one-hot row)
@@ -29,9 +31,11 @@ straying from the reference.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -61,6 +65,11 @@ class ResizePlan:
     ``scales[d]`` is the scale factor the kernels use for axis ``d``: the user's
     value when it is used as given, ``None`` when it was recomputed from the
     output size (or a size was given), in which case ``n_in / n_out`` is used.
+    ``opmath`` is the dtype torch's kernels compute source coordinates in:
+    float64 for float64 data, float32 for the others (``with_opmath``;
+    ``resample`` sets it from the data).  The nearest modes follow it exactly
+    (their results are exact); the linear and cubic ones reproduce torch's
+    double arithmetic for float64 data and otherwise keep float64 coordinates.
     """
 
     mode: str
@@ -69,6 +78,12 @@ class ResizePlan:
     scales: tuple[float | None, ...]
     align_corners: bool
     antialias: bool
+    opmath: str = "float32"
+
+    def with_opmath(self, dtype: object) -> ResizePlan:
+        """This plan for data of ``dtype``."""
+        opmath = "float64" if np.dtype(dtype) == np.float64 else "float32"
+        return self if opmath == self.opmath else dataclasses.replace(self, opmath=opmath)
 
 
 def _is_int(value: object) -> bool:
@@ -94,8 +109,6 @@ def plan_interpolate(
     Raises the exception class torch raises for each invalid combination.
     """
     shape = tuple(int(n) for n in shape)
-    if mode not in MODE_RANKS:
-        raise NotImplementedError(f"mode={mode!r} is not an interpolate mode; use one of {sorted(MODE_RANKS)}")
     if mode in ("nearest", "nearest-exact", "area"):
         if align_corners is not None:
             raise ValueError(
@@ -106,7 +119,10 @@ def plan_interpolate(
         align = False
     else:
         if align_corners is not None and not isinstance(align_corners, (bool, np.bool_)):
-            raise TypeError(f"align_corners must be a bool or None, got {align_corners!r}")
+            raise TypeError(
+                "interpolate() received an invalid combination of arguments: align_corners must be a bool "
+                f"or None, got {align_corners!r}"
+            )
         align = bool(align_corners)
 
     dim = len(shape) - 2
@@ -122,12 +138,18 @@ def plan_interpolate(
                     f"input with spatial dimensions of {list(shape[2:])} and output size of {size}"
                 )
             if not all(_is_int(n) for n in size):
-                raise TypeError(f"expected size to be int or a tuple of ints, got {[type(n).__name__ for n in size]}")
+                raise TypeError(
+                    "expected size to be one of int or Tuple[int] or Tuple[int, int] or Tuple[int, int, int], "
+                    f"but got size with types {[type(n) for n in size]}"
+                )
             out = tuple(int(n) for n in size)
         elif _is_int(size):
             out = (int(size),) * dim
         else:
-            raise TypeError(f"expected size to be int or a tuple of ints, got {type(size).__name__}")
+            raise TypeError(
+                "interpolate() received an invalid combination of arguments: expected size to be an int or a "
+                f"tuple of ints, got {type(size).__name__}"
+            )
         scales: tuple[float | None, ...] = (None,) * dim
         if recompute_scale_factor:
             raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
@@ -139,9 +161,15 @@ def plan_interpolate(
                     f"got input with spatial dimensions of {list(shape[2:])} and scale_factor of "
                     f"shape {scale_factor}"
                 )
-            factors = tuple(float(s) for s in scale_factor)
+            factors = tuple(scale_factor)
         else:
-            factors = (float(scale_factor),) * dim  # type: ignore[arg-type]
+            factors = (scale_factor,) * dim  # type: ignore[assignment]
+        if not all(isinstance(s, (int, float, np.integer, np.floating)) for s in factors):
+            raise TypeError(
+                "interpolate() received an invalid combination of arguments: expected scale_factor to be a "
+                f"float or a tuple of floats, got {[type(s).__name__ for s in factors]}"
+            )
+        factors = tuple(float(s) for s in factors)
         for s in factors:
             if not math.isfinite(s):
                 raise RuntimeError(
@@ -157,13 +185,15 @@ def plan_interpolate(
             "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes "
             f"and requires a 4-D tensor as input (got mode={mode!r}, {len(shape)}-D input)"
         )
-    if len(shape) not in MODE_RANKS[mode]:
+    if len(shape) not in MODE_RANKS.get(mode, ()):
         if len(shape) in (3, 4, 5) and mode in ("linear", "bilinear", "trilinear"):
             need = {"linear": 3, "bilinear": 4, "trilinear": 5}[mode]
             raise NotImplementedError(f"Got {len(shape)}D input, but {mode} mode needs {need}D input")
+        takes = " or ".join(f"{r}D" for r in MODE_RANKS[mode]) if mode in MODE_RANKS else "no"
         raise NotImplementedError(
-            f"Input Error: mode={mode!r} takes {' or '.join(f'{r}D' for r in MODE_RANKS[mode])} "
-            f"input (N, C, spatial...), got {len(shape)}D"
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {len(shape)}D) for the modes: "
+            f"nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got {mode}): "
+            f"mode={mode!r} takes {takes} input (N, C, spatial...)"
         )
     if mode == "lanczos":
         if align:
@@ -173,13 +203,7 @@ def plan_interpolate(
 
     in_size = shape[2:]
     if mode == "area":
-        # adaptive_avg_pool: an empty output is allowed, a negative one is not.
-        if any(n < 0 for n in out):
-            raise RuntimeError(f"adaptive_avg_pool: output size must be >= 0, got {list(out)}")
-        if len(shape) >= 2 and any(n == 0 for n in shape[1:]):
-            raise RuntimeError(
-                f"adaptive_avg_pool: expected input with non-zero channel and spatial sizes, got {list(shape)}"
-            )
+        _check_adaptive_avg_pool(shape, out)
     else:
         if any(n <= 0 for n in in_size) or any(n <= 0 for n in out):
             raise RuntimeError(
@@ -190,6 +214,26 @@ def plan_interpolate(
                 f"Non-empty {len(shape)}D data tensor expected but got a tensor with sizes {list(shape)}"
             )
     return ResizePlan(mode, in_size, out, scales, align, bool(antialias))
+
+
+def _check_adaptive_avg_pool(shape: tuple[int, ...], out: tuple[int, ...]) -> None:
+    """``area`` is ``adaptive_avg_pool{1,2,3}d``: an empty output is allowed, a
+    negative one is not; the 1-D and 2-D kernels (1-D runs as 2-D with a height
+    of 1) need non-empty spatial dimensions, the 3-D one every non-batch
+    dimension non-empty, channels included."""
+    pool = f"adaptive_avg_pool{max(len(out), 2)}d"
+    if any(n < 0 for n in out):
+        received = ", ".join(map(str, ((1,) if len(out) == 1 else ()) + out))
+        raise RuntimeError(
+            f"{pool}: elements of output_size must be greater than or equal to 0 but received {{{received}}}"
+        )
+    checked = range(1, len(shape)) if len(shape) == 5 else range(2, len(shape))
+    empty = [i for i in checked if shape[i] == 0]
+    if empty:
+        raise RuntimeError(
+            f"{pool}(): Expected input to have non-zero size for non-batch dimensions, but input has sizes "
+            f"{list(shape)} with dimension {empty[0]} being empty"
+        )
 
 
 # --------------------------------------------------------------------------
@@ -209,6 +253,35 @@ def source_coordinate(i: np.ndarray, s: float, align_corners: bool) -> np.ndarra
     return s * i if align_corners else s * (i + 0.5) - 0.5
 
 
+def split_coordinate(
+    n_in: int, n_out: int, align_corners: bool, scale: float | None, opmath: str, cubic: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, base)``: each output's source coordinate (clamped at 0 unless
+    ``cubic``) and the input index below it (at most ``n_in - 1``), as torch's
+    linear and cubic kernels compute them (``guard_index_and_lambda``).
+
+    ``opmath="float64"`` (float64 data) reproduces torch's double arithmetic
+    exactly: ``s * (i + 0.5) - 0.5`` rounded once (the kernels compile it to
+    a fused multiply-add), floored after a cast to float32 (``floorf``), so a
+    coordinate a rounding below an integer ``k`` reads ``k`` with weight 1 and
+    ``k + 1`` with weight 0.  That decides where an infinity meets a zero
+    weight (``inf * 0`` is NaN).  Otherwise the coordinate is float64 (torch
+    computes it in float32 for other data: a known deviation)."""
+    s = source_scale(n_in, n_out, align_corners, scale)
+    i = np.arange(n_out)
+    if opmath != "float64":
+        x = source_coordinate(i, s, align_corners)
+    elif align_corners:
+        x = s * i
+    else:
+        exact = Fraction(s)
+        x = np.array([float(exact * Fraction(2 * k + 1, 2) - Fraction(1, 2)) for k in range(n_out)])
+    if not cubic:
+        x = np.maximum(x, 0.0)
+    below = np.floor(x.astype(np.float32) if opmath == "float64" else x)
+    return x, np.minimum(below, n_in - 1).astype(np.int64)
+
+
 # --------------------------------------------------------------------------
 # One set of taps per mode
 # --------------------------------------------------------------------------
@@ -218,30 +291,72 @@ def source_coordinate(i: np.ndarray, s: float, align_corners: bool) -> np.ndarra
 class Taps:
     """Output ``i`` of one axis is ``sum_k weight[i, k] * input[index[i, k]]``.
 
-    ``index`` and ``weight`` have shape ``(n_out, k)``; unused taps carry weight
-    0 and a valid index.  ``weight is None`` means a one-hot row: the output
-    copies ``input[index[i, 0]]`` (nearest modes; no arithmetic, so exact).
+    ``index`` and ``weight`` have shape ``(n_out, k)``; ``weight is None`` means a
+    one-hot row: the output copies ``input[index[i, 0]]`` (nearest modes; no
+    arithmetic, so exact).
+
+    torch reads every tap of its kernel, a zero weight included (linear's right
+    neighbour when the source coordinate is an integer, bicubic's outer taps,
+    the last input read twice at the edge), so a NaN or an infinity there
+    still reaches the output (``0 * nan`` and ``0 * inf`` are NaN).  Rows of
+    different lengths (``area``, antialias windows) are padded to ``k`` taps
+    that torch never reads: ``reads`` (shape ``(n_out, k)``, bool) marks the
+    taps read; ``None`` means all of them.  An unread tap carries weight 0 and a
+    valid index.
     """
 
     index: np.ndarray
     weight: np.ndarray | None
+    reads: np.ndarray | None = None
 
     def matrix(self, n_in: int) -> np.ndarray:
-        """The dense ``(n_out, n_in)`` weight matrix ``W`` of these taps."""
+        """The dense ``(n_out, n_in)`` weight matrix ``W`` of these taps (equal
+        to the taps on finite inputs; ``apply`` is what torch does with NaN
+        and infinities)."""
         n_out, k = self.index.shape
         w = np.zeros((n_out, n_in))
         weight = np.ones((n_out, k)) if self.weight is None else self.weight
         np.add.at(w, (np.repeat(np.arange(n_out), k), self.index.ravel()), weight.ravel())
         return w
 
+    @np.errstate(invalid="ignore", over="ignore")  # NaN and infinities are data here
+    def apply(self, x: np.ndarray, axis: int) -> np.ndarray:
+        """``y[..., i, ...] = sum_k weight[i, k] * x[..., index[i, k], ...]``
+        along ``axis``, over the taps read: gathered and summed tap by tap in
+        float64 (so a NaN or infinity reaches exactly the outputs that read it,
+        as in torch), the result's dtype ``x``'s.  One-hot taps copy."""
+        if self.weight is None:
+            return np.take(x, self.index[:, 0], axis=axis)
+        moved = np.moveaxis(x, axis, -1)
+        total = None
+        for k in range(self.index.shape[1]):
+            term = moved[..., self.index[:, k]] * self.weight[:, k]
+            if self.reads is not None:
+                term = np.where(self.reads[:, k], term, -0.0)  # -0.0: the identity of +, signed zeros included
+            total = term if total is None else total + term
+        assert total is not None
+        return np.moveaxis(total, -1, axis)
 
-def nearest_taps(n_in: int, n_out: int, scale: float | None, exact: bool, shortcuts: bool = False) -> Taps:
+
+def nearest_taps(
+    n_in: int, n_out: int, scale: float | None, exact: bool, shortcuts: bool = False, opmath: str = "float32"
+) -> Taps:
     """Source index of each output for ``nearest`` / ``nearest-exact``.
 
-    torch computes these in float32 even for float64 data:
-    ``s = float32(1 / scale)`` (or ``float32(n_in) / n_out``), then
-    ``nearest: min(floor(i * s), n_in - 1)`` (OpenCV's INTER_NEAREST) and
-    ``nearest-exact: min(floor((i + 0.5) * s), n_in - 1)`` (Pillow, scikit-image).
+    torch floors a float32 position; how it gets there depends on the kernel.
+    The generic one (1-D and 3-D inputs) computes in ``opmath`` ``T``: float32,
+    or float64 for float64 data.  With ``s = T(1 / scale)`` (or
+    ``T(n_in) / T(n_out)``):
+    ``nearest: min(floor(float32(i * s)), n_in - 1)`` (OpenCV's INTER_NEAREST) and
+    ``nearest-exact: min(floor(float32(max(s * (i + 0.5) - 0.5, 0) + 0.5)), n_in - 1)``
+    (Pillow, scikit-image; in float32 ``s * (i + 0.5) - 0.5`` is one fused
+    multiply-add).  The 4-D kernel (``opmath="4d"``, every dtype) computes
+    ``s`` in float32 and ``floor(float32((i + offset) * s))``, offset 0 or 0.5.
+    Where ``i * n_in / n_out`` is an integer the rounding of ``s`` decides:
+    ``(1, 1, 6)`` to size 74 reads input 2 at output 37 in float32 (``s``
+    rounds down) and input 3 in float64 (the product rounds up to the float32
+    3.0); ``(1, 1, 2)`` to size 41 (nearest-exact) reads input 1 at output 20
+    in 3-D and input 0 in 4-D.
     A scale factor used as given counts even when it barely changes the length:
     ``scale_factor=1.0001`` on 8 inputs gives 8 outputs reading ``0, 0, 1, ..., 6``
     -- except with ``shortcuts`` (4-D ``nearest`` on the CPU), where an axis with
@@ -254,25 +369,42 @@ def nearest_taps(n_in: int, n_out: int, scale: float | None, exact: bool, shortc
     elif shortcuts and n_out == 2 * n_in:
         index = i // 2
     else:
-        if scale is not None and scale > 0:
-            s = np.float32(1.0 / scale)
+        t = np.float64 if opmath == "float64" else np.float32
+        s = t(1.0 / scale) if scale is not None and scale > 0 else t(n_in) / t(n_out)
+        if not exact:
+            position = (i.astype(t) * s).astype(np.float32)
+        elif opmath == "4d":
+            position = ((i + 0.5) * np.float64(s)).astype(np.float32)  # exact in float64, one rounding
         else:
-            s = np.float32(n_in) / np.float32(n_out)
-        position = (i.astype(np.float32) + np.float32(0.5 if exact else 0.0)) * s
+            # float32: s * (i + 0.5) - 0.5 is exact in float64 (or clamped off), so
+            # one rounding to float32, as torch's fused multiply-add; float64: double arithmetic
+            real = (np.float64(s) * (i + 0.5) - 0.5).astype(t)
+            position = (np.maximum(real, t(0)) + t(0.5)).astype(np.float32)
         index = np.minimum(np.floor(position).astype(np.int64), n_in - 1)
     return Taps(index[:, None], None)
 
 
-def linear_taps(n_in: int, n_out: int, align_corners: bool, scale: float | None) -> Taps:
+def linear_taps(
+    n_in: int, n_out: int, align_corners: bool, scale: float | None, opmath: str = "float32"
+) -> Taps:
     """``linear``: the source coordinate is clamped at 0, then split between
     ``floor(x)`` and the next index (itself clamped to the last input) with
-    weights ``1 - t`` and ``t``, ``t = x - floor(x)``."""
-    x = source_coordinate(np.arange(n_out), source_scale(n_in, n_out, align_corners, scale), align_corners)
-    x = np.maximum(x, 0.0)
-    left = np.minimum(np.floor(x).astype(np.int64), n_in - 1)
+    weights ``1 - t`` and ``t``, ``t = x - floor(x)`` (``split_coordinate``:
+    ``opmath``).  torch reads the next index even when ``t`` is 0."""
+    x, left = split_coordinate(n_in, n_out, align_corners, scale, opmath)
     right = np.minimum(left + 1, n_in - 1)
     t = np.clip(x - left, 0.0, 1.0)
     return Taps(np.stack([left, right], 1), np.stack([1.0 - t, t], 1))
+
+
+def same_length_linear_taps(n: int) -> Taps:
+    """A linear-mode axis whose length does not change: torch ignores the scale
+    factor and reads each output's own input twice, with weights 1 and 0 --
+    a copy, except that an infinity becomes NaN (``inf * 0``); no neighbour
+    is read.  (bicubic and area resample such an axis as any other; the
+    antialiased modes skip it.)"""
+    i = np.arange(n)
+    return Taps(np.stack([i, i], 1), np.stack([np.ones(n), np.zeros(n)], 1))
 
 
 def keys_cubic(x: np.ndarray, a: float) -> np.ndarray:
@@ -283,16 +415,20 @@ def keys_cubic(x: np.ndarray, a: float) -> np.ndarray:
     return np.where(x <= 1, near, np.where(x < 2, far, 0.0))
 
 
-def cubic_taps(n_in: int, n_out: int, align_corners: bool, scale: float | None) -> Taps:
+def cubic_taps(
+    n_in: int, n_out: int, align_corners: bool, scale: float | None, opmath: str = "float32"
+) -> Taps:
     """``bicubic``: taps at ``floor(x) - 1 .. floor(x) + 2`` with Keys weights
     (A = -0.75) at distances ``t + 1, t, 1 - t, 2 - t``; the coordinate is not
-    clamped, out-of-range taps read the nearest edge input."""
-    x = source_coordinate(np.arange(n_out), source_scale(n_in, n_out, align_corners, scale), align_corners)
-    base = np.floor(x).astype(np.int64)
+    clamped, out-of-range taps read the nearest edge input (``split_coordinate``:
+    ``opmath``).  At ``t = 0`` the outer taps weigh exactly 0, and are read."""
+    x, base = split_coordinate(n_in, n_out, align_corners, scale, opmath, cubic=True)
     t = np.clip(x - base, 0.0, 1.0)
     offsets = np.arange(-1, 3)
     index = np.clip(base[:, None] + offsets, 0, n_in - 1)
-    return Taps(index, keys_cubic(t[:, None] - offsets, -0.75))
+    # the distances as torch rounds them (the last is (1 - t) + 1, not 2 - t)
+    distances = np.stack([t + 1, t, 1 - t, (1 - t) + 1], 1)
+    return Taps(index, keys_cubic(distances, -0.75))
 
 
 def area_taps(n_in: int, n_out: int) -> Taps:
@@ -355,6 +491,7 @@ def _window_taps(start: np.ndarray, end: np.ndarray, weigh: Callable[[np.ndarray
     k = int(max((end - start).max(initial=0), 1))
     index = np.zeros((len(start), k), dtype=np.int64)
     weight = np.zeros((len(start), k))
+    reads = np.zeros((len(start), k), dtype=bool)
     for row, (lo, hi) in enumerate(zip(start, end)):
         j = np.arange(lo, hi)
         w = weigh(j, row)
@@ -362,7 +499,8 @@ def _window_taps(start: np.ndarray, end: np.ndarray, weigh: Callable[[np.ndarray
         index[row, : len(j)] = j
         index[row, len(j) :] = lo if hi > lo else 0
         weight[row, : len(j)] = w / total if total != 0 else w
-    return Taps(index, weight)
+        reads[row, : len(j)] = True
+    return Taps(index, weight, reads)
 
 
 def axis_taps(plan: ResizePlan, d: int, ndim: int) -> Taps | None:
@@ -371,22 +509,28 @@ def axis_taps(plan: ResizePlan, d: int, ndim: int) -> Taps | None:
     n_in, n_out, scale = plan.input_size[d], plan.output_size[d], plan.scales[d]
     if plan.mode in DATA_MOVEMENT_MODES:
         shortcuts = plan.mode == "nearest" and ndim == 4
-        return nearest_taps(n_in, n_out, scale, exact=plan.mode == "nearest-exact", shortcuts=shortcuts)
-    if n_in == n_out and (plan.antialias or plan.mode in ("linear", "bilinear", "trilinear")):
-        # torch copies such an axis without consulting the scale factor
-        # (bicubic and area do not take this shortcut).
+        exact = plan.mode == "nearest-exact"
+        opmath = "4d" if ndim == 4 else plan.opmath
+        return nearest_taps(n_in, n_out, scale, exact=exact, shortcuts=shortcuts, opmath=opmath)
+    if n_in == n_out and plan.antialias:
+        # torch skips such an axis without consulting the scale factor.
         return None
+    if n_in == n_out and plan.mode in ("linear", "bilinear", "trilinear"):
+        return same_length_linear_taps(n_in)
     if plan.mode == "area":
         return area_taps(n_in, n_out)
     if plan.antialias:
         return antialias_taps(n_in, n_out, plan.align_corners, scale, plan.mode)
     if plan.mode == "bicubic":
-        return cubic_taps(n_in, n_out, plan.align_corners, scale)
-    return linear_taps(n_in, n_out, plan.align_corners, scale)
+        return cubic_taps(n_in, n_out, plan.align_corners, scale, plan.opmath)
+    return linear_taps(n_in, n_out, plan.align_corners, scale, plan.opmath)
 
 
 def apply_along_axis(x: np.ndarray, w: np.ndarray, axis: int) -> np.ndarray:
-    """``y[..., i, ...] = sum_j w[i, j] * x[..., j, ...]`` along ``axis``."""
+    """``y[..., i, ...] = sum_j w[i, j] * x[..., j, ...]`` along ``axis``: a
+    matrix product, so a NaN or an infinity anywhere along the axis reaches
+    every output (``0 * nan``); for finite data only (the gradients' adjoint
+    matrices).  ``Taps.apply`` is torch's propagation."""
     moved = np.moveaxis(x, axis, -1)
     return np.moveaxis(moved @ w.T, -1, axis)
 
@@ -408,14 +552,23 @@ def interpolate(
     """
     x = np.asarray(x)
     plan = plan_interpolate(x.shape, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
-    data_movement = mode in DATA_MOVEMENT_MODES
+    return resample(x, plan, axis_taps)
+
+
+def resample(x: np.ndarray, plan: ResizePlan, taps_for: Callable[[ResizePlan, int, int], Taps | None]) -> np.ndarray:
+    """Apply ``taps_for(plan, d, x.ndim)`` along each spatial axis ``d`` in turn
+    (``None``: the axis is left as it is).  One-hot taps copy (exact, in the
+    input dtype); weighted taps sum in float64, tap by tap, over the taps torch
+    reads (``Taps.apply``), so NaN and infinities propagate as in torch."""
+    data_movement = plan.mode in DATA_MOVEMENT_MODES
+    plan = plan.with_opmath(x.dtype)
     y = x if data_movement else x.astype(np.float64)
     for d in range(len(plan.input_size)):
-        taps = axis_taps(plan, d, x.ndim)
+        taps = taps_for(plan, d, x.ndim)
         if taps is None:
             continue
         if data_movement:
             y = np.take(y, taps.index[:, 0], axis=2 + d)
         else:
-            y = apply_along_axis(y, taps.matrix(plan.input_size[d]), axis=2 + d)
+            y = taps.apply(y, axis=2 + d)
     return y

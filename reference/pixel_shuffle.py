@@ -49,11 +49,12 @@ def pixel_unshuffle(x: np.ndarray, downscale_factor: int) -> np.ndarray:
     _check(x, downscale_factor, "pixel_unshuffle", "downscale_factor")
     r = int(downscale_factor)
     *lead, c, h, w = x.shape
-    if h % r != 0 or w % r != 0:
-        raise RuntimeError(
-            f"pixel_unshuffle expects height and width to be divisible by downscale_factor, "
-            f"but input.size(-2)={h} and input.size(-1)={w} are not divisible by {r}"
-        )
+    for side, axis, length in (("height", -2, h), ("width", -1, w)):
+        if length % r != 0:
+            raise RuntimeError(
+                f"pixel_unshuffle expects {side} to be divisible by downscale_factor, "
+                f"but input.size({axis})={length} is not divisible by {r}"
+            )
     if x.size == 0:
         return x.copy()
     y = x.reshape(*lead, c, h // r, r, w // r, r)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,31 +60,104 @@ def plan_max_pool(
     dilation: IntOrSeq = 1,
     ceil_mode: bool = False,
 ) -> PoolPlan:
-    """Check ``max_pool``'s arguments as torch does; the rank is ``len(kernel_size)``
-    (an int kernel: the input's rank minus 2)."""
+    """Check ``max_pool``'s arguments as torch does, in torch's order and with
+    its messages' key phrases; the rank is ``len(kernel_size)`` (an int
+    kernel: the input's rank minus 2).
+
+    torch's order: the input's rank (first for 1-D), the argument lengths, the
+    rank; per axis ``pooling_output_shape``'s checks (stride not zero, padding
+    non-negative and at most half the *effective* kernel ``(k - 1) * d + 1``);
+    then kernel, stride and dilation positive, every non-batch dimension
+    non-empty, padding at most half the kernel itself, an output of at least 1.
+    """
     n = spatial_rank(len(shape), kernel_size)
-    if len(shape) not in (n + 1, n + 2):
-        raise RuntimeError(f"max_pool{n}d: Expected {n + 1}D or {n + 2}D (batch mode) tensor, got {len(shape)}D")
-    k = _tuple(kernel_size, n, "kernel_size")
-    empty_stride = stride is None or (not isinstance(stride, (int, np.integer)) and len(stride) == 0)
-    s = k if empty_stride else _tuple(stride, n, "stride")
-    p = _tuple(padding, n, "padding")
-    d = _tuple(dilation, n, "dilation")
-    if any(v <= 0 for v in k):
-        raise RuntimeError(f"max_pool{n}d: kernel_size must be greater than zero, but got {list(k)}")
-    if any(v <= 0 for v in s):
-        raise RuntimeError(f"max_pool{n}d: stride must be greater than zero, but got {list(s)}")
-    if any(v <= 0 for v in d):
-        raise RuntimeError(f"max_pool{n}d: dilation must be greater than zero, but got {list(d)}")
-    if any(pi < 0 or pi > ki // 2 for pi, ki in zip(p, k)):
+    ndim = len(shape)
+    if n == 1 and ndim not in (2, 3):
         raise RuntimeError(
-            f"pad should be at most half of effective kernel size, but got pad={list(p)} and kernel_size={list(k)}"
+            f"max_pool1d: Expected 2 to 3 dimensions, but got {ndim}-dimensional tensor for argument #1 'self' "
+            "(pass a 2D (C, L) or 3D (N, C, L) input)"
+        )
+    k = _pool_tuple(kernel_size, n, "kernel_size")
+    defaulted = stride is None or (not isinstance(stride, (int, np.integer)) and len(stride) == 0)
+    s = k if defaulted else _pool_tuple(stride, n, "stride")
+    p = _pool_tuple(padding, n, "padding")
+    d = _pool_tuple(dilation, n, "dilation")
+    if ndim not in (n + 1, n + 2):
+        raise RuntimeError(
+            f"max_pool{n}d: non-empty {n + 1}D or {n + 2}D (batch mode) tensor expected for input, "
+            f"but got a {ndim}D tensor of shape {list(shape)}"
+        )
+    for si, pi, ki, di in zip(s, p, k, d):  # torch's pooling_output_shape, axis by axis
+        if si == 0:
+            because = f" (it defaults to kernel_size={list(k)}, which must be positive)" if defaulted else ""
+            raise RuntimeError(f"max_pool{n}d: stride should not be zero, but got stride={list(s)}{because}")
+        if pi < 0:
+            raise RuntimeError(f"max_pool{n}d: pad must be non-negative, but got pad: {pi} (padding={list(p)})")
+        if pi > _c_div((ki - 1) * di + 1, 2):
+            raise RuntimeError(
+                f"max_pool{n}d: pad should be at most half of effective kernel size, but got pad={pi}, "
+                f"kernel_size={ki} and dilation={di}"
+            )
+    if any(v <= 0 for v in k):
+        raise RuntimeError(f"max_pool{n}d: kernel size should be greater than zero, but got kernel_size={list(k)}")
+    if any(v <= 0 for v in s):
+        raise RuntimeError(f"max_pool{n}d: stride should be greater than zero, but got stride={list(s)}")
+    if any(v <= 0 for v in d):
+        raise RuntimeError(f"max_pool{n}d: dilation should be greater than zero, but got dilation={list(d)}")
+    batch = ndim - n - 1  # 1 with a batch dimension, 0 without
+    empty = [i for i in range(batch, ndim) if shape[i] == 0]
+    if empty and n == 3:
+        raise RuntimeError(
+            f"max_pool3d: Expected input's non-batch dimensions to have positive length, but input has a shape of "
+            f"{list(shape)} and non-batch dimension {empty[0]} has length zero"
+        )
+    if empty:
+        raise RuntimeError(
+            f"max_pool{n}d: Expected {n + 1}D or {n + 2}D (batch mode) tensor with optional 0 dim batch size for "
+            f"input, but got: {list(shape)} (dimension {empty[0]} is empty; only the batch dimension may be)"
+        )
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise RuntimeError(
+            f"max_pool{n}d: pad should be smaller than or equal to half of kernel size, but got "
+            f"padding={list(p)} and kernel_size={list(k)}"
         )
     spatial = tuple(shape[-n:])
     out = tuple(pooled_length(*args, ceil_mode) for args in zip(spatial, k, s, p, d))
     if any(o <= 0 for o in out):
-        raise RuntimeError(f"max_pool{n}d: output size is too small: input {list(spatial)}, output {list(out)}")
+        planes = [shape[-n - 1]]
+        raise RuntimeError(
+            f"max_pool{n}d: Given input size: ({'x'.join(map(str, planes + list(spatial)))}). Calculated output size: "
+            f"({'x'.join(map(str, planes + list(out)))}). Output size is too small: make the kernel, dilation or "
+            "stride smaller, or the padding larger"
+        )
     return PoolPlan(k, s, p, d, out)
+
+
+_NUMBERS = {1: "one", 2: "two", 3: "three"}
+
+
+def _pool_tuple(value: IntOrSeq, n: int, name: str) -> tuple[int, ...]:
+    """A pooling argument per spatial axis: an int, or a sequence of 1 or ``n`` ints."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value),) * n
+    values = tuple(value)
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"max_pool{n}d(): argument '{name}' must be tuple of ints, but got {value!r}")
+    if len(values) not in (1, n):
+        if n == 1:
+            raise RuntimeError(f"max_pool1d() argument '{name}' should contain one int (got {len(values)})")
+        what = {"stride": "must either be omitted, a single int, or", "dilation": "must be either a single int, or"}
+        raise RuntimeError(
+            f"max_pool{n}d: {name} {what.get(name, 'must either be a single int, or')} a tuple of "
+            f"{_NUMBERS.get(n, n)} ints (got {len(values)}: {list(values)})"
+        )
+    return tuple(int(v) for v in values) * (n if len(values) == 1 else 1)
+
+
+def _c_div(a: int, b: int) -> int:
+    """Integer division truncating toward zero, as C++ does."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
 
 
 def spatial_rank(ndim: int, kernel_size: IntOrSeq) -> int:
@@ -105,6 +178,12 @@ def max_pool(
     """``max_pool{n}d(..., return_indices=True)``: ``(values, int64 indices)``."""
     x = np.asarray(x)
     plan = plan_max_pool(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    return pool(x, plan, _argmax_first_max_last_nan)
+
+
+def pool(x: np.ndarray, plan: PoolPlan, choose: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Max-pool ``x`` by ``plan``: in each window, the element ``choose``
+    picks along the last axis of the window's taps (row-major order)."""
     k, s, p, d, out = plan.kernel, plan.stride, plan.padding, plan.dilation, plan.output_lengths
     n = len(k)
     spatial = x.shape[-n:]
@@ -128,7 +207,7 @@ def max_pool(
             values[(..., *o)] = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
             continue
         window = flat_x[..., flat]
-        best = _argmax_first_max_last_nan(window)
+        best = choose(window)
         indices[(..., *o)] = flat[best]
         values[(..., *o)] = np.take_along_axis(window, best[..., None], -1)[..., 0]
     return values, indices
@@ -168,6 +247,17 @@ def unpool_output_size(
     return tuple(sizes)
 
 
+def _non_negative(sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """torch's ``_check_unpool_output_size``: every output length at least 0."""
+    for dim, v in enumerate(sizes):
+        if v < 0:
+            raise ValueError(
+                f"max_unpooling: output_size must contain non-negative spatial dimensions, but got "
+                f"output_size[{dim}]={v} (a smaller padding or a larger kernel or stride makes it larger)"
+            )
+    return sizes
+
+
 def plan_max_unpool(
     x_shape: Sequence[int],
     indices_shape: Sequence[int],
@@ -177,21 +267,36 @@ def plan_max_unpool(
     padding: IntOrSeq = 0,
     output_size: Sequence[int] | None = None,
 ) -> tuple[int, ...]:
-    """Check ``max_unpool``'s arguments as torch does; the output's spatial lengths."""
+    """Check ``max_unpool``'s arguments as torch does, in its order (its Python
+    code's output size first, then its kernel's checks); the output's spatial
+    lengths."""
     n = spatial_rank(len(x_shape), kernel_size)
-    if len(x_shape) not in (n + 1, n + 2):
-        raise RuntimeError(f"max_unpool{n}d: Expected {n + 1}D or {n + 2}D tensor, got {len(x_shape)}D")
+    k = _tuple(kernel_size, n, "kernel_size")
+    s = k if stride is None else _tuple(stride, n, "stride")
+    p = _tuple(padding, n, "padding")
+    out = _non_negative(unpool_output_size(tuple(x_shape[-n:]), k, s, p, output_size)) if len(x_shape) >= n else ()
     if np.dtype(indices_dtype) != np.int64:
         raise RuntimeError(f"elements in indices should be type int64 but got: {indices_dtype}")
+    if len(x_shape) not in (n + 1, n + 2):
+        raise RuntimeError(
+            f"Input to max_unpooling{n}d should be a {n + 1}d or {n + 2}d Tensor, but got a tensor with "
+            f"{len(x_shape)} dimensions."
+        )
     if tuple(indices_shape) != tuple(x_shape):
         raise RuntimeError(
             f"Expected shape of indices to be same as that of the input tensor ({list(x_shape)}) but got "
             f"indices tensor with shape: {list(indices_shape)}"
         )
-    k = _tuple(kernel_size, n, "kernel_size")
-    s = k if stride is None else _tuple(stride, n, "stride")
-    p = _tuple(padding, n, "padding")
-    return unpool_output_size(tuple(x_shape[-n:]), k, s, p, output_size)
+    # torch takes the first dimension for the batch even of an unbatched input.
+    empty = [i for i in range(1, len(x_shape)) if x_shape[i] == 0]
+    if empty:
+        raise RuntimeError(
+            f"max_unpool{n}d: Expected input to have non-zero size for non-batch dimensions, but got "
+            f"{list(x_shape)} with dimension {empty[0]} being empty."
+        )
+    if n == 3 and any(v <= 0 for v in s):
+        raise RuntimeError(f"max_unpool3d: strides should be greater than zero, but got stride: {list(s)}")
+    return out
 
 
 def invalid_index_error(bad: int, out: Sequence[int]) -> RuntimeError:

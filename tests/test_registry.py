@@ -37,8 +37,10 @@ def _torch_takes(case: Case) -> bool:
     try:
         ORACLE.run_torch(case, case.materialize())
     except (RuntimeError, NotImplementedError) as exc:
-        if "not implemented" in str(exc) or "Unsupported" in str(exc):
+        if any(phrase in str(exc) for phrase in ("not implemented", "Unsupported", "could not infer output dtype")):
             return False
+        if "INTERNAL ASSERT FAILED" in str(exc):
+            return True  # the dtype is taken; this call hits a known torch bug (conformance/deviations.py)
         raise
     return True
 

@@ -95,7 +95,12 @@ def checked_plan(
         output_size,
     )
     if np.dtype(weight.dtype) != np.dtype(x.dtype):
-        raise RuntimeError(f"Input type ({x.dtype}) and weight type ({weight.dtype}) should be the same")
+        names = {"float16": "Half", "float32": "Float", "float64": "Double", "uint8": "Byte"}
+        want, got = (names.get(str(np.dtype(d)), str(d)) for d in (x.dtype, weight.dtype))
+        raise RuntimeError(
+            f"expected scalar type {want} but found {got}: Input type ({x.dtype}) and weight type "
+            f"({weight.dtype}) should be the same"
+        )
     return plan
 
 

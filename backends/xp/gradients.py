@@ -69,7 +69,8 @@ def transposed_taps(taps: Taps, n_in: int) -> Taps:
     row ``j`` lists the outputs ``i`` that read input ``j`` (ascending) and
     their weights, repeated reads of one input by one output summed (in
     float64, as ``matrix`` does).  Unused slots carry weight 0 and the row's
-    first index; an input no output reads has an all-zero row."""
+    first index, and are marked unread (``reads``); an input no output reads
+    has an all-zero row."""
     n_out, k = taps.index.shape
     weight = np.ones((n_out, k)) if taps.weight is None else taps.weight
     key = taps.index.ravel() * n_out + np.repeat(np.arange(n_out), k)
@@ -86,9 +87,11 @@ def transposed_taps(taps: Taps, n_in: int) -> Taps:
     first[rows[slot == 0]] = cols[slot == 0]
     index = np.repeat(first[:, None], width, axis=1)
     w = np.zeros((n_in, width))
+    reads = np.zeros((n_in, width), dtype=bool)
     index[rows, slot] = cols
     w[rows, slot] = merged
-    return Taps(index, w)
+    reads[rows, slot] = True
+    return Taps(index, w, reads)
 
 
 def interpolate_vjp(
@@ -106,6 +109,7 @@ def interpolate_vjp(
 ) -> dict[str, Any]:
     """``W_d`` transposed along each spatial axis ``d``, shrinking axes first."""
     plan = plan_interpolate(x.shape, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
+    plan = plan.with_opmath(x.dtype)  # the forward's taps on this data
     lead = tuple(x.shape[:2])
     _check_cotangent(g, lead + plan.output_size)
     dtype = np.dtype(x.dtype)
@@ -153,6 +157,7 @@ def interpolate_vjp(
 # --------------------------------------------------------------------------
 
 
+@np.errstate(invalid="ignore", over="ignore")  # NaN and infinities are data here
 def conv_transpose_vjp(
     xp: Any,
     g: Any,

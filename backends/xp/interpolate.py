@@ -5,7 +5,12 @@ Each spatial axis is resampled in turn (a *pass*): with the axis's taps
 ``sum_j y[index[i, j]] * weight[i, j]``.  Arithmetic happens in the dtype
 torch computes in on the CPU (``compute_dtype``): float32 for float16 and uint8
 data, the data's own dtype otherwise.  uint8 results are rounded half up and
-clamped to 0..255 as torch's fixed-point kernels do.
+clamped to 0..255 as torch's fixed-point kernels do.  Every tap torch reads
+is summed, zero weights included (linear's right neighbour at an integer
+source coordinate, bicubic's outer taps there, the edge input read twice), so
+that NaN and infinities reach the outputs they reach in torch (``0 * nan`` and
+``0 * inf`` are NaN); the padding of windows of different lengths (``area``,
+antialias), which torch never reads, is left out or masked (``Taps.reads``).
 
 Three things make this fast without changing the arithmetic:
 
@@ -63,6 +68,7 @@ def _along(axis: int, index: Any) -> tuple[Any, ...]:
     return (slice(None),) * axis + (index,)
 
 
+@np.errstate(invalid="ignore", over="ignore")  # NaN and infinities are data here
 def _weighted_sum(xp: Any, terms: Iterable[Any], weights: Sequence[Any] | None, out: Any, buffered: bool) -> None:
     """``out[...] = sum_j terms[j] * weights[j]``, in order (or a copy of the one
     term when ``weights is None``).  ``buffered`` sums in a contiguous buffer
@@ -72,7 +78,7 @@ def _weighted_sum(xp: Any, terms: Iterable[Any], weights: Sequence[Any] | None, 
     if weights is None:
         out[...] = next(terms)
         return
-    if not weights:  # every weight zero
+    if not weights:  # no tap read
         out[...] = 0
         return
     total = xp.empty(out.shape, dtype=out.dtype) if buffered else out
@@ -100,12 +106,21 @@ class _Phase:
 @dataclass(frozen=True)
 class _Gather:
     """Outputs ``lo..hi-1`` by gathers: tap ``j`` reads ``index[j]`` with
-    ``weights[j]`` (shape ``(hi - lo, 1)``), or copies it when ``weights is None``."""
+    ``weights[j]`` (shape ``(hi - lo, 1)``), or copies it when ``weights is None``;
+    ``masks[j]`` (``None``: every row) says in which rows torch reads the tap
+    (windows of different lengths), the others reading a zero."""
 
     lo: int
     hi: int
     index: tuple[Any, ...]
     weights: tuple[Any, ...] | None
+    masks: tuple[Any, ...] = ()
+
+    def terms(self, xp: Any, y3: Any) -> Iterable[Any]:
+        for j, i in enumerate(self.index):
+            term = xp.take(y3, i, axis=1)
+            mask = self.masks[j] if self.masks else None
+            yield term if mask is None else xp.where(mask, term, xp.zeros((), dtype=term.dtype))
 
 
 @dataclass(frozen=True)
@@ -143,8 +158,7 @@ class _Pass:
             out = dest_run[_along(axis, slice(phase.first, end, p))]
             _weighted_sum(xp, (y_run[_along(axis, r)] for r in reads), phase.weights, out, buffered=p > 1)
         for g in self.gathers:
-            terms = (xp.take(y3, i, axis=1) for i in g.index)
-            _weighted_sum(xp, terms, g.weights, dest3[:, g.lo : g.hi], buffered=False)
+            _weighted_sum(xp, g.terms(xp, y3), g.weights, dest3[:, g.lo : g.hi], buffered=False)
 
 
 def _longest_run(mask: np.ndarray) -> tuple[int, int]:
@@ -157,9 +171,10 @@ def _longest_run(mask: np.ndarray) -> tuple[int, int]:
     return int(starts[best]), int(ends[best] - starts[best])
 
 
-def _periodic_run(index: np.ndarray, weight: np.ndarray | None) -> tuple[int, int, int, int]:
+def _periodic_run(index: np.ndarray, weight: np.ndarray | None, reads: np.ndarray) -> tuple[int, int, int, int]:
     """``(p, q, lo, hi)``: outputs ``lo..hi-1`` repeat with period ``p``, each
-    period reading ``q`` inputs further with the same weights; ``hi - lo`` is a
+    period reading ``q`` inputs further with the same weights (and the same
+    taps read); ``hi - lo`` is a
     multiple of ``p``, at least ``2 p``.  The smallest ``p`` with the widest
     coverage; ``hi == lo`` when no period up to ``MAX_PERIOD`` repeats twice."""
     n = len(index)
@@ -169,7 +184,7 @@ def _periodic_run(index: np.ndarray, weight: np.ndarray | None) -> tuple[int, in
         q = int(step[len(step) // 2, 0])
         same = (step == q).all(axis=1)
         if weight is not None:
-            same &= (weight[p:] == weight[:-p]).all(axis=1)
+            same &= (weight[p:] == weight[:-p]).all(axis=1) & (reads[p:] == reads[:-p]).all(axis=1)
         lo, length = _longest_run(same)
         periods = (length + p) // p if length else 0
         if periods >= 2 and periods * p > best[3] - best[2]:
@@ -179,22 +194,25 @@ def _periodic_run(index: np.ndarray, weight: np.ndarray | None) -> tuple[int, in
     return best
 
 
-def _gather(xp: Any, index: np.ndarray, weight: np.ndarray | None, lo: int, hi: int) -> _Gather:
-    """Outputs ``lo..hi-1`` by gathers; taps whose weights are all zero there are left out."""
+def _gather(xp: Any, index: np.ndarray, weight: np.ndarray | None, reads: np.ndarray, lo: int, hi: int) -> _Gather:
+    """Outputs ``lo..hi-1`` by gathers; taps torch reads in none of them are
+    left out, and those it reads in some are masked in the others.  A tap of
+    weight zero that torch reads stays: it carries a NaN or infinity (``0 * inf``)."""
     if weight is None:
         return _Gather(lo, hi, (xp.asarray(index[lo:hi, 0]),), None)
-    used = [j for j in range(index.shape[1]) if weight[lo:hi, j].any()]
+    used = [j for j in range(index.shape[1]) if reads[lo:hi, j].any()]
     return _Gather(
         lo,
         hi,
         tuple(xp.asarray(index[lo:hi, j]) for j in used),
         tuple(xp.asarray(weight[lo:hi, j, None]) for j in used),
+        tuple(None if reads[lo:hi, j].all() else xp.asarray(reads[lo:hi, j, None]) for j in used),
     )
 
 
-def _phase(index: np.ndarray, weight: np.ndarray | None, row: int) -> _Phase:
-    """The phase of output ``row``: its taps, zero weights left out."""
-    used = range(index.shape[1]) if weight is None else [j for j in range(index.shape[1]) if weight[row, j] != 0]
+def _phase(index: np.ndarray, weight: np.ndarray | None, reads: np.ndarray, row: int) -> _Phase:
+    """The phase of output ``row``: the taps torch reads, zero weights included."""
+    used = [j for j in range(index.shape[1]) if reads[row, j]]
     weights = None if weight is None else tuple(weight[row, j] for j in used)
     return _Phase(row, tuple(int(index[row, j]) for j in used), weights)
 
@@ -203,10 +221,11 @@ def _plan_pass(xp: Any, d: int, n_in: int, taps: Taps, dtype: np.dtype) -> _Pass
     """Phases over the axis's periodic run, gathers before and after it."""
     index = taps.index
     weight = None if taps.weight is None else taps.weight.astype(dtype)
+    reads = np.ones(index.shape, dtype=bool) if taps.reads is None or weight is None else taps.reads
     n_out = len(index)
-    p, q, lo, hi = _periodic_run(index, weight)
-    phases = tuple(_phase(index, weight, row) for row in range(lo, lo + p) if hi > lo)
-    gathers = tuple(_gather(xp, index, weight, a, b) for a, b in ((0, lo), (hi, n_out)) if b > a)
+    p, q, lo, hi = _periodic_run(index, weight, reads)
+    phases = tuple(_phase(index, weight, reads, row) for row in range(lo, lo + p) if hi > lo)
+    gathers = tuple(_gather(xp, index, weight, reads, a, b) for a, b in ((0, lo), (hi, n_out)) if b > a)
     return _Pass(d, n_in, n_out, p, q, hi, phases, gathers)
 
 
@@ -227,8 +246,9 @@ def interpolate(
     ``block_bytes`` bounds the largest array of one block of batch/channel
     planes (see the module docstring); ``None`` processes all planes at once.
     """
-    plan = plan_interpolate(x.shape, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
     in_dtype = np.dtype(x.dtype)
+    plan = plan_interpolate(x.shape, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
+    plan = plan.with_opmath(in_dtype)  # nearest source indices in float64 for float64 data
     data_movement = mode in DATA_MOVEMENT_MODES
     work = in_dtype if data_movement else compute_dtype(in_dtype)
     lead = tuple(x.shape[:2])

@@ -63,19 +63,58 @@ def _alias(
     )
 
 
-UPSAMPLE = _alias("upsample", ref.upsample_args, _function_code("upsample"), "F.upsample (deprecated): interpolate")
+UPSAMPLE = _alias(
+    "upsample",
+    ref.upsample_args,
+    _function_code("upsample"),
+    "F.upsample (deprecated): interpolate",
+    (
+        invalid_call("upsample", (1, 1, 4, 4), {}, "either size or scale_factor should be defined"),
+        invalid_call(
+            "upsample", (1, 1, 4, 4), {"scale_factor": 2.0, "mode": "bogus"}, "Only 3D, 4D and 5D input", "(got bogus)"
+        ),
+        invalid_call(
+            "upsample",
+            (1, 1, 4, 4),
+            {"scale_factor": 2.0, "align_corners": True},
+            "align_corners option can only be set with the interpolating modes",
+        ),
+    ),
+)
 UPSAMPLE_NEAREST = _alias(
     "upsample_nearest",
     ref.nearest_args,
     _function_code("upsample_nearest"),
     "F.upsample_nearest (deprecated): interpolate, nearest",
-    (invalid_call("upsample_nearest", (1, 1, 4, 4), {"size": 2, "scale_factor": 2.0}, "only one", "size"),),
+    (
+        invalid_call(
+            "upsample_nearest",
+            (1, 1, 4, 4),
+            {"size": 2, "scale_factor": 2.0},
+            "only one of size or scale_factor should be defined",
+        ),
+        invalid_call("upsample_nearest", (4, 4), {"scale_factor": 2.0}, "Only 3D, 4D and 5D input", "(got 2D)"),
+    ),
 )
 UPSAMPLE_BILINEAR = _alias(
     "upsample_bilinear",
     ref.bilinear_args,
     _function_code("upsample_bilinear"),
     "F.upsample_bilinear (deprecated): interpolate, bilinear, align_corners=True",
+    (
+        invalid_call(
+            "upsample_bilinear",
+            (1, 1, 4, 4, 4),
+            {"scale_factor": 2.0},
+            "Got 5D input, but bilinear mode needs 4D input",
+        ),
+        invalid_call(
+            "upsample_bilinear",
+            (1, 1, 4, 4),
+            {"size": 2, "scale_factor": 2.0},
+            "only one of size or scale_factor should be defined",
+        ),
+    ),
 )
 MODULE_UPSAMPLE = _alias(
     "Upsample",
@@ -84,17 +123,48 @@ MODULE_UPSAMPLE = _alias(
     "nn.Upsample(size, scale_factor, mode, align_corners, recompute_scale_factor)",
     (
         invalid_call(
-            "Upsample", (1, 1, 4, 4), {"scale_factor": 2.0, "mode": "nearest", "align_corners": True}, "align_corners"
+            "Upsample",
+            (1, 1, 4, 4),
+            {"scale_factor": 2.0, "mode": "nearest", "align_corners": True},
+            "align_corners option can only be set with the interpolating modes",
+        ),
+        invalid_call(
+            "Upsample", (1, 1, 4, 4), {"scale_factor": 2.0, "mode": "lanczos"}, "Lanczos mode requires antialias=True"
+        ),
+        invalid_call(
+            "Upsample",
+            (1, 1, 4, 4),
+            {"size": 2, "recompute_scale_factor": True},
+            "recompute_scale_factor is not meaningful with an explicit size",
         ),
     ),
 )
 UPSAMPLING_NEAREST_2D = _alias(
-    "UpsamplingNearest2d", ref.nearest_args, _module_code("UpsamplingNearest2d"), "nn.UpsamplingNearest2d: nearest"
+    "UpsamplingNearest2d",
+    ref.nearest_args,
+    _module_code("UpsamplingNearest2d"),
+    "nn.UpsamplingNearest2d: nearest",
+    (
+        invalid_call("UpsamplingNearest2d", (1, 1, 4, 4), {}, "either size or scale_factor should be defined"),
+        invalid_call(
+            "UpsamplingNearest2d", (1, 1, 4, 4), {"size": 0}, "Input and output sizes should be greater than 0"
+        ),
+    ),
 )
 UPSAMPLING_BILINEAR_2D = _alias(
     "UpsamplingBilinear2d",
     ref.bilinear_args,
     _module_code("UpsamplingBilinear2d"),
     "nn.UpsamplingBilinear2d: bilinear, align_corners=True",
-    (invalid_call("UpsamplingBilinear2d", (1, 1, 4), {"scale_factor": 2.0}, "bilinear", "4D"),),
+    (
+        invalid_call(
+            "UpsamplingBilinear2d", (1, 1, 4), {"scale_factor": 2.0}, "Got 3D input, but bilinear mode needs 4D input"
+        ),
+        invalid_call(
+            "UpsamplingBilinear2d",
+            (1, 0, 4, 4),
+            {"scale_factor": 2.0},
+            "Non-empty 4D data tensor expected but got a tensor with sizes",
+        ),
+    ),
 )

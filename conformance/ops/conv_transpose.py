@@ -65,19 +65,45 @@ def _call(
     return invalid_call("conv_transpose", x, params, *words, operands=tuple(operands))
 
 
+#: Each entry's words are phrases of torch's own message for that call.
+OUTPUT_PADDING = "output padding must be smaller than either stride or dilation"
+TOO_SMALL = "Output size is too small"
+ZERO_SIZE = "Only zero batch or zero channel inputs are supported"
+LENGTHS = "values to match the convolution dimensions"
+
 INVALID_CALLS = (
-    _call({"stride": 2, "output_padding": 2}, "output padding", "output_padding"),
-    _call({"output_padding": 1}, "output padding", "output_padding"),
-    _call({"stride": 0}, "stride"),
-    _call({"padding": -1}, "padding"),
-    _call({"dilation": 0}, "dilation"),
-    _call({"groups": 3}, "groups", "divisible", "channels"),
-    _call({}, "channels", weight=(3, 2, 3, 3)),
-    _call({"padding": 4}, "output size", "too small"),
-    _call({"stride": 2, "output_size": (20, 20)}, "output size", "output_size"),
-    _call({"output_size": (7, 7, 7)}, "output_size", "elements"),
-    _call({}, "bias", bias=5),
-    _call({}, "input", "dimensions", "3D", "4D", x=(4, 5)),
+    _call({"stride": 2, "output_padding": 2}, OUTPUT_PADDING),
+    _call({"output_padding": 1}, OUTPUT_PADDING),
+    _call({"dilation": 2, "output_padding": 2}, OUTPUT_PADDING),
+    _call({"output_padding": -1}, "negative output_padding is not supported"),
+    _call({"stride": 0}, "non-positive stride is not supported"),
+    _call({"stride": -1}, "non-positive stride is not supported"),
+    _call({"padding": -1}, "negative padding is not supported"),
+    _call({"dilation": 0}, "dilation should be greater than zero"),
+    _call({"groups": 0}, "non-positive groups is not supported"),
+    _call({"groups": 3}, "expected weight to be divisible by 3 at dimension 0"),
+    _call({}, "to have 3 channels, but got 4 channels instead", weight=(3, 2, 3, 3)),
+    _call({"padding": 4}, TOO_SMALL),
+    _call({"padding": 1}, TOO_SMALL, x=(1, 4, 1, 1), weight=(4, 2, 1, 1)),
+    _call({"stride": 2, "output_size": (20, 20)}, "but valid sizes range from"),
+    _call({"output_size": (7, 7, 7)}, "output_size must have 2 or 4 elements"),
+    _call({}, "expected bias to be 1-dimensional with 2 elements", bias=5),
+    _call({"stride": (1, 1, 1)}, "expected stride to be a single integer value or a list of 2", LENGTHS),
+    _call({"padding": (1, 1, 1)}, "expected padding to be a single integer value or a list of 2", LENGTHS),
+    # ranks
+    _call({}, "Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d", x=(4, 5)),
+    _call({}, "Expected 2D (unbatched) or 3D (batched) input to conv_transpose1d", x=(1, 4, 5, 5), weight=(4, 2, 3)),
+    _call({}, "Expected 4D (unbatched) or 5D (batched) input to conv_transpose3d", x=(4, 5, 5), weight=(4, 2, 3, 3, 3)),
+    # zero-size dimensions and empty weights
+    _call({}, ZERO_SIZE, x=(1, 4, 0, 5)),
+    _call({}, ZERO_SIZE, x=(4, 5, 0)),
+    _call({}, ZERO_SIZE, x=(1, 4, 0), weight=(4, 2, 3)),
+    _call({}, "expected weight to be at least 1 at dimension 0", x=(0, 5, 5), weight=(0, 2, 3, 3)),
+    _call({}, "expected weight to be at least 1 at dimension 0", x=(1, 0, 5, 5, 5), weight=(0, 2, 3, 3, 3)),
+    _call({}, "weight tensor expected", weight=(4, 0, 3, 3)),
+    _call({}, "tensor expected for weight", x=(1, 4, 5, 5, 5), weight=(4, 0, 3, 3, 3)),
+    _call({}, "kernel size should be greater than zero", weight=(4, 2, 3, 0)),
+    _call({}, "kernel size should be greater than zero", x=(1, 4, 5), weight=(4, 2, 0)),
 )
 
 CONV_TRANSPOSE = register(

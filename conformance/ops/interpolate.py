@@ -38,38 +38,73 @@ def _call(params: dict[str, Any], *words: str, shape: tuple[int, ...] = (1, 1, 4
     return invalid_call("interpolate", shape, params, *words)
 
 
+#: Each entry's words are phrases of torch's own message for that call.
+ONLY_ONE = "only one of size or scale_factor should be defined"
+SIZES_POSITIVE = "Input and output sizes should be greater than 0"
+NON_EMPTY = "data tensor expected but got a tensor with sizes"
+OVERFLOW = "value cannot be converted to type int64_t without overflow"
+ALIGN = "align_corners option can only be set with the interpolating modes"
+ANTIALIAS = "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes"
+RANKS = "Only 3D, 4D and 5D input Tensors supported"
+BAD_ARGUMENTS = "received an invalid combination of arguments"
+AREA_NEGATIVE = "elements of output_size must be greater than or equal to 0"
+AREA_EMPTY = "Expected input to have non-zero size for non-batch dimensions"
+
 INVALID_CALLS = (
     # sizes and scales
-    _call({"size": 2, "scale_factor": 2.0}, "only one", "size", "scale_factor"),
-    _call({}, "either", "size", "scale_factor"),
-    _call({"size": (2, 2, 2)}, "size", "spatial"),
-    _call({"scale_factor": (2.0, 2.0, 2.0)}, "scale_factor", "spatial"),
-    _call({"size": (2.0, 2)}, "size", "int"),
-    _call({"size": 0}, "size", "greater than 0", "output"),
-    _call({"size": -3}, "size", "greater than 0", "output"),
-    _call({"scale_factor": 0.1}, "size", "greater than 0", "output"),
-    _call({"scale_factor": -1.0}, "size", "greater than 0", "output", "scale"),
-    _call({"scale_factor": float("nan")}, "int64", "scale", "finite", "overflow"),
-    _call({"scale_factor": float("inf")}, "int64", "scale", "finite", "overflow"),
-    _call({"size": 2, "recompute_scale_factor": True}, "recompute_scale_factor"),
+    _call({"size": 2, "scale_factor": 2.0}, ONLY_ONE),
+    _call({}, "either size or scale_factor should be defined"),
+    _call({"size": (2, 2, 2)}, "Input and output must have the same number of spatial dimensions"),
+    _call({"scale_factor": (2.0, 2.0, 2.0)}, "Input and scale_factor must have the same number of spatial dimensions"),
+    _call({"size": (2.0, 2)}, "expected size to be one of int or Tuple[int]"),
+    _call({"size": 2.0}, BAD_ARGUMENTS),
+    _call({"scale_factor": "2"}, BAD_ARGUMENTS),
+    _call({"size": 0}, SIZES_POSITIVE),
+    _call({"size": -3}, SIZES_POSITIVE),
+    _call({"scale_factor": 0.1}, SIZES_POSITIVE),
+    _call({"scale_factor": -1.0}, SIZES_POSITIVE),
+    _call({"scale_factor": float("nan")}, OVERFLOW),
+    _call({"scale_factor": float("inf")}, OVERFLOW),
+    _call({"scale_factor": (2.0, float("nan"))}, OVERFLOW),
+    _call(
+        {"size": 2, "recompute_scale_factor": True}, "recompute_scale_factor is not meaningful with an explicit size"
+    ),
     # flags that do not fit the mode
-    _call({"scale_factor": 2.0, "mode": "nearest", "align_corners": True}, "align_corners"),
-    _call({"scale_factor": 2.0, "mode": "area", "align_corners": False}, "align_corners"),
-    _call({"scale_factor": 2.0, "mode": "nearest-exact", "align_corners": True}, "align_corners"),
-    _call({"scale_factor": 2.0, "mode": "area", "antialias": True}, "anti-alias", "antialias"),
-    _call({"scale_factor": 2.0, "mode": "nearest", "antialias": True}, "anti-alias", "antialias"),
-    _call({"scale_factor": 2.0, "mode": "bilinear", "antialias": True}, "anti-alias", "antialias", shape=(1, 1, 4, 4, 4)),
-    _call({"scale_factor": 2.0, "mode": "lanczos"}, "lanczos", "antialias"),
-    _call({"scale_factor": 2.0, "mode": "lanczos", "antialias": True, "align_corners": True}, "lanczos", "align_corners"),
+    _call({"scale_factor": 2.0, "mode": "nearest", "align_corners": True}, ALIGN),
+    _call({"scale_factor": 2.0, "mode": "area", "align_corners": False}, ALIGN),
+    _call({"scale_factor": 2.0, "mode": "nearest-exact", "align_corners": True}, ALIGN),
+    _call({"scale_factor": 2.0, "mode": "bilinear", "align_corners": 1}, BAD_ARGUMENTS),
+    _call({"scale_factor": 2.0, "mode": "area", "antialias": True}, ANTIALIAS),
+    _call({"scale_factor": 2.0, "mode": "nearest", "antialias": True}, ANTIALIAS),
+    _call({"scale_factor": 2.0, "mode": "bilinear", "antialias": True}, ANTIALIAS, shape=(1, 1, 4, 4, 4)),
+    _call({"scale_factor": 2.0, "mode": "bicubic", "antialias": True}, ANTIALIAS, shape=(1, 1, 4)),
+    _call({"scale_factor": 2.0, "mode": "lanczos"}, "Lanczos mode requires antialias=True"),
+    _call(
+        {"scale_factor": 2.0, "mode": "lanczos", "antialias": True, "align_corners": True},
+        "Lanczos mode does not support align_corners=True",
+    ),
     # mode and rank
-    _call({"scale_factor": 2.0, "mode": "bogus"}, "mode", "bogus"),
-    _call({"scale_factor": 2.0, "mode": "linear"}, "linear", "3D"),
-    _call({"scale_factor": 2.0, "mode": "trilinear"}, "trilinear", "5D"),
-    _call({"scale_factor": 2.0, "mode": "bilinear"}, "bilinear", "4D", shape=(1, 1, 4)),
-    _call({"scale_factor": 2.0, "mode": "bicubic"}, "bicubic", "4D", shape=(1, 1, 4, 4, 4)),
-    _call({"scale_factor": 2.0}, "3D", "4D", "5D", "input", shape=(4, 4)),
-    _call({"scale_factor": 2.0, "mode": "bilinear"}, "empty", "non-empty", "size", shape=(1, 0, 4, 4)),
-    _call({"scale_factor": 2.0, "mode": "bilinear"}, "size", "greater than 0", "input", shape=(1, 1, 0, 4)),
+    _call({"scale_factor": 2.0, "mode": "bogus"}, RANKS, "(got bogus)"),
+    _call({"scale_factor": 2.0, "mode": "linear"}, "Got 4D input, but linear mode needs 3D input"),
+    _call({"scale_factor": 2.0, "mode": "trilinear"}, "Got 4D input, but trilinear mode needs 5D input"),
+    _call({"scale_factor": 2.0, "mode": "bilinear"}, "Got 3D input, but bilinear mode needs 4D input", shape=(1, 1, 4)),
+    _call({"scale_factor": 2.0, "mode": "bicubic"}, RANKS, "(got 5D)", shape=(1, 1, 4, 4, 4)),
+    _call({"scale_factor": 2.0}, RANKS, "(got 2D)", shape=(4, 4)),
+    _call({"scale_factor": 2.0}, RANKS, "(got 1D)", shape=(4,)),
+    _call({"scale_factor": 2.0, "mode": "area"}, RANKS, "(got 6D)", shape=(1, 1, 2, 2, 2, 2)),
+    # zero-size dimensions: channels, spatial (area: adaptive average pooling's own rules)
+    _call({"scale_factor": 2.0, "mode": "bilinear"}, NON_EMPTY, shape=(1, 0, 4, 4)),
+    _call({"scale_factor": 2.0}, NON_EMPTY, shape=(1, 0, 4)),
+    _call({"scale_factor": 2.0, "mode": "trilinear"}, NON_EMPTY, shape=(1, 0, 2, 2, 2)),
+    _call({"scale_factor": 0.5, "mode": "bicubic", "antialias": True}, NON_EMPTY, shape=(1, 0, 4, 4)),
+    _call({"scale_factor": 2.0, "mode": "bilinear"}, SIZES_POSITIVE, shape=(1, 1, 0, 4)),
+    _call({"scale_factor": 2.0, "mode": "linear"}, SIZES_POSITIVE, shape=(1, 1, 0)),
+    _call({"scale_factor": 2.0, "mode": "nearest-exact"}, SIZES_POSITIVE, shape=(1, 1, 4, 4, 0)),
+    _call({"scale_factor": 2.0, "mode": "area"}, AREA_EMPTY, shape=(1, 1, 0, 4)),
+    _call({"scale_factor": 2.0, "mode": "area"}, AREA_EMPTY, shape=(1, 1, 0)),
+    _call({"scale_factor": 2.0, "mode": "area"}, AREA_EMPTY, shape=(1, 0, 2, 2, 2)),
+    _call({"size": -1, "mode": "area"}, AREA_NEGATIVE),
+    _call({"scale_factor": -1.0, "mode": "area"}, AREA_NEGATIVE, shape=(1, 1, 2, 2, 2)),
 )
 
 INTERPOLATE = register(

@@ -28,6 +28,12 @@ def _torch_code(op: str) -> Any:
     return code
 
 
+def _call(op: str, x: tuple[int, ...], factor: Any, *words: str) -> Case:
+    """An invalid call; ``words`` are phrases of torch's own message for it."""
+    name = "upscale_factor" if op == "pixel_shuffle" else "downscale_factor"
+    return invalid_call(op, x, {name: factor}, *words)
+
+
 PIXEL_SHUFFLE = register(
     OpInfo(
         name="pixel_shuffle",
@@ -42,9 +48,12 @@ PIXEL_SHUFFLE = register(
         exact=True,
         exact_backward=True,
         invalid_calls=(
-            invalid_call("pixel_shuffle", (1, 3, 2, 2), {"upscale_factor": 2}, "divisible", "upscale_factor"),
-            invalid_call("pixel_shuffle", (4, 2), {"upscale_factor": 2}, "3 dimensions", "dimension"),
-            invalid_call("pixel_shuffle", (1, 4, 2, 2), {"upscale_factor": 0}, "positive", "upscale_factor"),
+            _call("pixel_shuffle", (1, 3, 2, 2), 2, "to be divisible by the square of upscale_factor"),
+            _call("pixel_shuffle", (4, 2), 2, "expects input to have at least 3 dimensions"),
+            _call("pixel_shuffle", (4,), 2, "expects input to have at least 3 dimensions"),
+            _call("pixel_shuffle", (1, 4, 2, 2), 0, "expects a positive upscale_factor"),
+            _call("pixel_shuffle", (1, 4, 2, 2), -2, "expects a positive upscale_factor"),
+            _call("pixel_shuffle", (1, 4, 2, 2), 2.0, "must be int, not float"),
         ),
         deviations=deviations_for("pixel_shuffle"),
     )
@@ -64,9 +73,12 @@ PIXEL_UNSHUFFLE = register(
         exact=True,
         exact_backward=True,
         invalid_calls=(
-            invalid_call("pixel_unshuffle", (1, 1, 3, 4), {"downscale_factor": 2}, "divisible", "downscale_factor"),
-            invalid_call("pixel_unshuffle", (1, 1, 4, 4), {"downscale_factor": -1}, "positive", "downscale_factor"),
-            invalid_call("pixel_unshuffle", (4, 4), {"downscale_factor": 2}, "3 dimensions", "dimension"),
+            _call("pixel_unshuffle", (1, 1, 3, 4), 2, "expects height to be divisible by downscale_factor"),
+            _call("pixel_unshuffle", (1, 1, 4, 3), 2, "expects width to be divisible by downscale_factor"),
+            _call("pixel_unshuffle", (1, 1, 4, 4), -1, "expects a positive downscale_factor"),
+            _call("pixel_unshuffle", (1, 1, 4, 4), 0, "expects a positive downscale_factor"),
+            _call("pixel_unshuffle", (4, 4), 2, "expects input to have at least 3 dimensions"),
+            _call("pixel_unshuffle", (1, 1, 4, 4), 2.0, "must be int, not float"),
         ),
         deviations=deviations_for("pixel_unshuffle"),
     )
