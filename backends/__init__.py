@@ -6,6 +6,8 @@
   backends registered under the entry-point group
   ``upsample_conformance.backends`` (the entry point names a backend instance
   or a zero-argument factory), or
+* ``"variant:NAME"``: a semantic variant (a plausible wrong version of an
+  op, ``reference.variants``) as a backend, or
 * ``"module:attribute"``: an importable module and an attribute in it that is a
   backend instance or a zero-argument factory (a class counts).
 """
@@ -37,6 +39,9 @@ BUILTIN: dict[str, str] = {
     "torch-cuda": "backends.torch_backend:TorchCudaBackend",
     "cupy": "backends.cupy_backend:CupyBackend",
 }
+
+#: ``variant:NAME`` loads a semantic variant of ``reference.variants`` as a backend.
+VARIANT_PREFIX = "variant:"
 
 #: Required members of a backend, checked when one is loaded.
 _REQUIRED = ("name", "version", "availability", "unsupported_reason", "from_numpy", "to_numpy", "synchronize")
@@ -75,6 +80,13 @@ def _instantiate(obj: Any, spec: str) -> Any:
 
 def load(spec: str) -> Backend:
     """The backend named by ``spec`` (a registered name or ``module:attribute``)."""
+    if spec.startswith(VARIANT_PREFIX):
+        from backends.variant_backend import VariantBackend
+
+        try:
+            return VariantBackend(spec.removeprefix(VARIANT_PREFIX))
+        except KeyError as exc:
+            raise BackendLoadError(str(exc.args[0])) from exc
     if spec in BUILTIN:
         target = BUILTIN[spec]
     elif spec in (eps := _entry_points()):
