@@ -35,6 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     _add_search_arguments(run)
     sub.add_parser("list", help="backends (available here or why not) and ops")
     _add_report_parser(sub)
+    discriminate = sub.add_parser(
+        "discriminate",
+        help="search each cell for cases that tell every semantic variant from torch's semantics (rebuilds the cache)",
+    )
+    discriminate.add_argument("--op", action="append", metavar="NAME", help="ops to search (repeatable; default: all)")
+    discriminate.add_argument(
+        "--examples", type=int, default=400, metavar="N", help="drawn cases per variant and cell (default 400)"
+    )
     return parser
 
 
@@ -245,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list(sys.stdout)
         if args.command == "report":
             return cmd_report(args, sys.stdout)
+        if args.command == "discriminate":
+            from conformance.discriminating import build
+
+            build(args.op, examples=args.examples)
+            return 0
         return cmd_run(args, sys.stdout, sys.stderr)
     except UsageError as exc:
         parser.exit(2, f"error: {exc}\n")

@@ -37,11 +37,15 @@ def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_s
 
         resource.setrlimit(resource.RLIMIT_AS, (int(memory_limit), int(memory_limit)))
     import traceback
+    from functools import cache
 
     import backends
     from conformance.cases import Case
+    from conformance.diagnosis import VariantOracle
     from conformance.execute import Oracle
     from conformance.verdict import check_case
+
+    variant_oracle = cache(VariantOracle)
 
     step = ["materialize"]
 
@@ -61,10 +65,11 @@ def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_s
         if backend is None:
             conn.send(("result", {"status": "error", "message": f"the backend failed to load: {load_error}"}))
             continue
-        case_json, torch_failure = message
+        case_json, torch_failure, variant = message
         try:
+            judge = oracle if variant is None else variant_oracle(variant)
             result = check_case(
-                Case.from_json(case_json), backend, oracle, phase=phase, torch_failure=torch_failure
+                Case.from_json(case_json), backend, judge, phase=phase, torch_failure=torch_failure
             ).to_json()
         except BaseException as exc:  # noqa: BLE001 - anything the harness did not expect, reported not fatal
             last = traceback.extract_tb(exc.__traceback__)[-1]
@@ -155,22 +160,24 @@ class IsolatedChecker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def check(self, case_json: dict[str, Any]) -> dict[str, Any]:
-        result = self._check(case_json, None)
+    def check(self, case_json: dict[str, Any], variant: str | None = None) -> dict[str, Any]:
+        """The result of a case; ``variant``: judged against that semantic
+        variant instead of torch (for a diagnosis)."""
+        result = self._check(case_json, None, variant)
         if result.get("isolation") and result.get("phase") == "torch":
             # torch itself died or hung on this case: that is torch's failure,
             # not the backend's; check the backend against the reference alone.
-            return self._check(case_json, result["message"].split(" while running")[0])
+            return self._check(case_json, result["message"].split(" while running")[0], variant)
         return result
 
-    def _check(self, case_json: dict[str, Any], torch_failure: str | None) -> dict[str, Any]:
+    def _check(self, case_json: dict[str, Any], torch_failure: str | None, variant: str | None) -> dict[str, Any]:
         if self._process is None or not self._process.is_alive():
             self._start()
         assert self._conn is not None
         step = "materialize"
         deadline = time.monotonic() + self.timeout
         try:
-            self._conn.send((case_json, torch_failure))
+            self._conn.send((case_json, torch_failure, variant))
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._conn.poll(left):

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.cases import Case
+from conformance.power import Power
 from conformance.tolerance import Comparison
 
 STATUSES = ("pass", "fail", "error", "unsupported")
 #: Result fields kept in ``Result.extra`` and written as top-level record keys.
-EXTRA_FIELDS = ("isolation", "phase", "deterministic", "transfer_s", "values")
+EXTRA_FIELDS = ("isolation", "phase", "deterministic", "transfer_s", "values", "separates", "diagnosis")
 
 
 @dataclass
@@ -29,7 +30,8 @@ class Result:
     repro: str | None = None
     #: ``isolation`` ("crash" | "timeout") and ``phase`` when the worker died;
     #: ``deterministic`` (backward), ``transfer_s``, ``values`` (the windows a
-    #: failure card shows, see ``conformance.windows``).
+    #: failure card shows, see ``conformance.windows``), ``separates`` (the
+    #: variants a discriminating case tells apart from torch's semantics).
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,3 +79,5 @@ class CellOutcome:
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
     minimal: Result | None = None
+    #: The variants the cell's passing discriminating cases separate (``conformance.power``).
+    power: Power = field(default_factory=Power)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
@@ -14,8 +14,10 @@ from hypothesis.errors import Flaky, Unsatisfiable
 from backends import Backend
 from conformance import ops
 from conformance.cases import Case, InputSpec
+from conformance.diagnosis import MAX_FAILING, VariantChecker, VariantOracle, diagnose
 from conformance.execute import Oracle
 from conformance.ops.registry import DtypeRule
+from conformance.power import Discriminating, Power, cached
 from conformance.repro import repro
 from conformance.results import CellOutcome, Result
 from conformance.strategies import backward_case
@@ -78,15 +80,41 @@ def case_strategy(cell: Cell, backend: Backend) -> Any:
     return forward.map(lambda case: backward_case(case, info.reference)).filter(lambda case: case is not None)
 
 
+def _takes(cell: Cell, backend: Backend, case: Case) -> bool:
+    """Whether ``case``'s dtype is one both the backend and torch take there."""
+    info = ops.get(cell.op)
+    return case.dtype in shared_dtypes(cell, backend)(info.mode_of(case.params), bool(case.params.get("antialias")))
+
+
 def fixed_cases(cell: Cell, backend: Backend) -> list[Case]:
     """A few large cases per cell (forward only: backward cells run the same
     paths on drawn cases), in dtypes both sides take."""
     if cell.direction == "backward":
         return []
-    info = ops.get(cell.op)
-    dtypes_for = shared_dtypes(cell, backend)
-    cases = info.fixed_cases(cell.cell, dtypes_for)
-    return [c for c in cases if c.dtype in dtypes_for(info.mode_of(c.params), bool(c.params.get("antialias")))]
+    cases = ops.get(cell.op).fixed_cases(cell.cell, shared_dtypes(cell, backend))
+    return [c for c in cases if _takes(cell, backend, c)]
+
+
+def discriminating_cases(cell: Cell, backend: Backend) -> tuple[list[Discriminating], Power]:
+    """The cell's cached discriminating cases the backend can run, and the
+    power they can reach (every variant the cell's cases separate: a case in a
+    dtype the backend does not take leaves its variants unseparated)."""
+    found, _ = cached(cell.op, cell.cell, cell.direction)
+    power = Power()
+    power.expect(found)
+    return [d for d in found if _takes(cell, backend, d.case)], power
+
+
+#: Memory layouts every cell checks at least once, on its first fixed (large) case.
+CHECKED_LAYOUTS = ("transposed", "reversed")
+
+
+def relaid(case: Case | None) -> list[Case]:
+    """``case`` with its input in each of ``CHECKED_LAYOUTS``: whatever the
+    draws, every run checks that the backend reads strided memory right."""
+    if case is None or len(case.input.shape) < 2:
+        return []
+    return [replace(case, input=replace(case.input, layout=layout)) for layout in CHECKED_LAYOUTS]
 
 
 class _GiveUp(Exception):
@@ -104,22 +132,32 @@ class _Tally:
         self.outcome = CellOutcome()
         self.first_failure: Result | None = None
         self.streak = 0
+        #: A few failing and passing cases, for a diagnosis.
+        self.failing: list[Case] = []
+        self.passing: list[Case] = []
 
     @property
     def gave_up(self) -> bool:
         return self.streak >= GIVE_UP_AFTER
 
-    def __call__(self, case: Case) -> None:
+    def __call__(self, case: Case, separates: tuple[str, ...] = ()) -> Result:
         if self.gave_up:
             raise _GiveUp
-        self.note(self.check(case))
+        result = self.check(case)
+        if separates:
+            result.extra["separates"] = list(separates)
+        self.note(result)
         if self.gave_up:
             raise _GiveUp
+        return result
 
     def note(self, result: Result) -> None:
         self.outcome.counts[result.status] += 1
         if result.failed and self.first_failure is None:
             self.first_failure = result
+        sample = self.failing if result.status == "fail" else self.passing if result.status == "pass" else None
+        if sample is not None and len(sample) < MAX_FAILING and not result.extra.get("isolation"):
+            sample.append(result.case)
         self.record(result)
         self.streak = self.streak + 1 if result.extra.get("isolation") else 0
 
@@ -186,16 +224,31 @@ def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result) ->
 
 
 def search_cell(
-    cell: Cell, backend: Backend, spec: str, oracle: Oracle, record: Recorder, checker: Checker | None = None
+    cell: Cell,
+    backend: Backend,
+    spec: str,
+    oracle: Oracle,
+    record: Recorder,
+    checker: Checker | None = None,
+    variant_checker: VariantChecker | None = None,
 ) -> CellOutcome:
-    """Check the fixed cases and ``cell.examples`` drawn cases of one cell,
-    recording each result; if any failed, shrink the first failure to a
+    """Check the cell's discriminating cases, its fixed cases and
+    ``cell.examples`` drawn cases, recording each result (and the variants the
+    passing discriminating cases separate: ``outcome.power``); if any failed, shrink the first failure to a
     minimal case and record that with its repro.  ``checker`` runs one case
     (default: in this process; the session passes an isolated worker's)."""
     check = checker or (lambda case: check_case(case, backend, oracle))
     tally = _Tally(check, record)
+    discriminating, power = discriminating_cases(cell, backend)
+    tally.outcome.power = power
     try:
-        for case in fixed_cases(cell, backend):
+        for d in discriminating:  # first: the cases that tell torch's semantics from the plausible wrong ones
+            if tally(d.case, d.separates).status == "pass":
+                power.passed(d.separates)
+        fixed = fixed_cases(cell, backend)
+        for case in fixed:
+            tally(case)
+        for case in relaid(fixed[0] if fixed else discriminating[0].case if discriminating else None):
             tally(case)
     except _GiveUp:
         pass
@@ -209,6 +262,11 @@ def search_cell(
         return tally.outcome
     minimal = _shrink(cell, strategy, check, tally.first_failure)
     minimal = Result(**{**minimal.__dict__, "minimal": True, "repro": repro(minimal.case, spec)})
+    if minimal.status == "fail":
+        judge = variant_checker or (lambda case, name: check_case(case, backend, VariantOracle(name)))
+        failing = [minimal.case, *(c for c in tally.failing if c != minimal.case)]
+        found = diagnose(cell.op, cell.direction, failing, tally.passing, judge, oracle)
+        minimal.extra = {**minimal.extra, "diagnosis": found.to_json()}
     tally.outcome.minimal = minimal
     record(minimal)
     return tally.outcome

@@ -13,7 +13,7 @@ import dataclasses
 import os
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -169,23 +169,28 @@ class Session:
             record = {"type": "backend", "name": backend.name, "spec": spec, "version": backend.version()}
             writer.write({**record, "available": True, "reason": ""})
 
-    def _checker(self, spec: str, backend: Backend) -> tuple[IsolatedChecker | None, Callable[[Case], Result] | None]:
+    def _checker(self, spec: str, backend: Backend) -> tuple[IsolatedChecker | None, Any, Any]:
+        """The worker that checks the backend's cases, and how to ask it for a
+        verdict against torch or against a semantic variant (a diagnosis)."""
         if self.config.no_isolation:
-            return None, None
+            return None, None, None
         memory = self.config.memory_limit_gib * 2**30 or None
         isolated = IsolatedChecker(spec, self.config.timeout, memory, self.config.oracle)
 
         def checker(case: Case) -> Result:
             return Result.from_json(isolated.check(case.to_json()), case, backend.name)
 
-        return isolated, checker
+        def variant_checker(case: Case, variant: str) -> Result:
+            return Result.from_json(isolated.check(case.to_json(), variant), case, backend.name)
+
+        return isolated, checker, variant_checker
 
     def _backend(self, writer: ResultsWriter, spec: str, backend: Backend, oracle: Oracle) -> None:
-        isolated, checker = self._checker(spec, backend)
+        isolated, *checkers = self._checker(spec, backend)
         try:
             for cell in self.config.cells():
                 if (backend.name, cell.op, cell.cell, cell.direction) not in self.done:
-                    self._cell(writer, cell, spec, backend, oracle, checker)
+                    self._cell(writer, cell, spec, backend, oracle, checkers)
         finally:
             if isolated is not None:
                 isolated.close()
@@ -197,7 +202,7 @@ class Session:
         spec: str,
         backend: Backend,
         oracle: Oracle,
-        checker: Callable[[Case], Result] | None,
+        checkers: list[Any],
     ) -> CellOutcome:
         attempt = uuid.uuid4().hex[:8]
 
@@ -208,15 +213,19 @@ class Session:
 
         if self.progress is not None:
             self.progress.start(f"{backend.name} {cell.describe()}")
+        checker, variant_checker = checkers
         if cell.cell == ops.INVALID_CALLS_CELL:
             outcome = check_invalid_calls(cell.op, backend, oracle, record, checker)
         else:
-            outcome = search_cell(cell, backend, spec, oracle, record, checker)
+            outcome = search_cell(cell, backend, spec, oracle, record, checker, variant_checker)
         key = {"backend": backend.name, "op": cell.op, "mode": cell.cell, "direction": cell.direction}
-        writer.write({"type": "cell_done", **key, "attempt": attempt, "counts": outcome.counts})
+        done = {"type": "cell_done", **key, "attempt": attempt, "counts": outcome.counts}
+        writer.write({**done, "variants": outcome.power.to_json()})
         if self.progress is not None:
-            minimal = outcome.minimal
-            self.progress.finish(f"FAILS, minimal case: {minimal.case.describe()}" if minimal else "")
+            notes = [f"variants separated {outcome.power.describe()}"] if outcome.power.total else []
+            if outcome.minimal is not None:
+                notes.append(f"FAILS, minimal case: {outcome.minimal.case.describe()}")
+            self.progress.finish("  ".join(notes))
         return outcome
 
 

@@ -144,6 +144,21 @@ def tally(records: Iterable[dict[str, Any]]) -> Counts:
     return counts
 
 
+def power_of(variants: Any) -> tuple[list[str], list[str]] | None:
+    """``(separated, total)`` from a ``cell_done`` record's ``variants``; ``None``
+    when it recorded none (an older file, or a cell with no discriminating case)."""
+    if not isinstance(variants, dict):
+        return None
+    separated, total = variants.get("separated"), variants.get("total")
+    if not isinstance(separated, list) or not isinstance(total, list) or not total:
+        return None
+    return [text(v) for v in separated], [text(v) for v in total]
+
+
+def power_text(power: tuple[list[str], list[str]] | None) -> str:
+    return "-" if power is None else f"{len(power[0])}/{len(power[1])}"
+
+
 def cell_key(record: dict[str, Any]) -> CellKey:
     """The cell a result record belongs to: backend, op, mode, direction."""
     return (text(record.get("backend")), text(record.get("op")), text(record.get("mode")), direction_of(record))
@@ -159,6 +174,9 @@ class Run:
     environment: dict[str, Any] = field(default_factory=dict)
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)
     results: list[dict[str, Any]] = field(default_factory=list)
+    #: Per cell, the variants its passing discriminating cases separated
+    #: (``cell_done``'s ``variants``: ``{"separated": [...], "total": [...]}``).
+    power: dict[CellKey, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def date(self) -> str:
@@ -195,6 +213,11 @@ class Cell:
     def label(self) -> str:
         """The cell as the page names it: the mode, marked when it checks gradients."""
         return cell_label(self.mode, self.direction)
+
+    @property
+    def power(self) -> tuple[list[str], list[str]] | None:
+        """``(separated, total)`` variants of this cell, if its run recorded them."""
+        return power_of(self.run.power.get((self.backend, self.op, self.mode, self.direction)))
 
     def _counted(self) -> list[dict[str, Any]]:
         """The records a cell's counts come from: all but the minimal cases (which
@@ -342,7 +365,7 @@ def read_runs(paths: Iterable[str | os.PathLike[str]]) -> list[Run]:
             if not isinstance(record, dict):
                 continue
             kind = record.get("type")
-            if kind not in ("environment", "backend", "result"):
+            if kind not in ("environment", "backend", "result", "cell_done"):
                 continue
             run_id = text(record.get("run_id")) or "(no run id)"
             run = by_id.get(run_id)
@@ -351,6 +374,9 @@ def read_runs(paths: Iterable[str | os.PathLike[str]]) -> list[Run]:
                 order += 1
             if kind == "environment":
                 run.environment = record
+            elif kind == "cell_done":
+                if isinstance(record.get("variants"), dict):
+                    run.power[cell_key(record)] = record["variants"]
             elif kind == "backend":
                 run.backends[text(record.get("name"))] = record
             elif isinstance(record.get("backend"), str) and isinstance(record.get("op"), str):

@@ -42,6 +42,7 @@ from reports.data import (
     load,
     mode_rank,
     num,
+    power_text,
     sort_dtypes,
     text,
 )
@@ -93,6 +94,8 @@ def _cell_td(cell: Cell | None, dtype: str, machine: Machine) -> dict[str, Any]:
     href = None
     if counts.status in ("fail", "error"):
         href = "#" + _anchor(machine.key, cell.backend, cell.op, cell.mode, cell.direction)
+        diagnoses = {_diagnosis_text(r) for r in cell.failures if r.get("dtype") == dtype} - {""}
+        title += "".join(f"; diagnosis: {d}" for d in sorted(diagnoses))
     return {
         "status": counts.status,
         "parts": parts,
@@ -113,16 +116,27 @@ def _matrix(data: ReportData) -> dict[str, Any]:
                 td = _cell_td(cell if dtype else None, dtype, m)
                 tds.append(td)
                 statuses.add(td["status"])
+        powers = [m.cells[key].power for m in data.machines if key in m.cells]
         rows.append(
             {
                 "backend": backend,
                 "op": op,
+                "power": " ".join(power_text(p) for p in powers) or "-",
+                "power_title": _power_title(powers),
                 "mode": cell_label(mode, direction),
                 "tds": tds,
                 "statuses": " ".join(sorted(statuses)),
             }
         )
     return {"machines": data.machines, "rows": rows}
+
+
+def _power_title(powers: list[Any]) -> str:
+    """Which variants the cell's passing discriminating cases did not separate."""
+    missing = sorted({v for p in powers if p for v in p[1] if v not in p[0]})
+    if not any(powers):
+        return "no discriminating case recorded for this cell"
+    return "variants not separated: " + ", ".join(missing) if missing else "every variant separated"
 
 
 def _cells(n: int) -> str:
@@ -200,7 +214,14 @@ _KNOWN = {
     "attempt",
     "direction",
     "values",
+    "diagnosis",
 }
+
+
+def _diagnosis_text(record: dict[str, Any]) -> str:
+    """The recorded diagnosis: which known semantics the failing backend follows."""
+    diagnosis = record.get("diagnosis")
+    return text(diagnosis.get("summary")) if isinstance(diagnosis, dict) else ""
 
 
 def _failures(data: ReportData) -> list[dict[str, Any]]:
@@ -228,6 +249,7 @@ def _failures(data: ReportData) -> list[dict[str, Any]]:
                         "metrics": _metrics(record),
                         "window": record_window(record),
                         "repro": text(record.get("repro")),
+                        "diagnosis": _diagnosis_text(record),
                         "spec": text(spec),
                         "run_id": cell.run.run_id,
                         "extra": [(k, json.dumps(v, default=str)) for k, v in record.items() if k not in _KNOWN],

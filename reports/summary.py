@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reports.data import CellKey, Counts, cell_key, tally
+from reports.data import CellKey, Counts, cell_key, power_of, power_text, tally
 
 
 @dataclass
@@ -17,6 +17,8 @@ class Cell:
     HTML report draws (``reports.data``)."""
 
     tally: Counts = field(default_factory=Counts)
+    #: ``(separated, total)`` variants, from the cell's ``cell_done`` record.
+    power: tuple[list[str], list[str]] | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -61,16 +63,21 @@ def tabulate(records: Iterable[dict[str, Any]]) -> dict[CellKey, Cell]:
     """Aggregate result records (minimal-case duplicates excluded) per cell:
     ``(backend, op, mode, direction)``."""
     groups: dict[CellKey, list[dict[str, Any]]] = {}
+    powers: dict[CellKey, Any] = {}
     for r in records:
         if isinstance(r, dict) and r.get("type") == "result" and not r.get("minimal"):
             groups.setdefault(cell_key(r), []).append(r)
-    return {key: Cell(tally(rs)) for key, rs in groups.items()}
+        elif isinstance(r, dict) and r.get("type") == "cell_done":
+            powers[cell_key(r)] = power_of(r.get("variants"))
+    return {key: Cell(tally(rs), powers.get(key)) for key, rs in groups.items()}
 
 
 def render(cells: dict[CellKey, Cell]) -> str:
     """A plain-text table, one row per cell; forward and backward rows of a
     cell side by side.  ``nondet``: backward cases whose gradient changed
-    between two identical calls (``-`` for forward rows)."""
+    between two identical calls (``-`` for forward rows); ``variants``: the
+    semantic variants the cell's passing discriminating cases separate from
+    torch's semantics, of those its cases can separate (``-``: none recorded)."""
     header = (
         "backend",
         "op",
@@ -84,6 +91,7 @@ def render(cells: dict[CellKey, Cell]) -> str:
         "worst |err|",
         "torch off-ref",
         "nondet",
+        "variants",
         "time/torch",
     )
     rows = [header]
@@ -104,6 +112,7 @@ def render(cells: dict[CellKey, Cell]) -> str:
                 f"{c.worst_abs:.3g}",
                 str(c.torch_off_reference),
                 str(c.nondeterministic) if c.backward else "-",
+                power_text(c.power),
                 "-" if ratio is None else f"{ratio:.2f}x",
             )
         )

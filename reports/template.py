@@ -156,7 +156,7 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 <span class="muted">counts are cases; a cell's colour is its worst status; click a failing cell for its minimal case</span></div>
 <table class="matrix" id="matrix-table">
 <thead>
-<tr><th rowspan="2">backend</th><th rowspan="2">op</th><th rowspan="2">cell</th>{% for m in matrix.machines %}<th class="machine" colspan="{{ m.dtypes|length or 1 }}">{{ m.label }}</th>{% endfor %}</tr>
+<tr><th rowspan="2">backend</th><th rowspan="2">op</th><th rowspan="2">cell</th><th rowspan="2" title="semantic variants (plausible wrong versions) the cell's passing discriminating cases separate from torch's semantics, of those its cases can separate">variants separated</th>{% for m in matrix.machines %}<th class="machine" colspan="{{ m.dtypes|length or 1 }}">{{ m.label }}</th>{% endfor %}</tr>
 <tr>{% for m in matrix.machines %}{% for d in m.dtypes %}<th>{{ d }}</th>{% else %}<th>-</th>{% endfor %}{% endfor %}</tr>
 </thead>
 <tbody>
@@ -166,6 +166,7 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 <td{% if row.backend == prev.backend %} class="rep"{% endif %}>{{ row.backend }}</td>
 <td{% if row.backend == prev.backend and row.op == prev.op %} class="rep"{% endif %}>{{ row.op }}</td>
 <td>{{ row.mode }}</td>
+<td class="power" title="{{ row.power_title }}">{{ row.power }}</td>
 {% for td in row.tds %}<td class="c s-{{ td.status }}" title="{{ td.title }}">{% if td.href %}<a href="{{ td.href }}">{% endif %}{% for n, sym, s in td.parts %}{{ n }}&#8239;{{ sym }}{% if not loop.last %} {% endif %}{% else %}·{% endfor %}{% if td.href %}</a>{% endif %}{% if td.offref %}<span class="offref">⚑{{ td.offref }}</span>{% endif %}</td>{% endfor %}
 </tr>
 {% set prev.backend = row.backend %}{% set prev.op = row.op %}
@@ -182,6 +183,7 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 <h3><span class="badge s-{{ f.status }}">{{ f.status }}</span> {{ f.backend }} · {{ f.op }} · {{ f.mode }} · {{ f.dtype }} <span class="muted small">on {{ f.machine }}</span></h3>
 <div class="mono">{% if f.minimal %}minimal case{% else %}first failing case (no minimal case recorded){% endif %}: {{ f.case }}</div>
 <div class="message">{{ f.message or "(no message)" }}</div>
+{% if f.diagnosis %}<div class="diagnosis"><b>diagnosis</b>: {{ f.diagnosis }}</div>{% endif %}
 {% for k, v in f.extra %}<div class="small"><b>{{ k }}</b>: <code>{{ v }}</code></div>{% endfor %}
 <div class="cols">
 {% if f.metrics %}

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from conformance.cases import Case
 from conformance.ops import INVALID_CALLS_CELL
 from conformance.results import Result
+from reports.data import power_of
 from reports.summary import render, tabulate
 
 
@@ -59,7 +60,8 @@ def summary(records: Sequence[dict[str, Any]], seed: int | None, path: Any) -> s
     """The end-of-run text: the table of cells, the invalid calls, each minimal
     failing case with its repro, and the totals."""
     results = [r for r in records if r.get("type") == "result"]
-    parts = ["", render(tabulate(r for r in results if r["mode"] != INVALID_CALLS_CELL))]
+    done = [r for r in records if r.get("type") == "cell_done"]
+    parts = ["", render(tabulate([*done, *(r for r in results if r["mode"] != INVALID_CALLS_CELL)]))]
     invalid = tabulate(r for r in results if r["mode"] == INVALID_CALLS_CELL)
     if invalid:
         parts += ["", "invalid calls (same exception class as torch, message naming the problem):", render(invalid)]
@@ -67,7 +69,34 @@ def summary(records: Sequence[dict[str, Any]], seed: int | None, path: Any) -> s
             if r["mode"] == INVALID_CALLS_CELL and r["status"] in ("fail", "error"):
                 parts.append(f"  {r['backend']}: {Case.from_json(r['case']).describe()}: {r['message']}")
     for r in (r for r in results if r.get("minimal")):
-        parts += ["", f"=== {r['backend']} {r['op']} {r['mode']}: {r['status']} ===", r["message"], "repro:", r["repro"]]
+        grad = " backward" if r.get("direction") == "backward" else ""
+        parts += ["", f"=== {r['backend']} {r['op']} {r['mode']}{grad}: {r['status']} ===", r["message"]]
+        diagnosis = r.get("diagnosis")
+        if isinstance(diagnosis, dict) and diagnosis.get("summary"):
+            parts.append(f"diagnosis: {diagnosis['summary']}")
+        parts += ["repro:", r["repro"]]
+    parts += power_lines(done)
     total, bad = not_conforming(records)
     parts += ["", f"{total} cases, {bad} not conforming; seed {seed}; results in {path}", ""]
     return "\n".join(parts)
+
+
+def power_lines(done: Sequence[dict[str, Any]]) -> list[str]:
+    """Per backend, the variants each op's cells separated, over all its cells."""
+    per: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+    for r in done:
+        power = power_of(r.get("variants"))
+        if power is None:
+            continue
+        separated, total = per.setdefault((r["backend"], r["op"]), (set(), set()))
+        separated.update(power[0])
+        total.update(power[1])
+    lines = []
+    for backend in sorted({b for b, _ in per}):
+        ops = [(op, s, t) for (b, op), (s, t) in per.items() if b == backend]
+        figures = ", ".join(f"{op} {len(s)}/{len(t)}" for op, s, t in ops)
+        lines += ["", f"{backend}: semantic variants separated from torch's semantics: {figures}"]
+        missing = sorted(v for _, s, t in ops for v in t - s)
+        if missing:
+            lines.append(f"  not separated (no passing case tells them apart): {', '.join(missing)}")
+    return lines

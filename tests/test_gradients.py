@@ -41,9 +41,10 @@ def test_reference_gradients_are_adjoints(op, cell, data):
     arrays = case.materialize()
     g = arrays.pop("grad_output")
     x = arrays.pop("x")
-    assume(not np.isnan(x).any())  # NaN poisons both inner products
+    assume(np.isfinite(x).all())  # NaN or an infinity poisons both inner products
     out = load("reference").__getattribute__(op)(x, **arrays, **case.params)
     out = out[0] if isinstance(out, tuple) else out
+    assume(np.isfinite(out).all())  # so does -inf from a max-pooling window wholly in the padding
     grads = vjp(op, g, x, **arrays, **case.params)
     if op == "conv_transpose":  # bilinear: check each argument with the bias held at zero
         arrays.pop("bias", None)
@@ -146,7 +147,7 @@ def test_nondeterministic_gradients_are_reported(tmp_path):
     ]
     assert any(r.get("deterministic") is False for r in backward)
     row = next(line for line in proc.stdout.splitlines() if "pixel_shuffle" in line and " bwd " in line)
-    assert int(row.split()[-2]) > 0  # the nondet column
+    assert int(row.split()[-3]) > 0  # the nondet column (then variants, time/torch)
 
 
 def test_no_grad_checks_forward_only(tmp_path):

@@ -1,0 +1,144 @@
+"""Diagnosis: which known semantics a failing backend actually follows.
+
+For a failing cell, every semantic variant of the op (``reference.variants``)
+is taken in turn as the contract: a failing case is *explained* by a variant
+when the backend conforms to that variant on it (the same tolerance policy,
+the variant's outputs standing where torch's do), and a passing case *agrees*
+with a variant when the variant passes it too.  A variant that explains every
+failing case and agrees on every passing one is named; several such variants
+coincide on every case checked and are named together; when no single one
+does, a pair whose explanations cover every failing case is tried; otherwise
+the verdict is "no known variant", never a guess.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from backends.reference_backend import to_dtype
+from backends.variant_backend import VariantBackend
+from conformance.cases import Case
+from conformance.execute import Expected, Oracle, Phase, magnitudes, no_phase, reference_outputs
+from conformance.repro import gradient_inputs
+from conformance.results import Result
+from conformance.verdict import check_case
+from reference.variants import Variant, variants_for
+
+#: Failing and passing cases a diagnosis looks at, at most.
+MAX_FAILING = 8
+MAX_PASSING = 8
+
+
+class VariantOracle(Oracle):
+    """An oracle whose contract is a variant: its outputs stand where torch's
+    do (rounded to the case's dtype), its float64 results where the
+    reference's do."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.variant = VariantBackend(name)
+
+    def _exact(self, case: Case, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+        inputs = {k: v.copy() for k, v in arrays.items()}
+        x = inputs.pop("x")
+        if case.direction == "backward":
+            g = inputs.pop("grad_output")
+            grads = self.variant.exact_vjp(case.op, g, x, **inputs, **case.params)
+            return tuple(grads[n] for n in gradient_inputs(case))
+        if case.op != self.variant.variant.op:
+            return reference_outputs(case, arrays)
+        out = self.variant.variant.forward(x, **inputs, **case.params)
+        return tuple(np.asarray(o) for o in (out if isinstance(out, tuple) else (out,)))
+
+    def expected(
+        self, case: Case, arrays: dict[str, np.ndarray], phase: Phase = no_phase, torch_failure: str | None = None
+    ) -> Expected:
+        phase("reference")
+        try:
+            exact = self._exact(case, arrays)
+        except Exception as exc:  # the variant refuses the call: that is its contract here
+            return Expected(None, exc, None, None, exc)
+        dtype = arrays["x"].dtype
+        rounded = tuple(to_dtype(e, dtype) if e.dtype == np.float64 else e for e in exact)
+        return Expected(rounded, None, None, exact, None, None, magnitudes(case, arrays, len(exact)))
+
+
+#: ``check_with(case, variant_name)``: the backend judged against the variant.
+VariantChecker = Callable[[Case, str], Result]
+
+
+@dataclass
+class Diagnosis:
+    """What a failing cell's backend follows, as far as the variants tell."""
+
+    verdict: str  # "variant", "pair" or "none"
+    variants: list[str] = field(default_factory=list)
+    failing: int = 0
+    passing: int = 0
+    #: The best single variant's share when none explains everything.
+    partial: tuple[str, int] | None = None
+
+    def describe(self) -> str:
+        if self.verdict == "variant":
+            names = " = ".join(self.variants)
+            tie = " (they coincide on every case checked)" if len(self.variants) > 1 else ""
+            return (
+                f"matches {names}{tie} on all {self.failing} failing case(s) and agrees with torch "
+                f"on the {self.passing} passing one(s) checked"
+            )
+        if self.verdict == "pair":
+            return (
+                f"matches {' + '.join(self.variants)} together on all {self.failing} failing case(s) "
+                f"and agrees with torch on the {self.passing} passing one(s) checked"
+            )
+        text = "no known variant explains it"
+        if self.partial:
+            text += f" (closest: {self.partial[0]}, on {self.partial[1]} of {self.failing} failing case(s))"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "variants": self.variants,
+            "failing": self.failing,
+            "passing": self.passing,
+            "partial": list(self.partial) if self.partial else None,
+            "summary": self.describe(),
+        }
+
+
+def _agrees(variant: Variant, case: Case, oracle: Oracle) -> bool:
+    return check_case(case, VariantBackend(variant.name), oracle).status in ("pass", "unsupported")
+
+
+def diagnose(
+    op: str,
+    direction: str,
+    failing: Sequence[Case],
+    passing: Sequence[Case],
+    check_with: VariantChecker,
+    oracle: Oracle | None = None,
+) -> Diagnosis:
+    """Rank the op's variants on the cell's failing and passing cases (see the module docstring)."""
+    oracle = oracle or Oracle()
+    failing, passing = list(failing)[:MAX_FAILING], list(passing)[:MAX_PASSING]
+    candidates = [v for v in variants_for(op) if direction == "forward" or v.backward]
+    explains: dict[str, set[int]] = {}
+    for v in candidates:
+        if all(_agrees(v, case, oracle) for case in passing):
+            explains[v.name] = {i for i, case in enumerate(failing) if check_with(case, v.name).status == "pass"}
+    everything = set(range(len(failing)))
+    full = [name for name, hits in explains.items() if hits == everything]
+    if full and failing:
+        return Diagnosis("variant", full, len(failing), len(passing))
+    for a, b in itertools.combinations(sorted(explains), 2):
+        if failing and explains[a] and explains[b] and explains[a] | explains[b] == everything:
+            return Diagnosis("pair", [a, b], len(failing), len(passing))
+    best = max(explains.items(), key=lambda kv: len(kv[1]), default=None)
+    partial = (best[0], len(best[1])) if best and best[1] else None
+    return Diagnosis("none", [], len(failing), len(passing), partial)
