@@ -58,8 +58,11 @@ SPECIAL_ONE_IN = 4
 TRAP_DENOMINATORS = range(2, 13)
 TRAP_LENGTHS = range(1, 17)
 TRAP_SIZES = range(1, 81)
-#: One interpolate case in ``TRAP_ONE_IN`` is a nearest-index trap.
+#: One interpolate case in ``TRAP_ONE_IN`` is a nearest-index trap; for the
+#: nearest modes, whose every wrong port fails only there, one in
+#: ``NEAREST_TRAP_ONE_IN``.
 TRAP_ONE_IN = 6
+NEAREST_TRAP_ONE_IN = 3
 
 
 def spatial_extents(rank: int) -> st.SearchStrategy[tuple[int, ...]]:
@@ -83,29 +86,37 @@ def float64_nearest_index(n_in: int, n_out: int, scale: float | None, exact: boo
     return np.minimum(index, n_in - 1)
 
 
-def is_nearest_trap(n_in: int, n_out: int, scale: float | None, exact: bool) -> bool:
+def is_nearest_trap(n_in: int, n_out: int, scale: float | None, exact: bool, shortcuts: bool = False) -> bool:
     """Does torch's nearest index for float32 data (the 1-D / 3-D kernel's
-    rule, no 4-D shortcuts) differ from the float64 formula on this axis?"""
-    torch_index = nearest_taps(n_in, n_out, scale, exact).index[:, 0]
+    rule; ``shortcuts``: 4-D ``nearest``'s, which copies a length kept and
+    doubles a length doubled whatever the scale) differ from the float64
+    formula on this axis?"""
+    torch_index = nearest_taps(n_in, n_out, scale, exact, shortcuts=shortcuts).index[:, 0]
     return not np.array_equal(torch_index, float64_nearest_index(n_in, n_out, scale, exact))
 
 
 @functools.cache
-def nearest_traps(exact: bool) -> tuple[tuple[tuple[int, float], ...], tuple[tuple[int, int], ...]]:
+def nearest_traps(
+    exact: bool, shortcuts: bool = False
+) -> tuple[tuple[tuple[int, float], ...], tuple[tuple[int, int], ...]]:
     """``(scales, sizes)``: the ``(n_in, scale_factor)`` and ``(n_in, size)``
-    pairs among the candidates where ``nearest`` (``exact``: ``nearest-exact``)
-    reads another source index in float32 than in float64, e.g. ``(16, 2.6)``,
-    ``(6, 74)``.  Derived once per process (a fraction of a second)."""
+    pairs among the candidates where ``nearest`` (``exact``: ``nearest-exact``;
+    ``shortcuts``: 4-D ``nearest``) reads another source index in float32 than
+    in float64, e.g. ``(16, 2.6)``, ``(6, 74)``, 4-D's ``(4, 13 / 12)``.
+    Derived once per process (a fraction of a second)."""
     ratios = sorted({Fraction(p, q) for q in TRAP_DENOMINATORS for p in range(1, 4 * q + 1)})
     scales = tuple(
         (n_in, float(r))
         for r in ratios
         if Fraction(1, 5) <= r <= 4 and r.denominator > 1
         for n_in in TRAP_LENGTHS
-        if int(n_in * float(r)) >= 1 and is_nearest_trap(n_in, int(n_in * float(r)), float(r), exact)
+        if int(n_in * float(r)) >= 1 and is_nearest_trap(n_in, int(n_in * float(r)), float(r), exact, shortcuts)
     )
     sizes = tuple(
-        (n_in, n_out) for n_in in TRAP_LENGTHS for n_out in TRAP_SIZES if is_nearest_trap(n_in, n_out, None, exact)
+        (n_in, n_out)
+        for n_in in TRAP_LENGTHS
+        for n_out in TRAP_SIZES
+        if is_nearest_trap(n_in, n_out, None, exact, shortcuts)
     )
     return scales, sizes
 
@@ -131,7 +142,7 @@ def interpolate_cases(draw: st.DrawFn, mode: str, dtypes_for: DtypeChooser) -> C
 
     antialias = mode == "lanczos" or (mode in ANTIALIAS_MODES and draw(st.booleans()))
     params: dict[str, object] = {"mode": mode}
-    if _one_in(draw, TRAP_ONE_IN):
+    if _one_in(draw, NEAREST_TRAP_ONE_IN if mode in ("nearest", "nearest-exact") else TRAP_ONE_IN):
         params.update(_draw_trap(draw, mode, extents))
     elif draw(st.booleans()):
         sizes = draw(st.tuples(*[st.integers(1, 16)] * rank))
@@ -178,8 +189,9 @@ def _draw_trap(draw: st.DrawFn, mode: str, extents: list[int]) -> dict[str, obje
     they set in ``extents``; the other axes as usual."""
     rank = len(extents)
     kinds = [mode == "nearest-exact"] if mode in ("nearest", "nearest-exact") else [False, True]
-    scales = [t for exact in kinds for t in nearest_traps(exact)[0]]
-    sizes = [t for exact in kinds for t in nearest_traps(exact)[1]]
+    shortcuts = mode == "nearest" and rank == 2
+    scales = [t for exact in kinds for t in nearest_traps(exact, shortcuts)[0]]
+    sizes = [t for exact in kinds for t in nearest_traps(exact, shortcuts)[1]]
     axis = draw(st.integers(0, rank - 1))
     params: dict[str, object] = {}
     if draw(st.booleans()):

@@ -5,10 +5,10 @@ antialias, every dtype, memory layout and rank): each test finds a drawn case
 with the property, so a strategy that lost it fails here."""
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
 
 from conformance.strategies import interpolate_cases
 from reference.interpolate import plan_interpolate
+from tests import drawing
 
 ALL = ["float32", "float64", "float16", "uint8"]
 
@@ -59,29 +59,9 @@ def _scales(c):
     return () if s is None else (s if isinstance(s, tuple) else (s,))
 
 
-def draw_many(strategy, n=600):
-    """``n`` cases from a seeded, derandomized run: the same on every machine."""
-    drawn = []
-
-    @settings(
-        max_examples=n,
-        database=None,
-        derandomize=True,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        deadline=None,
-    )
-    @given(strategy)
-    def collect(case):
-        drawn.append(case)
-
-    collect()
-    return drawn
-
-
 @pytest.fixture(scope="module")
 def bilinear_cases():
-    return draw_many(interpolate_cases("bilinear", torch_like))
+    return drawing.draw_many(interpolate_cases("bilinear", torch_like))
 
 
 @pytest.mark.parametrize("name", list(PROPERTIES))
@@ -91,9 +71,9 @@ def test_bilinear_strategy_reaches(name, bilinear_cases):
 
 @pytest.mark.parametrize("mode,ndim", [("nearest", 3), ("nearest", 5), ("area", 5), ("trilinear", 5), ("linear", 3)])
 def test_ranks_are_reached(mode, ndim):
-    assert any(len(c.input.shape) == ndim for c in draw_many(interpolate_cases(mode, torch_like), 100))
+    assert any(len(c.input.shape) == ndim for c in drawing.draw_many(interpolate_cases(mode, torch_like), 100))
 
 
 def test_only_offered_dtypes_are_drawn():
-    cases = draw_many(interpolate_cases("bicubic", lambda m, aa: ["float64"]), 200)
+    cases = drawing.draw_many(interpolate_cases("bicubic", lambda m, aa: ["float64"]), 200)
     assert cases and {c.dtype for c in cases} == {"float64"}

