@@ -43,7 +43,8 @@ class TorchBackend(BackendBase):
         try:
             torch = self._torch()
         except ImportError as exc:
-            return False, f"torch is not installed ({exc})"
+            install = "python -m pip install -c constraints.txt -e ."
+            return False, f"torch is not installed ({exc}); from the checkout's root: {install}"
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             return False, "torch finds no CUDA device (torch.cuda.is_available() is False)"
         return True, ""

@@ -1,8 +1,27 @@
-"""Entry point for ``python -m conformance``."""
+"""Entry point for ``python -m conformance``.
+
+A dependency missing from the environment (numpy, hypothesis, torch, Jinja2)
+ends the command with one line on stderr naming it and the command that
+installs it, exit status 2, instead of a traceback.
+"""
 
 import sys
 
-from conformance.cli import main
+from conformance.dependencies import message
+
+
+def run() -> int:
+    try:
+        from conformance.cli import main
+
+        return main()
+    except ModuleNotFoundError as exc:
+        line = message(exc)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        return 2
+
 
 if __name__ == "__main__":  # worker processes (spawn) import this module too
-    sys.exit(main())
+    sys.exit(run())

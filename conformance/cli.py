@@ -1,13 +1,15 @@
 """``python -m conformance``: run conformance checks, list backends and ops.
 
-Exit status of ``run``: 0 when every checked case conforms, 1 when any case
-fails or errors, 2 on bad usage (unknown backend or op, a backend that cannot
-run here).
+Exit status of ``run``: 0 when every checked case conforms or fails as an
+expected deviation (--expected), 1 when any other case fails or errors (or,
+with --strict, an expected deviation is stale), 2 on bad usage (unknown
+backend or op, a backend that cannot run here, a bad expected file).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -15,18 +17,29 @@ from typing import Any, TextIO
 import backends
 from backends import BackendLoadError
 from conformance import ops
+from conformance.dependencies import message as missing_dependency
+from conformance.expected import judge, run_expectations
 from conformance.isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT
 from conformance.search import DEFAULT_SHRINK_SECONDS
 from conformance.session import DEFAULT_BACKENDS, DEFAULT_RESULTS, ConfigError, RunConfig, Session, resume
-from reports.terminal import Progress, not_conforming, summary
+from reports.terminal import Progress, summary
 
 
 class UsageError(Exception):
     """Bad command-line usage: exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose help is plain text: the reStructuredText literals of the
+    docstrings it shows lose their double backticks.  Its subcommands' parsers
+    are of its class too (argparse's default ``parser_class``)."""
+
+    def format_help(self) -> str:
+        return super().format_help().replace("``", "")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m conformance", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +103,20 @@ def _add_selection_arguments(run: argparse.ArgumentParser) -> None:
         help=f"JSON-lines results file to append to (default {DEFAULT_RESULTS})",
     )
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="check cells side by side in N job processes (default: this machine's cores, "
+        f"{os.cpu_count() or 1}; 1: one after another); the results do not depend on N",
+    )
+    run.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="check only shard K of N of the run's cells (cell i belongs to shard i mod N + 1): "
+        "N machines of a CI matrix cover each cell once; merge their files with `report`",
+    )
 
 
 def _add_search_arguments(run: argparse.ArgumentParser) -> None:
@@ -137,6 +164,17 @@ def _add_search_arguments(run: argparse.ArgumentParser) -> None:
         action="store_true",
         help="continue the last run in --results with its own settings, skipping finished cells",
     )
+    run.add_argument(
+        "--expected",
+        metavar="FILE",
+        help="TOML file of [[expected]] deviations (backend, op, cell, dtype, direction, reason, link): "
+        "failures they cover are reported as expected and do not fail the run",
+    )
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail the run when an --expected entry is stale (its cells were checked and did not fail)",
+    )
 
 
 # --- report: the HTML conformance report (reports/html.py) -------------------
@@ -180,7 +218,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
         from reports.data import ReportError
         from reports.html import write_report
     except ImportError as exc:
-        raise UsageError(f"the report needs Jinja2 (python3 -m pip install Jinja2): {exc}") from exc
+        raise UsageError(f"the report needs Jinja2: {missing_dependency(exc) or exc}") from exc
     bench = args.bench if args.bench is not None else (DEFAULT_BENCH if DEFAULT_BENCH.is_file() else None)
     if bench is not None and not bench.is_file():
         raise UsageError(f"benchmark file {str(bench)!r} does not exist")
@@ -223,10 +261,14 @@ def _config(args: argparse.Namespace) -> RunConfig:
         seed=args.seed,
         oracle=args.oracle,
         no_grad=args.no_grad,
+        jobs=args.jobs if args.jobs is not None else os.cpu_count() or 1,
+        shard=args.shard,
         timeout=args.timeout,
         memory_limit_gib=args.memory_limit_gib,
         shrink_seconds=args.shrink_seconds,
         no_isolation=args.no_isolation,
+        expected=args.expected,
+        strict=args.strict,
     )
 
 
@@ -235,6 +277,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         if args.resume:
             session = resume(args.results, progress)
+            if args.jobs is not None:  # the results do not depend on it: this resume's own choice
+                session.config.jobs = args.jobs
             err.write(f"resuming run {session.run_id} ({len(session.done)} cell(s) already done) with its own settings\n")
         else:
             session = Session(_config(args), args.results, progress)
@@ -242,7 +286,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     out.write(summary(records, session.config.seed, args.results))
-    return 1 if not_conforming(records)[1] else 0
+    return judge(records, run_expectations(records)).exit_code(session.config.strict)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,6 +52,11 @@ class Deviation:
     handling: str
     #: For ``shows == "raises"``: a substring of torch's error message.
     raises_phrase: str | None = None
+    #: Where it shows beyond its case (as an expected deviation of a torch
+    #: backend, ``conformance.expected``): the op's cells (default: its
+    #: case's) and the dtypes (default: any).
+    cells: tuple[str, ...] = ()
+    dtypes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -90,6 +95,7 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         ),
         shows="off-reference",
         handling=FLAGGED,
+        cells=("bilinear", "bicubic", "lanczos"),
     ),
     Deviation(
         name="antialias-backward-unchanged-axis",
@@ -109,6 +115,7 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         ),
         shows="off-reference",
         handling=FLAGGED,
+        cells=("bilinear", "bicubic", "lanczos"),
     ),
     Deviation(
         name="nearest-3d-backward-given-scale",
@@ -143,6 +150,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         ),
         shows="off-reference",
         handling=FLAGGED,
+        cells=("bicubic", "lanczos"),
+        dtypes=("uint8",),
     ),
     Deviation(
         name="uint8-antialias-internal-assert",
@@ -157,6 +166,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         shows="raises",
         raises_phrase="INTERNAL ASSERT FAILED",
         handling=REFERENCE_ALONE,
+        cells=("bilinear", "bicubic"),
+        dtypes=("uint8",),
     ),
     Deviation(
         name="float16-conv-transpose1d-backward-segfault",
@@ -265,6 +276,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         ),
         shows="off-reference",
         handling=FLAGGED,
+        cells=("linear", "bilinear", "trilinear"),
+        dtypes=("float32",),
     ),
     # Special values (NaN, infinities, overflow): where torch's propagation
     # depends on its own rounding rather than on the values.
@@ -286,6 +299,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         ),
         shows="off-reference",
         handling=FLAGGED,
+        cells=("linear", "bilinear", "trilinear", "bicubic", "lanczos"),
+        dtypes=("float32", "float16"),
     ),
     Deviation(
         name="area-3d-float16-sums-overflow",
@@ -302,6 +317,7 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         ),
         shows="off-reference",
         handling=FLAGGED,
+        dtypes=("float16",),
     ),
     Deviation(
         name="float16-conv-transpose-products-overflow",
@@ -320,6 +336,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         ),
         shows="off-reference",
         handling=FLAGGED,
+        cells=("1d", "2d", "3d"),
+        dtypes=("float16",),
     ),
     Deviation(
         name="float16-conv-transpose-weight-gradient-overflow",
@@ -339,6 +357,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         ),
         shows="off-reference",
         handling=FLAGGED,
+        cells=("1d", "2d", "3d"),
+        dtypes=("float16",),
     ),
 )
 

@@ -72,6 +72,20 @@ def _gpu() -> dict[str, Any] | None:
     return info
 
 
+def command_line() -> list[str]:
+    """The command as it was typed: ``python -m conformance run ...``.  Under
+    ``-m``, ``sys.argv[0]`` is the path to ``conformance/__main__.py``; the
+    interpreter's ``sys.orig_argv`` keeps the ``-m`` (the interpreter named
+    by its file name, as one types it)."""
+    typed = list(getattr(sys, "orig_argv", None) or [])
+    if typed:
+        return [os.path.basename(typed[0]) or typed[0], *typed[1:]]
+    argv = list(sys.argv)
+    if argv and os.path.basename(argv[0]) == "__main__.py":
+        return ["python", "-m", os.path.basename(os.path.dirname(argv[0])), *argv[1:]]
+    return argv
+
+
 def environment(seed: int, examples: int, argv: list[str] | None = None) -> dict[str, Any]:
     """Everything needed to tell where and how a run happened."""
     torch_threads = None
@@ -99,5 +113,5 @@ def environment(seed: int, examples: int, argv: list[str] | None = None) -> dict
         "seed": seed,
         "examples": examples,
         "ci": bool(os.environ.get("CI")),
-        "argv": argv if argv is not None else sys.argv,
+        "argv": argv if argv is not None else command_line(),
     }

@@ -2,17 +2,50 @@
 
 The script rebuilds the inputs with the NumPy statements the case is made of,
 runs torch with *the same statements the oracle ran* (the op's ``torch_code``
-in the registry), runs the backend, and prints where they differ.  Blocks end
-with a blank line so the script also runs when pasted into an interactive
-interpreter.
+in the registry), runs the backend, and prints where they differ.  The
+script also runs when pasted into the interactive interpreter, which reads it
+a line at a time (``pasteable``): a blank line closes every indented block,
+the last one too, and none falls inside a block.
 """
 
 from __future__ import annotations
+
+import re
 
 from conformance import ops
 from conformance.cases import Case, PooledIndices
 
 IMPORTS = ["import numpy as np", "import torch", "import torch.nn.functional as F", "from backends import load"]
+
+
+#: Lines at column 0 that go on the statement above rather than start one:
+#: a compound statement's further clauses, a bracket closing a multi-line call.
+_GOES_ON = re.compile(r"(elif|else|except|finally)\b|[)\]}]")
+
+
+def _top_level(line: str) -> bool:
+    """``line`` starts a statement at column 0."""
+    return bool(line) and not line[:1].isspace() and not _GOES_ON.match(line)
+
+
+def pasteable(lines: list[str]) -> str:
+    """``lines`` (each may hold several) as a script that runs both as a file
+    and pasted into the interactive interpreter.  The interpreter ends a block
+    at a blank line and wants one before a statement at column 0 that follows
+    a block (else a SyntaxError), so: blank lines inside a statement are
+    dropped, one is put after every block, the last one included."""
+    flat = [line.rstrip() for chunk in lines for line in chunk.split("\n")]
+    out: list[str] = []
+    for i, line in enumerate(flat):
+        if not line:
+            following = next((later for later in flat[i + 1 :] if later), "")
+            if out and out[-1] and _top_level(following):
+                out.append("")  # between statements at column 0: kept
+            continue
+        if out and out[-1] and not _top_level(out[-1]) and _top_level(line):
+            out.append("")  # closes the statement above
+        out.append(line)
+    return "\n".join([*out, ""] if out and _top_level(out[-1]) else [*out, "", ""])
 
 
 def torch_lines(case: Case) -> list[str]:
@@ -51,7 +84,7 @@ def repro(case: Case, backend_spec: str) -> str:
     """A script comparing ``backend_spec`` with torch on ``case``."""
     if case.direction == "backward":
         return _backward(case, backend_spec)
-    return "\n".join(
+    return pasteable(
         [
             *_header(case),
             "try:",
@@ -85,12 +118,12 @@ def repro(case: Case, backend_spec: str) -> str:
 def _backward(case: Case, backend_spec: str) -> str:
     """torch autograd through the oracle's statements against the backend's ``vjp``."""
     wrt = gradient_inputs(case)
-    return "\n".join(
+    return pasteable(
         [
             *_header(case),
             f"wrt = {wrt!r}",
             "for name in wrt:",
-            "    t[name].requires_grad_(True)",
+            "    t[name].requires_grad = True",
             "",
             *torch_lines(case),
             "out = out[0] if isinstance(out, tuple) else out",

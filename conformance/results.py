@@ -12,7 +12,7 @@ from conformance.tolerance import Comparison
 
 STATUSES = ("pass", "fail", "error", "unsupported")
 #: Result fields kept in ``Result.extra`` and written as top-level record keys.
-EXTRA_FIELDS = ("isolation", "phase", "deterministic", "transfer_s", "values", "separates", "diagnosis")
+EXTRA_FIELDS = ("isolation", "phase", "deterministic", "transfer_s", "values", "separates", "diagnosis", "exceptions")
 
 
 @dataclass
@@ -31,7 +31,8 @@ class Result:
     #: ``isolation`` ("crash" | "timeout") and ``phase`` when the worker died;
     #: ``deterministic`` (backward), ``transfer_s``, ``values`` (the windows a
     #: failure card shows, see ``conformance.windows``), ``separates`` (the
-    #: variants a discriminating case tells apart from torch's semantics).
+    #: variants a discriminating case tells apart from torch's semantics),
+    #: ``exceptions`` (where torch or the backend raised: what each did).
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -4,7 +4,8 @@ shrink of the first failure to a minimal case with its repro."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -178,6 +179,31 @@ def _unsupported(cell: Cell, backend: Backend, why: str) -> Result:
     return Result(backend.name, probe, "unsupported", why)
 
 
+@contextmanager
+def _own_constants_only() -> Iterator[None]:
+    """Hypothesis (6.131 on) mixes into its draws constants it reads from the
+    source of every local module imported so far, so a seed's cases depend on
+    which ones a process happens to have imported (the command line or a job
+    process of ``--jobs``, an earlier cell's lazy imports) and change with any
+    edit of the code.  Within this block it draws with its own constants only:
+    a cell's cases are a function of its settings and seed.  (Hypothesis's
+    private API: where it is not there to patch, nothing changes.)"""
+    try:
+        from hypothesis.internal.conjecture import providers
+
+        constants, cache, local = providers.Constants(), providers.CONSTANTS_CACHE, providers._get_local_constants
+    except (ImportError, AttributeError):
+        yield
+        return
+    providers._get_local_constants = lambda: constants
+    cache.cache.clear()  # it holds the local constants of the draws so far
+    try:
+        yield
+    finally:
+        providers._get_local_constants = local
+        cache.cache.clear()
+
+
 def _explore(cell: Cell, strategy: Any, tally: _Tally, backend: Backend) -> None:
     """Check ``cell.examples`` drawn cases (no shrinking here)."""
 
@@ -188,7 +214,8 @@ def _explore(cell: Cell, strategy: Any, tally: _Tally, backend: Backend) -> None
         tally(case)
 
     try:
-        explore()
+        with _own_constants_only():
+            explore()
     except _GiveUp:
         pass
     except Unsatisfiable:
@@ -216,7 +243,8 @@ def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result) ->
             raise _Failed
 
     try:
-        shrink()
+        with _own_constants_only():
+            shrink()
     except (_Failed, Flaky):
         pass
     # Only fixed cases failed (Hypothesis met none): report the first as is.

@@ -13,18 +13,22 @@ import dataclasses
 import os
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import backends
 from backends import Backend, BackendLoadError
 from conformance import ops
-from conformance.cases import Case
+from conformance.cases import Case, InputSpec
 from conformance.environment import environment
 from conformance.execute import Oracle
+from conformance.expected import Expectation, ExpectedFileError, builtin_expectations
+from conformance.expected import load as load_expected
+from conformance.expected import validate as validate_expected
 from conformance.isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, IsolatedChecker
+from conformance.parallel import Pool
 from conformance.results import CellOutcome, Result
 from conformance.search import DEFAULT_SHRINK_SECONDS, Cell, check_invalid_calls, search_cell
 from conformance.store import ResultsWriter, current_results, read_records
@@ -36,6 +40,19 @@ DEFAULT_RESULTS = Path("results") / "conformance.jsonl"
 
 class ConfigError(Exception):
     """Settings that cannot make a run (unknown op, unavailable backend, ...)."""
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` as ``(K, N)``, 1 <= K <= N; ``ConfigError`` saying what is wrong."""
+    k, slash, n = str(text).partition("/")
+    if not (slash and k.strip().isdigit() and n.strip().isdigit()):
+        raise ConfigError(f"--shard {text!r}: use K/N (shard K of N, e.g. 1/3)")
+    shard, shards = int(k), int(n)
+    if shards < 1:
+        raise ConfigError(f"--shard {text!r}: N must be at least 1")
+    if not 1 <= shard <= shards:
+        raise ConfigError(f"--shard {text!r}: K must be 1 to N (1/{shards} to {shards}/{shards})")
+    return shard, shards
 
 
 @dataclass
@@ -55,6 +72,18 @@ class RunConfig:
     memory_limit_gib: float = DEFAULT_MEMORY_LIMIT / 2**30
     shrink_seconds: float = DEFAULT_SHRINK_SECONDS
     no_isolation: bool = False
+    #: Only these directions ("forward", "backward"); None: both (unless ``no_grad``).
+    direction: list[str] | None = None
+    #: The expected-deviations file (``conformance.expected``), and whether its
+    #: stale entries fail the run.
+    expected: str | None = None
+    strict: bool = False
+    #: Job processes checking cells side by side (``conformance.parallel``);
+    #: 1: one cell after another, in this process.  Results do not depend on it.
+    jobs: int = 1
+    #: ``"K/N"``: only the K-th of N shares of the run's cells (cell i of the
+    #: run's cell list belongs to shard i mod N + 1); None: every cell.
+    shard: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -70,6 +99,10 @@ class RunConfig:
             raise ConfigError("--examples must be at least 1")
         if self.timeout <= 0:
             raise ConfigError("--timeout must be positive")
+        if self.jobs < 1:
+            raise ConfigError("--jobs must be at least 1")
+        if self.shard is not None:
+            parse_shard(self.shard)
         for op in self.op or []:
             if op not in ops.REGISTRY:
                 raise ConfigError(f"unknown op {op!r}: use one of {', '.join(ops.names())}")
@@ -80,6 +113,20 @@ class RunConfig:
         for dtype in self.dtype or []:
             if dtype not in ops.KNOWN_DTYPES:
                 raise ConfigError(f"unknown dtype {dtype!r}: use one of {', '.join(ops.KNOWN_DTYPES)}")
+        self.expectations([])
+
+    def expectations(self, loaded: list[tuple[str, str]]) -> list[Expectation]:
+        """The expected deviations of the run: the ``expected`` file's entries
+        (an entry may name a backend by its spec or its name), then torch's own
+        for a torch backend; ``ConfigError`` on a bad file."""
+        try:
+            entries = load_expected(self.expected) if self.expected else []
+            validate_expected(entries)
+        except ExpectedFileError as exc:
+            raise ConfigError(str(exc)) from exc
+        names = dict(loaded)
+        entries = [dataclasses.replace(e, backend=names.get(e.backend, e.backend)) for e in entries]
+        return [*entries, *builtin_expectations(names.values())]
 
     def cells(self) -> Iterator[Cell]:
         """The cells in run order: each op's cells forward, then backward (ops
@@ -87,11 +134,16 @@ class RunConfig:
         for op in self.op or ops.names():
             info = ops.get(op)
             chosen = [c for c in info.cells if not self.mode or c in self.mode]
-            directions = [d for d in info.directions() if d == "forward" or not self.no_grad]
+            directions = [
+                d
+                for d in info.directions()
+                if (d == "forward" or not self.no_grad) and (not self.direction or d in self.direction)
+            ]
             for direction in directions:
                 for cell in chosen:
                     yield Cell(op, cell, direction, self.examples, self.seed or 0, self.dtype, self.shrink_seconds)
-            if info.invalid_calls and (not self.mode or ops.INVALID_CALLS_CELL in self.mode):
+            forward = not self.direction or "forward" in self.direction
+            if info.invalid_calls and forward and (not self.mode or ops.INVALID_CALLS_CELL in self.mode):
                 yield Cell(op, ops.INVALID_CALLS_CELL)
 
 
@@ -153,11 +205,64 @@ class Session:
         oracle = Oracle(load_backend(config.oracle))
         if config.seed is None:
             config.seed = 0 if os.environ.get("CI") else random.randrange(2**31)
+        every, tasks = self._tasks(loaded)
         with ResultsWriter(self.results, self.run_id) as writer:
             self._header(writer, loaded)
-            for spec, backend in loaded:
-                self._backend(writer, spec, backend, oracle)
-        return current_results(r for r in read_records(self.results) if r.get("run_id") == writer.run_id)
+            if config.jobs > 1 and len(tasks) > 1:
+                self._parallel(writer, loaded, tasks)
+            else:
+                for b, (spec, backend) in enumerate(loaded):
+                    self._backend(writer, spec, backend, oracle, [cell for i, cell in tasks if i == b])
+        records = current_results(r for r in read_records(self.results) if r.get("run_id") == writer.run_id)
+        return in_run_order(records, [cell_id(loaded[b][1].name, cell) for b, cell in every])
+
+    def _tasks(self, loaded: list[tuple[str, Backend]]) -> tuple[list[Task], list[Task]]:
+        """Every cell of the run, backend after backend in registry order (a
+        task: the backend's index in ``loaded``, the cell), and those this
+        session checks: its shard's (``config.shard``) not done already."""
+        every = [(b, cell) for b in range(len(loaded)) for cell in self.config.cells()]
+        shard, shards = parse_shard(self.config.shard) if self.config.shard else (1, 1)
+        mine = [task for i, task in enumerate(every) if i % shards == shard - 1]
+        return every, [(b, cell) for b, cell in mine if cell_id(loaded[b][1].name, cell) not in self.done]
+
+    def _parallel(self, writer: ResultsWriter, loaded: list[tuple[str, Backend]], tasks: list[Task]) -> None:
+        """Check ``tasks`` on ``config.jobs`` job processes (``conformance.parallel``):
+        their records are written as they arrive, a cell's progress line is
+        drawn when it is finished, a cell whose job died gets an error result."""
+        received: dict[int, list[dict[str, Any]]] = {}
+
+        def on_message(kind: str, index: int, payload: Any) -> None:
+            if kind == "record":
+                writer.write(payload)
+                received.setdefault(index, []).append(payload)
+            elif kind == "done":
+                b, cell = tasks[index]
+                self._replay(loaded[b][1].name, cell, received.pop(index, []), payload)
+
+        def on_lost(index: int, why: str) -> None:
+            b, cell = tasks[index]
+            records = received.pop(index, [])
+            attempt = records[0]["attempt"] if records else uuid.uuid4().hex[:8]
+            probe = Case(cell.op, InputSpec((1, 1, 1), "float32"), cell=cell.cell, direction=cell.direction)
+            message = f"{why} while checking this cell: its results so far are kept; --resume checks it again"
+            lost = {**Result(loaded[b][1].name, probe, "error", message).to_json(), "attempt": attempt}
+            writer.write(lost)
+            self._replay(loaded[b][1].name, cell, [*records, lost], f"JOB DIED: {why}")
+
+        pool = Pool(self.config.jobs, Job, (self.config.to_json(), tasks), on_message, on_lost)
+        pool.run([b for b, _ in tasks])  # a job keeps to one backend's cells while it can: a worker each
+
+    def _replay(self, name: str, cell: Cell, records: list[dict[str, Any]], note: str) -> None:
+        """The progress line of a cell a job checked, from its records."""
+        if self.progress is None:
+            return
+        self.progress.start(f"{name} {cell.describe()}")
+        for r in records:
+            if r.get("type") == "result":
+                result = Result.from_json(r, Case.from_json(r["case"]), name)
+                result.minimal = bool(r.get("minimal"))
+                self.progress.update(result)
+        self.progress.finish(note)
 
     def _header(self, writer: ResultsWriter, loaded: list[tuple[str, Backend]]) -> None:
         env = environment(self.config.seed or 0, self.config.examples)
@@ -168,6 +273,10 @@ class Session:
         for spec, backend in loaded:
             record = {"type": "backend", "name": backend.name, "spec": spec, "version": backend.version()}
             writer.write({**record, "available": True, "reason": ""})
+        expectations = self.config.expectations([(spec, backend.name) for spec, backend in loaded])
+        if expectations:
+            entries = [e.to_json() for e in expectations]
+            writer.write({"type": "expectations", "entries": entries, "strict": self.config.strict})
 
     def _checker(self, spec: str, backend: Backend) -> tuple[IsolatedChecker | None, Any, Any]:
         """The worker that checks the backend's cases, and how to ask it for a
@@ -185,19 +294,18 @@ class Session:
 
         return isolated, checker, variant_checker
 
-    def _backend(self, writer: ResultsWriter, spec: str, backend: Backend, oracle: Oracle) -> None:
+    def _backend(self, writer: ResultsWriter, spec: str, backend: Backend, oracle: Oracle, cells: list[Cell]) -> None:
         isolated, *checkers = self._checker(spec, backend)
         try:
-            for cell in self.config.cells():
-                if (backend.name, cell.op, cell.cell, cell.direction) not in self.done:
-                    self._cell(writer, cell, spec, backend, oracle, checkers)
+            for cell in cells:
+                self._cell(writer, cell, spec, backend, oracle, checkers)
         finally:
             if isolated is not None:
                 isolated.close()
 
     def _cell(
         self,
-        writer: ResultsWriter,
+        writer: ResultsWriter | _Sender,
         cell: Cell,
         spec: str,
         backend: Backend,
@@ -222,10 +330,7 @@ class Session:
         done = {"type": "cell_done", **key, "attempt": attempt, "counts": outcome.counts}
         writer.write({**done, "variants": outcome.power.to_json()})
         if self.progress is not None:
-            notes = [f"variants separated {outcome.power.describe()}"] if outcome.power.total else []
-            if outcome.minimal is not None:
-                notes.append(f"FAILS, minimal case: {outcome.minimal.case.describe()}")
-            self.progress.finish("  ".join(notes))
+            self.progress.finish(progress_note(outcome))
         return outcome
 
 
@@ -233,3 +338,93 @@ def resume(results: Path, progress: Progress | None = None) -> Session:
     """The session that continues the last run in ``results`` with its own settings."""
     run_id, config, done = resume_state(results)
     return Session(config, results, progress, run_id, done)
+
+
+#: A cell to check: the index of its backend among the run's, and the cell.
+Task = tuple[int, Cell]
+
+
+def cell_id(backend: str, cell: Cell) -> tuple[str, str, str, str]:
+    """How records name a cell: backend name, op, cell (their ``mode``), direction."""
+    return backend, cell.op, cell.cell, cell.direction
+
+
+def in_run_order(records: list[dict[str, Any]], cells: list[tuple[str, str, str, str]]) -> list[dict[str, Any]]:
+    """``records`` as a run of one job writes them: the run's header records
+    first, then each cell's records (in the order they were written) in the
+    order of ``cells``, whichever cell a job finished first."""
+    rank: dict[tuple[str, ...], int] = {}
+    for i, key in enumerate(cells):
+        rank.setdefault(key, i)
+
+    def position(r: dict[str, Any]) -> int:
+        if r.get("type") not in ("result", "cell_done"):
+            return -1
+        return rank.get((r.get("backend"), r.get("op"), r.get("mode"), r.get("direction", "forward")), len(rank))
+
+    return sorted(records, key=position)
+
+
+def progress_note(outcome: CellOutcome) -> str:
+    """What a cell's progress line adds once it is finished."""
+    notes = [f"variants separated {outcome.power.describe()}"] if outcome.power.total else []
+    if outcome.minimal is not None:
+        notes.append(f"FAILS, minimal case: {outcome.minimal.case.describe()}")
+    return "  ".join(notes)
+
+
+class _Sender:
+    """A job's stand-in for the results writer: each record goes to the parent, which writes it."""
+
+    def __init__(self, send: Callable[[str, Any], None]) -> None:
+        self.send = send
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.send("record", record)
+
+
+class _LazyOracle:
+    """The oracle, loaded when first used: where the backends' cases run in
+    their workers, a job needs it only to diagnose a failure, and a job that
+    never imports torch starts in a fraction of the time."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.oracle: Oracle | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self.oracle is None:
+            self.oracle = Oracle(load_backend(self.spec))
+        return getattr(self.oracle, name)
+
+
+class Job:
+    """A job process of a parallel run (``--jobs``; ``conformance.parallel``
+    starts it): checks the tasks the parent hands it as a run of one job
+    would, each backend's cases in its own isolated worker (unless
+    ``no_isolation``), sending the records back; returns each cell's
+    progress note."""
+
+    def __init__(self, config: dict[str, Any], tasks: list[Task]) -> None:
+        self.session = Session(RunConfig.from_json(config))
+        # Every backend, as the parent loaded them: a plug-in may register ops of its own.
+        self.loaded = [(spec, load_backend(spec)) for spec in self.session.config.backend]
+        self.oracle = cast(Oracle, _LazyOracle(self.session.config.oracle))
+        self.tasks = tasks
+        #: The backend whose worker is open, the worker, and its checkers.
+        self.open: tuple[int, IsolatedChecker | None, list[Any]] | None = None
+
+    def __call__(self, index: int, send: Callable[[str, Any], None]) -> str:
+        b, cell = self.tasks[index]
+        spec, backend = self.loaded[b]
+        if self.open is None or self.open[0] != b:
+            self.close()
+            isolated, *checkers = self.session._checker(spec, backend)
+            self.open = (b, isolated, checkers)
+        outcome = self.session._cell(_Sender(send), cell, spec, backend, self.oracle, self.open[2])
+        return progress_note(outcome)
+
+    def close(self) -> None:
+        if self.open is not None and self.open[1] is not None:
+            self.open[1].close()
+        self.open = None

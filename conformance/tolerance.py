@@ -36,9 +36,13 @@ per-dtype slack.
   so clipping to the largest finite value fails.
 
 Reported per case: max absolute error, max relative error, max ULP error
-(spacing of the dtype at ``max(|expected|, 1)``), the mismatch count (elements
-beyond the bound), the worst index, the bound itself, torch's own max error
-and the backend's max difference from torch.
+(the max absolute error in units of the dtype's spacing at ``max(M, 1)``, ``M``
+the case's magnitude as in the bound; uint8: in units of 1), the mismatch
+count (elements beyond the bound), the worst index, the bound itself, torch's
+own max absolute error and the backend's max difference from torch.  Being on
+the bound's scale, a passing case's ULP error is at most torch's own plus
+about ``SLACK_ULPS``: a small element beside huge ones (cancellation, special
+values) is not measured on its own tiny spacing.
 
 Torch's own error is also checked against a generous bound
 (``TORCH_OFF_REFERENCE_ULPS``): a case where torch itself strays that far is
@@ -85,20 +89,18 @@ class Comparison:
         return asdict(self)
 
 
-def _ulps(err: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
-    """The error ``err`` in units of the dtype's spacing at ``max(|expected|, 1)``:
-    ULPs, except that values below 1 are measured on 1's spacing (near zero a
-    true ULP is meaninglessly small), and values at or beyond the largest
-    finite one on the spacing below it.  For uint8 the unit is 1."""
+def ulp_at(dtype: str, magnitude: float) -> float:
+    """The unit of the ULP figures: the spacing of ``dtype`` at ``max(1,
+    magnitude)`` (the case's magnitude, as in the bound), the spacing below the
+    largest finite value at or beyond it; 1 for integer dtypes (uint8: a
+    step of 1, int64 indices)."""
     if dtype not in EPS:
-        return err
+        return 1.0
     largest = np.finfo(dtype).max
-    below = float(largest) - float(np.nextafter(largest, np.zeros((), dtype)))
-    at = np.clip(np.abs(np.nan_to_num(expected)), 1.0, float(largest)).astype(dtype)
-    with np.errstate(over="ignore"):  # the spacing at the dtype's largest value is inf
-        spacing = np.spacing(at).astype(np.float64)
-    spacing = np.where(np.isinf(spacing), below, spacing)
-    return err / spacing
+    at = np.asarray(min(max(1.0, magnitude), float(largest)), dtype=np.float64).astype(dtype)
+    if at >= largest:  # the spacing at the largest value is inf: take the one below it
+        return float(largest) - float(np.nextafter(largest, np.zeros((), dtype)))
+    return float(np.spacing(at))
 
 
 def overflow_threshold(dtype: str) -> float:
@@ -129,28 +131,35 @@ def _with_overflow(err: np.ndarray, actual: np.ndarray, expected: np.ndarray, dt
 def _errors(actual: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """``|actual - expected|`` with equal values (infinities, NaN and NaN) at 0
     and a NaN against a number at inf."""
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # a difference beyond float64's range is an infinite error
         err = np.abs(actual - expected)
     same = (actual == expected) | (np.isnan(actual) & np.isnan(expected))
     return np.where(same, 0.0, np.where(np.isnan(err), np.inf, err))
 
 
 def _metrics(
-    actual: np.ndarray, expected: np.ndarray, dtype: str, err: np.ndarray | None = None
+    actual: np.ndarray, expected: np.ndarray, dtype: str, err: np.ndarray | None = None, magnitude: float | None = None
 ) -> dict[str, Any]:
+    """Max absolute, relative and ULP error and the worst index.  ULPs are
+    counted at the case's magnitude (``magnitude``, by default the largest
+    finite ``|expected|``; see ``ulp_at``), the scale of the bound: a small
+    element beside large ones is not measured on its own tiny spacing."""
     err = _errors(actual, expected) if err is None else err
     if err.size == 0:
         return {"max_abs": 0.0, "max_rel": 0.0, "max_ulp": 0.0, "worst_index": None, "err": err}
     worst = np.unravel_index(int(np.argmax(err)), err.shape)
+    if magnitude is None:
+        magnitude = float(np.abs(expected[np.isfinite(expected)]).max(initial=0.0))
+    max_abs = float(err.max())
+    # overflow to inf is the intended result: an error (or its ratio) beyond float64's range
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         rel = err / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
-        ulps = _ulps(err, expected, dtype)
+        max_ulp = float(np.float64(max_abs) / np.float64(ulp_at(dtype, magnitude)))
     rel = np.where(err == 0, 0.0, np.where(np.isnan(rel), np.inf, rel))
-    ulps = np.where(err == 0, 0.0, np.where(np.isnan(ulps), np.inf, ulps))
     return {
-        "max_abs": float(err.max()),
+        "max_abs": max_abs,
         "max_rel": float(rel.max()),
-        "max_ulp": float(ulps.max()),
+        "max_ulp": max_ulp,
         "worst_index": [int(i) for i in worst],
         "err": err,
     }
@@ -222,10 +231,12 @@ def compare_numeric(
         bound = min(max(0.5 + UINT8_BOUNDARY, torch_err + UINT8_BOUNDARY), 1.0 + UINT8_BOUNDARY)
         torch_off = torch_err > 1.0 or torch_nonfinite
     else:
-        bound = torch_err + slack
+        # kept finite (torch_err + slack overflows where torch is as far off as
+        # float64 reaches): an infinite error, a non-finite disagreement, must exceed it
+        bound = min(torch_err + slack, float(np.finfo(np.float64).max))
         torch_off = torch_err > TORCH_OFF_REFERENCE_ULPS * EPS[dtype] * magnitude or torch_nonfinite
     err = _with_overflow(_errors(a64, expected), a64, expected, dtype, bound)
-    m = _metrics(a64, expected, dtype, err)
+    m = _metrics(a64, expected, dtype, err, magnitude)
     # a non-finite disagreement is an infinite error: counted once, below
     nonfinite = int((np.isinf(err) & ~np.isfinite(a64)).sum())
     mismatches = int((err > bound).sum())
@@ -236,7 +247,7 @@ def compare_numeric(
     if not passed:
         reason = (
             f"{mismatches} element(s) off by more than {bound:.3g} "
-            f"(torch's own max error {torch_err:.3g}); worst {m['max_abs']:.3g} at {m['worst_index']}"
+            f"(torch's own max absolute error {torch_err:.3g}); worst {m['max_abs']:.3g} at {m['worst_index']}"
         )
         if nonfinite:
             reason += f"; {nonfinite} non-finite value(s) where the reference differs"

@@ -67,8 +67,10 @@ def exceptions(trial: Trial) -> Result | None:
         if case.names_problem and want.torch_exc is None:
             return trial.result("error", "this invalid-call catalog entry is accepted by torch: fix the entry")
         if want.torch_exc is not None:
+            _what_each_did(trial)
             return trial.result("fail", f"returned a result; torch raises {describe(want.torch_exc)}")
         return None
+    _what_each_did(trial)
     if want.torch_exc is None:
         return trial.result("error", f"raised {describe(exc)}; torch returns a result")
     if type(exc) is not type(want.torch_exc):
@@ -81,6 +83,23 @@ def exceptions(trial: Trial) -> Result | None:
             f"(mentions none of {', '.join(words)})",
         )
     return trial.result("pass", f"raised {type(exc).__name__} as torch does")
+
+
+def _what_each_did(trial: Trial) -> None:
+    """Where torch or the backend raised: what each did, for the failure card
+    (``exceptions``: ``{"torch": ..., "backend": ...}``, display texts)."""
+
+    def did(exc: BaseException | None, out: Any) -> str:
+        if exc is not None:
+            return f"raised {describe(exc)}"
+        shapes = ", ".join(f"{o.dtype}{list(o.shape)}" for o in out or ())
+        return f"returned {shapes}" if shapes else "returned a result"
+
+    seen = trial.seen.outputs if trial.seen is not None else None
+    trial.extra["exceptions"] = {
+        "torch": did(trial.want.torch_exc, trial.want.torch_out),
+        "backend": did(trial.raised, seen),
+    }
 
 
 def outputs(trial: Trial) -> Result | None:
@@ -201,8 +220,8 @@ def _values_shown(trial: Trial) -> dict[str, Any] | None:
     if trial.seen is not None:
         outputs_by_side["backend"] = trial.seen.outputs
     present = {side: out for side, out in outputs_by_side.items() if out is not None}
-    if not present or trial.case.names_problem:
-        return None
+    if not present or trial.case.names_problem or trial.want.torch_exc is not None:
+        return None  # an invalid call, or torch raised: there are no values to set side by side
     cmp = trial.comparison.to_json() if trial.comparison is not None else None
     try:
         return failure_values(trial.case.dtype, present, cmp, trial.backend.name)

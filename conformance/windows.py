@@ -151,7 +151,7 @@ def _marks(main: dict[str, np.ndarray], dtype: str, cmp: dict[str, Any]) -> tupl
     bound = _number(cmp.get("bound"))
     if dtype.startswith("float") and exact is not None and exact.shape == got.shape and bound and bound > 0:
         g, e = got.astype(np.float64), exact.astype(np.float64)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):  # beyond float64's range: an infinite error
             err = np.where(_differs(g, e), np.abs(g - e), 0.0)
         return np.where(np.isnan(err), True, err > bound), f"beyond the bound ({bound:.3g}) from the exact value"
     if want is not None and want.shape == got.shape:
@@ -190,8 +190,19 @@ def _grids(
     if "reference" in main:
         ref = main["reference"]
         digits = DIGITS.get(dtype) if ref.dtype == np.float64 else None
-        grids.append(_grid("reference (exact, float64)", ref, index, dtype, digits=digits))
+        grids.append(_grid(reference_title(str(ref.dtype), dtype, digits), ref, index, dtype, digits=digits))
     return grids
+
+
+def reference_title(ref_dtype: str, dtype: str, digits: int | None = None) -> str:
+    """The reference grid's title.  The page prints the grid's dtype and shape
+    after it (``reference (exact) float64 [1, 1, 2, 4]``), so the title names
+    no dtype of its own: the float64 reference of a float16 or float32 case is
+    shown to that dtype's significant digits, and data movement's reference
+    is the exact result in the case's own dtype."""
+    if ref_dtype == "float64" and dtype != "float64" and digits:
+        return f"reference (exact, to {digits} significant digits)"
+    return "reference (exact)"
 
 
 def _values(dtype: str, outputs: dict[str, tuple[np.ndarray, ...]], cmp: dict[str, Any], name: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.expected import annotate
 from conformance.store import read_records
 
 try:  # a resumed run's cell keeps only its finished attempt
@@ -30,13 +31,17 @@ try:  # a resumed run's cell keeps only its finished attempt
 except ImportError:  # a store without attempts: every record counts
     _current_results = None
 
-STATUSES = ("pass", "fail", "error", "unsupported")
+#: ``expected``: a failure or error an expected-deviations entry covers (``conformance.expected``).
+STATUSES = ("pass", "fail", "error", "expected", "unsupported")
 #: Order in which dtypes are shown; others follow alphabetically.
 DTYPE_ORDER = ("float16", "float32", "float64", "uint8")
 #: Environment fields that tell machines (and software stacks) apart.
 MACHINE_FIELDS = ("cpu", "cpu_count", "platform", "python", "numpy", "torch", "cupy")
 #: backend, op, cell (mode), direction
 CellKey = tuple[str, str, str, str]
+#: The cell of an op's invalid calls (``conformance.ops.INVALID_CALLS_CELL``;
+#: not imported: rendering loads no op).
+INVALID_CALLS_CELL = "invalid-calls"
 
 
 class ReportError(Exception):
@@ -72,7 +77,12 @@ class Counts:
     by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
     torch_off_reference: int = 0
     worst_ulp: float = 0.0
+    #: The dtype of the case with the worst ULP error (a ULP is a dtype's).
+    worst_ulp_dtype: str = ""
     worst_abs: float = 0.0
+    #: Records compared with the reference (with a ``comparison``): the worst
+    #: errors and torch off the reference mean nothing where this is 0.
+    compared: int = 0
     #: Backward cases whose gradient changed between two identical calls.
     nondeterministic: int = 0
     #: Whether any record checked gradients (``direction`` backward).
@@ -87,13 +97,15 @@ class Counts:
 
     def add_record(self, r: dict[str, Any]) -> None:
         """Count one result record (any field may be missing or odd)."""
-        self.add(text(r.get("status")) or "error")
+        status = text(r.get("status")) or "error"
+        self.add("expected" if status in ("fail", "error") and r.get("expected") else status)
         if direction_of(r) == "backward":
             self.backward = True
             self.nondeterministic += r.get("deterministic") is False
         cmp = r.get("comparison")
         if isinstance(cmp, dict) and cmp:
-            self.worst_ulp = _larger(self.worst_ulp, num(cmp.get("max_ulp")))
+            self.compared += 1
+            self._worse_ulp(num(cmp.get("max_ulp")), text(r.get("dtype")))
             self.worst_abs = _larger(self.worst_abs, num(cmp.get("max_abs")))
             self.torch_off_reference += bool(cmp.get("torch_off_reference"))
         t, tt = num(r.get("time_s")), num(r.get("torch_time_s"))
@@ -104,22 +116,42 @@ class Counts:
         for status, n in other.by_status.items():
             self.by_status[status] = self.by_status.get(status, 0) + n
         self.torch_off_reference += other.torch_off_reference
-        self.worst_ulp = _larger(self.worst_ulp, other.worst_ulp)
+        self._worse_ulp(other.worst_ulp, other.worst_ulp_dtype)
         self.worst_abs = _larger(self.worst_abs, other.worst_abs)
+        self.compared += other.compared
         self.nondeterministic += other.nondeterministic
         self.backward |= other.backward
         self.time_s += other.time_s
         self.torch_time_s += other.torch_time_s
         self.timed += other.timed
 
+    def _worse_ulp(self, value: float | None, dtype: str) -> None:
+        """Keep the larger ULP error and its dtype (a missing or NaN value is ignored)."""
+        if value is None or math.isnan(value):
+            return
+        if value > self.worst_ulp or not self.worst_ulp_dtype:
+            self.worst_ulp, self.worst_ulp_dtype = max(value, self.worst_ulp), dtype
+
     @property
     def total(self) -> int:
         return sum(self.by_status.values())
 
     @property
+    def checked(self) -> int:
+        """Cases the backend took (every status but ``unsupported``)."""
+        return sum(n for status, n in self.by_status.items() if status != "unsupported")
+
+    @property
+    def worst_ulp_text(self) -> str:
+        """The worst ULP error with the dtype it is a ULP of (``-``: nothing compared)."""
+        if not self.compared:
+            return "-"
+        return f"{self.worst_ulp:.3g} {self.worst_ulp_dtype}".rstrip()
+
+    @property
     def status(self) -> str:
-        """The cell's colour: fail beats error beats pass beats unsupported."""
-        for status in ("fail", "error", "pass", "unsupported"):
+        """The cell's colour: fail beats error beats expected beats pass beats unsupported."""
+        for status in ("fail", "error", "expected", "pass", "unsupported"):
             if self.by_status.get(status):
                 return status
         return "empty"
@@ -137,10 +169,18 @@ def _larger(current: float, value: float | None) -> float:
 
 def tally(records: Iterable[dict[str, Any]]) -> Counts:
     """The ``Counts`` of ``records`` (every one counts: callers leave out the
-    minimal-case duplicates)."""
+    minimal-case duplicates).
+
+    ``unsupported`` counts what the backend does not take, the same way
+    whether it lacks the op (one record: no case could be drawn) or raises
+    ``Unsupported`` on every case of a mode (a record per case): records that
+    are all unsupported count 1, the cell (or, in the matrix, the cell's
+    dtype) not taken; in a cell the backend takes, each case it declined counts."""
     counts = Counts()
     for r in records:
         counts.add_record(r)
+    if counts.by_status.get("unsupported") and not counts.checked:
+        counts.by_status["unsupported"] = 1
     return counts
 
 
@@ -177,6 +217,8 @@ class Run:
     #: Per cell, the variants its passing discriminating cases separated
     #: (``cell_done``'s ``variants``: ``{"separated": [...], "total": [...]}``).
     power: dict[CellKey, dict[str, Any]] = field(default_factory=dict)
+    #: The run's ``expectations`` records (``conformance.expected``).
+    expectations: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def date(self) -> str:
@@ -233,14 +275,21 @@ class Cell:
         return sort_dtypes({text(r.get("dtype")) for r in self._counted()})
 
     @property
+    def invalid_calls(self) -> bool:
+        """Whether this is an op's catalog of invalid calls (no search, no
+        minimal case: each call is its own fixed case)."""
+        return self.mode == INVALID_CALLS_CELL
+
+    @property
     def failures(self) -> list[dict[str, Any]]:
         """The minimal failing cases; where a cell fails without one (a hand-made
-        file, a run cut short), its first failing or erroring result."""
+        file, a run cut short), its first failing or erroring result; for the
+        invalid calls, every one that fails or errors."""
         minimal = [r for r in self.records if r.get("minimal")]
         if minimal:
             return minimal
         bad = [r for r in self.records if r.get("status") in ("fail", "error")]
-        return bad[:1]
+        return bad if self.invalid_calls else bad[:1]
 
     def timing(self) -> tuple[float, float, int] | None:
         """``(backend seconds, torch seconds, cases)`` summed over the cell's
@@ -365,7 +414,7 @@ def read_runs(paths: Iterable[str | os.PathLike[str]]) -> list[Run]:
             if not isinstance(record, dict):
                 continue
             kind = record.get("type")
-            if kind not in ("environment", "backend", "result", "cell_done"):
+            if kind not in ("environment", "backend", "result", "cell_done", "expectations"):
                 continue
             run_id = text(record.get("run_id")) or "(no run id)"
             run = by_id.get(run_id)
@@ -379,8 +428,12 @@ def read_runs(paths: Iterable[str | os.PathLike[str]]) -> list[Run]:
                     run.power[cell_key(record)] = record["variants"]
             elif kind == "backend":
                 run.backends[text(record.get("name"))] = record
+            elif kind == "expectations":
+                run.expectations.append(record)
             elif isinstance(record.get("backend"), str) and isinstance(record.get("op"), str):
                 run.results.append(record)
+        for run in by_id.values():
+            run.results = [r for r in annotate([*run.expectations, *run.results]) if r.get("type") != "expectations"]
         found = [r for r in by_id.values() if r.environment or r.results]
         if not found:
             raise ReportError(f"results file {str(p)!r} holds no run (no environment or result records)")

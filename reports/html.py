@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 import os
+import shlex
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,9 @@ from reports.data import (
     text,
 )
 from reports.template import TEMPLATE
-from reports.values import record_window
+from reports.values import Window, record_window
 
-SYMBOLS = {"pass": "✓", "fail": "✗", "error": "!", "unsupported": "–"}
+SYMBOLS = {"pass": "✓", "fail": "✗", "error": "!", "expected": "≈", "unsupported": "–"}
 #: At most this many torch off-reference cases are listed per machine.
 MAX_OFF_REFERENCE = 200
 
@@ -92,7 +93,9 @@ def _cell_td(cell: Cell | None, dtype: str, machine: Machine) -> dict[str, Any]:
     if counts.torch_off_reference:
         title += f"; torch off the reference on {counts.torch_off_reference}"
     href = None
-    if counts.status in ("fail", "error"):
+    reasons = {r["expected"]["reason"] for r in cell.records if r.get("dtype") == dtype and r.get("expected")}
+    title += "".join(f"; expected deviation: {reason}" for reason in sorted(reasons))
+    if counts.status in ("fail", "error", "expected"):
         href = "#" + _anchor(machine.key, cell.backend, cell.op, cell.mode, cell.direction)
         diagnoses = {_diagnosis_text(r) for r in cell.failures if r.get("dtype") == dtype} - {""}
         title += "".join(f"; diagnosis: {d}" for d in sorted(diagnoses))
@@ -116,7 +119,10 @@ def _matrix(data: ReportData) -> dict[str, Any]:
                 td = _cell_td(cell if dtype else None, dtype, m)
                 tds.append(td)
                 statuses.add(td["status"])
-        powers = [m.cells[key].power for m in data.machines if key in m.cells]
+        # a cell the backend took no case of separated nothing: "-", not 0/N
+        powers = [
+            m.cells[key].power if m.cells[key].counts().checked else None for m in data.machines if key in m.cells
+        ]
         rows.append(
             {
                 "backend": backend,
@@ -171,6 +177,13 @@ def _summary(data: ReportData) -> list[dict[str, Any]]:
     return out
 
 
+def _ulp_label(dtype: str) -> str:
+    """What a case's ULP figure counts (``conformance.tolerance.ulp_at``)."""
+    if dtype.startswith("float"):
+        return f"max ULP error ({dtype} ULPs at the case's magnitude)"
+    return f"max ULP error ({dtype or 'integer'}: steps of 1)"
+
+
 def _metrics(record: dict[str, Any]) -> list[tuple[str, str]]:
     cmp = record.get("comparison")
     if not isinstance(cmp, dict):
@@ -178,11 +191,11 @@ def _metrics(record: dict[str, Any]) -> list[tuple[str, str]]:
     names = [
         ("max_abs", "max |actual − exact|"),
         ("max_rel", "max relative error"),
-        ("max_ulp", "max ULP error"),
+        ("max_ulp", _ulp_label(text(record.get("dtype")))),
         ("mismatches", "elements beyond the bound"),
         ("worst_index", "worst index"),
         ("bound", "bound (torch's error + slack)"),
-        ("torch_max_abs", "torch's own max error"),
+        ("torch_max_abs", "torch's own max error (absolute, |torch − exact|)"),
         ("max_abs_vs_torch", "max |actual − torch|"),
         ("torch_off_reference", "torch off the reference"),
     ]
@@ -215,7 +228,85 @@ _KNOWN = {
     "direction",
     "values",
     "diagnosis",
+    "expected",
+    "exceptions",
 }
+
+
+def _fmt_duration(seconds: float) -> str:
+    """A short duration with its unit, 3 significant digits: ``1.75 µs``."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def _exceptions(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """Where torch or the backend raised: what each did (``exceptions``)."""
+    did = record.get("exceptions")
+    if not isinstance(did, dict):
+        return []
+    return [
+        ("torch", text(did.get("torch")) or "-"),
+        (text(record.get("backend")) or "backend", text(did.get("backend")) or "-"),
+    ]
+
+
+def _raised(record: dict[str, Any]) -> bool:
+    """A call torch or the backend raised on (or an invalid call from the
+    catalog, in a file that did not record what each did): no values to set
+    side by side, and no meaningful transfer time."""
+    case = record.get("case")
+    return bool(_exceptions(record)) or (isinstance(case, dict) and bool(case.get("names_problem")))
+
+
+def _extras(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The record's other fields, as display text (``transfer_s`` with its
+    unit, only where the backend ran the op to a result)."""
+    out = []
+    for key, value in record.items():
+        if key in _KNOWN:
+            continue
+        if key == "transfer_s":
+            seconds = num(value)
+            if seconds is not None and math.isfinite(seconds) and seconds > 0 and not _raised(record):
+                out.append(("input transfer (from_numpy)", _fmt_duration(seconds)))
+            continue
+        out.append((key, json.dumps(value, default=str)))
+    return out
+
+
+def _verdict(record: dict[str, Any]) -> str:
+    """Why a call fails, short where what each did is shown beside it."""
+    message = text(record.get("message"))
+    did = record.get("exceptions")
+    if not isinstance(did, dict):
+        return message
+    torch, backend = text(did.get("torch")), text(did.get("backend"))
+    if backend.startswith("returned"):
+        return "returned a result where torch raises"
+    if torch.startswith("returned"):
+        return "raised where torch returns a result"
+    if torch.split(":")[0] != backend.split(":")[0]:
+        return "not torch's exception class"
+    return message.split(" as torch does, but ", 1)[-1]
+
+
+def _calls(cell: Cell) -> list[dict[str, Any]]:
+    """An invalid-calls cell's failing calls, each with what torch and the backend did."""
+    rows = []
+    for record in cell.failures:
+        did = record.get("exceptions") if isinstance(record.get("exceptions"), dict) else {}
+        rows.append(
+            {
+                "case": _case_text(record),
+                "status": text(record.get("status")),
+                "torch": text(did.get("torch")),
+                "backend": text(did.get("backend")),
+                "message": _verdict(record),
+            }
+        )
+    return rows
 
 
 def _diagnosis_text(record: dict[str, Any]) -> str:
@@ -230,7 +321,8 @@ def _failures(data: ReportData) -> list[dict[str, Any]]:
     for m in data.machines:
         for key in sorted(m.cells, key=cell_sort_key):
             cell = m.cells[key]
-            for i, record in enumerate(cell.failures):
+            calls = _calls(cell) if cell.invalid_calls else []  # one card lists every failing invalid call
+            for i, record in enumerate(cell.failures[:1] if calls else cell.failures):
                 backend_record = cell.run.backends.get(cell.backend, {})
                 spec = backend_record.get("spec") if isinstance(backend_record.get("spec"), str) else None
                 out.append(
@@ -241,21 +333,44 @@ def _failures(data: ReportData) -> list[dict[str, Any]]:
                         "op": cell.op,
                         "mode": cell.label,
                         "dtype": text(record.get("dtype")),
-                        "status": text(record.get("status")),
+                        "status": "expected" if record.get("expected") else text(record.get("status")),
+                        "expected": record.get("expected") or None,
                         "minimal": bool(record.get("minimal")),
                         "message": text(record.get("message")),
                         "case": _case_text(record),
                         "case_json": json.dumps(record.get("case"), indent=None, default=str),
                         "metrics": _metrics(record),
-                        "window": record_window(record),
+                        "window": Window() if calls or _raised(record) else record_window(record),
+                        "calls": calls,
+                        "calls_total": cell.counts().total,
+                        "raised": [] if calls else _exceptions(record),
                         "repro": text(record.get("repro")),
                         "diagnosis": _diagnosis_text(record),
                         "spec": text(spec),
                         "run_id": cell.run.run_id,
-                        "extra": [(k, json.dumps(v, default=str)) for k, v in record.items() if k not in _KNOWN],
+                        "extra": _extras(record),
                     }
                 )
     return out
+
+
+def _array_text(spec: Any) -> str:
+    """How a case's array was drawn: its distribution and seed (``conformance.cases``)."""
+    if not isinstance(spec, dict):
+        return "?"
+    if isinstance(spec.get("source"), dict):  # indices made by pooling an array
+        return f"{text(spec.get('kind'))} of {_array_text(spec['source'])}"
+    return f"{text(spec.get('distribution')) or '?'} values, seed {text(spec.get('seed')) or '?'}"
+
+
+def _inputs_text(case: Any) -> str:
+    """What tells apart cases that ``describe`` shows alike: how each array
+    was drawn (the input's and the operands' distributions and seeds)."""
+    if not isinstance(case, dict):
+        return ""
+    arrays = [("x", case.get("input"))]
+    arrays += [(text(o[0]), o[1]) for o in case.get("operands") or [] if isinstance(o, list) and len(o) == 2]
+    return "; ".join(f"{name}: {_array_text(spec)}" for name, spec in arrays)
 
 
 def _off_reference(data: ReportData) -> list[dict[str, Any]]:
@@ -280,6 +395,7 @@ def _off_reference(data: ReportData) -> list[dict[str, Any]]:
                         "mode": cell_key[1],
                         "dtype": dtype,
                         "case": _case_text(r),
+                        "inputs": _inputs_text(r.get("case")),
                         "torch_err": num(cmp.get("torch_max_abs")) or 0.0,
                         "torch_err_text": _fmt_number(cmp.get("torch_max_abs")),
                         "backends": [],
@@ -412,6 +528,15 @@ ENV_FIELDS: Sequence[tuple[str, str]] = (
 )
 
 
+def _command_text(argv: list[str]) -> str:
+    """A run's command as typed (``python -m conformance run ...``): files from
+    an older harness recorded ``sys.argv``, whose first word is the path to
+    the package's ``__main__.py``."""
+    if argv and os.path.basename(argv[0]) == "__main__.py":
+        argv = ["python", "-m", os.path.basename(os.path.dirname(argv[0])) or "conformance", *argv[1:]]
+    return shlex.join(argv)
+
+
 def _env_value(key: str, env: dict[str, Any]) -> str:
     if key not in env:
         return "-"
@@ -419,7 +544,7 @@ def _env_value(key: str, env: dict[str, Any]) -> str:
     if key == "gpu":
         return _gpu_text(value)
     if key == "argv" and isinstance(value, list):
-        return " ".join(text(v) for v in value)
+        return _command_text([text(v) for v in value])
     if value is None:
         return "none"
     if isinstance(value, bool):

@@ -77,7 +77,11 @@ def render(cells: dict[CellKey, Cell]) -> str:
     cell side by side.  ``nondet``: backward cases whose gradient changed
     between two identical calls (``-`` for forward rows); ``variants``: the
     semantic variants the cell's passing discriminating cases separate from
-    torch's semantics, of those its cases can separate (``-``: none recorded)."""
+    torch's semantics, of those its cases can separate (``-``: none recorded).
+    ``worst ulp`` names the dtype of its case (ULPs at the case's magnitude:
+    ``conformance.tolerance``); the error columns read ``-`` where nothing was
+    compared with the reference, ``variants`` where the backend took no case;
+    ``unsup`` counts as ``reports.data.tally`` does."""
     header = (
         "backend",
         "op",
@@ -87,6 +91,7 @@ def render(cells: dict[CellKey, Cell]) -> str:
         "fail",
         "error",
         "unsup",
+        "expected",
         "worst ulp",
         "worst |err|",
         "torch off-ref",
@@ -108,11 +113,12 @@ def render(cells: dict[CellKey, Cell]) -> str:
                 str(c.counts["fail"]),
                 str(c.counts["error"]),
                 str(c.counts["unsupported"]),
-                f"{c.worst_ulp:.3g}",
-                f"{c.worst_abs:.3g}",
-                str(c.torch_off_reference),
+                str(c.counts.get("expected", 0)),
+                c.tally.worst_ulp_text,
+                f"{c.worst_abs:.3g}" if c.tally.compared else "-",
+                str(c.torch_off_reference) if c.tally.compared else "-",
                 str(c.nondeterministic) if c.backward else "-",
-                power_text(c.power),
+                power_text(c.power if c.tally.checked else None),
                 "-" if ratio is None else f"{ratio:.2f}x",
             )
         )

@@ -15,6 +15,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 <style>
 :root {
   --pass: #d7efd8; --pass-ink: #1b5e20; --fail: #f9cfcf; --fail-ink: #b71c1c;
+  --expected: #e3dcf5; --expected-ink: #4527a0;
   --error: #f1d6f5; --error-ink: #6a1b9a; --unsupported: #e8e8e8; --unsupported-ink: #555;
   --ink: #1d1d1f; --muted: #6b6b70; --line: #d9d9de; --bg: #fff; --panel: #f7f7f9;
   --faster: #2e7d32; --slower: #e07b00; --offref: #a15c00;
@@ -42,6 +43,8 @@ th { background: var(--panel); text-align: left; font-weight: 600; }
 .s-fail { background: var(--fail); color: var(--fail-ink); }
 .s-error { background: var(--error); color: var(--error-ink); }
 .s-unsupported { background: var(--unsupported); color: var(--unsupported-ink); }
+.s-expected { background: var(--expected); color: var(--expected-ink); }
+.failure.st-expected { border-left-color: var(--expected-ink); }
 .s-empty { background: #fff; color: #bbb; }
 .verdict { font-weight: 600; }
 .badge { display: inline-block; border-radius: 4px; padding: 0 6px; font-size: 12px; font-weight: 600; }
@@ -106,8 +109,8 @@ details > summary { cursor: pointer; color: #1a4fa0; }
 {% endfor %}
 {% for b in c.bars %}
 <g class="bar"><title>{{ b.tooltip }}</title>
-{% if b.show_group %}<text x="4" y="{{ b.y + 13 }}" class="group">{{ b.group }}</text>{% endif %}
-<text x="{{ c.plot_left - 8 }}" y="{{ b.y + 13 }}" text-anchor="end">{{ b.label }}</text>
+{% if b.show_group %}<text x="4" y="{{ b.y + 13 }}" class="group">{{ b.group_text }}{% if b.group_text != b.group %}<title>{{ b.group }}</title>{% endif %}</text>{% endif %}
+<text x="{{ c.plot_left - 8 }}" y="{{ b.y + 13 }}" text-anchor="end">{{ b.label_text }}{% if b.label_text != b.label %}<title>{{ b.label }}</title>{% endif %}</text>
 <rect x="{{ b.x|round(1) }}" y="{{ b.y + 3 }}" width="{{ b.width|round(1) }}" height="{{ c.row_h - 5 }}" rx="2" class="{{ 'faster' if b.faster else 'slower' }}"/>
 <text x="{{ c.value_x }}" y="{{ b.y + 13 }}" class="value">{{ b.value }}{% if b.clipped %} (beyond the axis){% endif %}</text>
 </g>
@@ -153,7 +156,7 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 <span class="muted small" id="f-count"></span>
 </div>
 <div class="legend small">{% for s in statuses %}<span class="s-{{ s }}">{{ symbols[s] }} {{ s }}</span>{% endfor %}<span class="offref">⚑ torch off the reference</span>
-<span class="muted">counts are cases; a cell's colour is its worst status; click a failing cell for its minimal case</span></div>
+<span class="muted">counts are cases (unsupported: 1 where the backend takes no case of the cell, else the cases it declined); a cell's colour is its worst status; click a failing cell for its minimal case</span></div>
 <table class="matrix" id="matrix-table">
 <thead>
 <tr><th rowspan="2">backend</th><th rowspan="2">op</th><th rowspan="2">cell</th><th rowspan="2" title="semantic variants (plausible wrong versions) the cell's passing discriminating cases separate from torch's semantics, of those its cases can separate">variants separated</th>{% for m in matrix.machines %}<th class="machine" colspan="{{ m.dtypes|length or 1 }}">{{ m.label }}</th>{% endfor %}</tr>
@@ -181,9 +184,17 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 {% for f in failures %}
 <section class="failure st-{{ f.status }}" id="{{ f.id }}" data-filter="failure" data-backend="{{ f.backend }}" data-op="{{ f.op }}" data-statuses="{{ f.status }}">
 <h3><span class="badge s-{{ f.status }}">{{ f.status }}</span> {{ f.backend }} · {{ f.op }} · {{ f.mode }} · {{ f.dtype }} <span class="muted small">on {{ f.machine }}</span></h3>
+{% if f.calls %}
+<div class="message">{{ f.calls|length }} of the {{ f.calls_total }} invalid calls checked are not handled as torch handles them (torch's exception class, a message naming the problem):</div>
+<table class="calls small"><thead><tr><th>call</th><th>torch</th><th>{{ f.backend }}</th><th>verdict</th></tr></thead>
+<tbody>{% for c in f.calls %}<tr><td class="mono">{{ c.case }}</td><td>{{ c.torch or "-" }}</td><td>{{ c.backend or "-" }}</td><td><span class="badge s-{{ c.status }}">{{ c.status }}</span> {{ c.message }}</td></tr>{% endfor %}</tbody>
+</table>
+{% else %}
 <div class="mono">{% if f.minimal %}minimal case{% else %}first failing case (no minimal case recorded){% endif %}: {{ f.case }}</div>
 <div class="message">{{ f.message or "(no message)" }}</div>
+{% endif %}
 {% if f.diagnosis %}<div class="diagnosis"><b>diagnosis</b>: {{ f.diagnosis }}</div>{% endif %}
+{% if f.expected %}<div class="expected"><span class="badge s-expected">expected deviation</span> {{ f.expected.reason }}{% if f.expected.link %} ({{ f.expected.link }}){% endif %} <span class="muted small">{{ f.expected.source }}</span></div>{% endif %}
 {% for k, v in f.extra %}<div class="small"><b>{{ k }}</b>: <code>{{ v }}</code></div>{% endfor %}
 <div class="cols">
 {% if f.metrics %}
@@ -192,6 +203,8 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 </table>
 {% endif %}
 <div class="values">
+{% if f.raised %}<div class="small"><b>what each did</b> (no values to set side by side)</div>
+<table class="raised small">{% for who, did in f.raised %}<tr><th>{{ who }}</th><td>{{ did }}</td></tr>{% endfor %}</table>{% endif %}
 {% if f.window.grids %}<div class="small muted">{{ f.window.caption }}.{% if f.window.legend %} <span class="s-fail">&nbsp;red&nbsp;</span>: {{ f.window.legend }};{% endif %} outlined: the worst element</div>
 <div class="grids">
 {% for g in f.window.grids %}
@@ -211,7 +224,7 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 <h4 class="small" style="margin:12px 0 2px">repro <button type="button" class="select" data-select="{{ f.id }}-repro">select</button></h4>
 <pre class="repro" id="{{ f.id }}-repro">{{ f.repro }}</pre>
 {% endif %}
-<details class="small"><summary>the case as recorded (run {{ f.run_id }}{% if f.spec %}, <code>--backend {{ f.spec }}</code>{% endif %})</summary><pre class="repro">{{ f.case_json }}</pre></details>
+{% if not f.calls %}<details class="small"><summary>the case as recorded (run {{ f.run_id }}{% if f.spec %}, <code>--backend {{ f.spec }}</code>{% endif %})</summary><pre class="repro">{{ f.case_json }}</pre></details>{% endif %}
 </section>
 {% endfor %}
 
@@ -226,8 +239,8 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 </table>
 <details><summary>the cases ({{ o.entries|length }}{% if o.left_out %} of {{ o.count }}{% endif %})</summary>
 <table class="small">
-<thead><tr><th>case</th><th>torch's max error</th><th>seen by</th></tr></thead>
-<tbody>{% for e in o.entries %}<tr><td class="mono">{{ e.case }}</td><td class="mono">{{ e.torch_err_text }}</td><td>{{ e.backends|join(", ") }}</td></tr>{% endfor %}</tbody>
+<thead><tr><th>cell</th><th>case</th><th>input values</th><th>torch's max error (absolute, |torch − exact|)</th><th>seen by</th></tr></thead>
+<tbody>{% for e in o.entries %}<tr><td>{{ e.mode }}</td><td class="mono">{{ e.case }}</td><td class="small">{{ e.inputs }}</td><td class="mono">{{ e.torch_err_text }}</td><td>{{ e.backends|join(", ") }}</td></tr>{% endfor %}</tbody>
 </table></details>
 {% endif %}
 {% endfor %}

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from conformance.cases import Case
+from conformance.expected import Expectation, annotate, expectation_of, judge, run_expectations, suggestion
 from conformance.ops import INVALID_CALLS_CELL
 from conformance.results import Result
 from reports.data import power_of
@@ -50,15 +51,18 @@ class Progress:
         self.stream.flush()
 
 
-def not_conforming(records: Sequence[dict[str, Any]]) -> tuple[int, int]:
-    """``(cases, cases that fail or error)`` over a run's result records."""
+def not_conforming(records: Sequence[dict[str, Any]]) -> tuple[int, int, int]:
+    """``(cases, cases that fail or error unexpectedly, expected failures)``
+    over a run's result records."""
     results = [r for r in records if r.get("type") == "result" and not r.get("minimal")]
-    return len(results), sum(r["status"] in ("fail", "error") for r in results)
+    judgement = judge(records, run_expectations(records))
+    return len(results), len(judgement.unexpected), len(judgement.expected)
 
 
 def summary(records: Sequence[dict[str, Any]], seed: int | None, path: Any) -> str:
     """The end-of-run text: the table of cells, the invalid calls, each minimal
     failing case with its repro, and the totals."""
+    records = annotate(records)
     results = [r for r in records if r.get("type") == "result"]
     done = [r for r in records if r.get("type") == "cell_done"]
     parts = ["", render(tabulate([*done, *(r for r in results if r["mode"] != INVALID_CALLS_CELL)]))]
@@ -68,17 +72,51 @@ def summary(records: Sequence[dict[str, Any]], seed: int | None, path: Any) -> s
         for r in results:
             if r["mode"] == INVALID_CALLS_CELL and r["status"] in ("fail", "error"):
                 parts.append(f"  {r['backend']}: {Case.from_json(r['case']).describe()}: {r['message']}")
+    expectations = run_expectations(records)
     for r in (r for r in results if r.get("minimal")):
-        grad = " backward" if r.get("direction") == "backward" else ""
-        parts += ["", f"=== {r['backend']} {r['op']} {r['mode']}{grad}: {r['status']} ===", r["message"]]
-        diagnosis = r.get("diagnosis")
-        if isinstance(diagnosis, dict) and diagnosis.get("summary"):
-            parts.append(f"diagnosis: {diagnosis['summary']}")
-        parts += ["repro:", r["repro"]]
+        parts += failure_lines(r, expectation_of(r, expectations))
     parts += power_lines(done)
-    total, bad = not_conforming(records)
-    parts += ["", f"{total} cases, {bad} not conforming; seed {seed}; results in {path}", ""]
+    parts += expectation_lines(records, expectations)
+    total, bad, expected = not_conforming(records)
+    also = f" ({expected} more fail as expected deviations)" if expected else ""
+    parts += ["", f"{total} cases, {bad} not conforming{also}; seed {seed}; results in {path}", ""]
     return "\n".join(parts)
+
+
+def failure_lines(r: dict[str, Any], expected: Expectation | None) -> list[str]:
+    """A cell's minimal failing case: what failed, the diagnosis, the repro,
+    and either the expected entry that covers it or one to paste to accept it."""
+    grad = " backward" if r.get("direction") == "backward" else ""
+    tag = ", expected" if expected is not None else ""
+    lines = ["", f"=== {r['backend']} {r['op']} {r['mode']}{grad}: {r['status']}{tag} ===", r["message"]]
+    diagnosis = r.get("diagnosis")
+    if isinstance(diagnosis, dict) and diagnosis.get("summary"):
+        lines.append(f"diagnosis: {diagnosis['summary']}")
+    if expected is not None:
+        link = f" ({expected.link})" if expected.link else ""
+        lines.append(f"expected deviation ({expected.source}): {expected.reason}{link}")
+    lines += ["repro:", r["repro"]]
+    if expected is None and r.get("status") in ("fail", "error"):
+        lines += ["to accept this deviation, add to an --expected file:", suggestion(r)]
+    return lines
+
+
+def expectation_lines(records: Sequence[dict[str, Any]], expectations: Sequence[Expectation]) -> list[str]:
+    """The expected deviations that matched, and the stale entries."""
+    judgement = judge(records, expectations)
+    lines: list[str] = []
+    used: dict[Expectation, int] = {}
+    for _, entry in judgement.expected:
+        used[entry] = used.get(entry, 0) + 1
+    if used:
+        lines += ["", "expected deviations (failures accepted by an entry, not counted as not conforming):"]
+        lines += [f"  {e.describe()}: {n} case(s): {e.reason}" for e, n in used.items()]
+    if judgement.stale:
+        strict = any(r.get("strict") for r in records if r.get("type") == "expectations")
+        lines += ["", f"stale expected entries (their cells were checked and nothing failed; remove them"
+                  f"{'; --strict fails the run' if strict else ''}):"]
+        lines += [f"  {e.describe()}: {e.reason}" for e in judgement.stale]
+    return lines
 
 
 def power_lines(done: Sequence[dict[str, Any]]) -> list[str]:
