@@ -1,17 +1,19 @@
 """Run a list of tasks side by side in a pool of job processes (``--jobs N``).
 
-The parent hands each job one task at a time (by its index, in list order, to
-whichever job is free) and receives everything the job sends back: it alone
-writes, so a run's records land in one file however many jobs run.  Tasks may
-come in groups (a run's: the backend a cell is checked for) that cost a job
-something to switch to (a worker process per backend): a free job takes the
-next task of its own group while there is one, and the jobs start on
-different groups.  A job is
-a ``spawn``-ed process (no state shared with the parent, CUDA-safe) that asks
-``factory(*args)`` once for its runner, then calls ``runner(index, send)`` for
-each task it is handed (``send(kind, payload)`` reaches the parent's
-``on_message(kind, index, payload)``; what the runner returns follows as
-``("done", index, value)``) and ``runner.close()`` at the end.
+The parent hands each job one task at a time (by its index, in list order,
+to whichever job is free) and receives everything the job sends back: it
+alone writes, so a run's records land in one file however many jobs run.
+Tasks come in groups (a run's: the backend a cell is checked for) that cost a
+job something to switch to (a worker process per backend), so the jobs start
+on different groups and a free job takes the next task of its own group while
+there is one (see ``Pool._hand_out``).
+
+A job is a ``spawn``-ed process (no state shared with the parent, CUDA-safe)
+that asks ``factory(*args)`` once for its runner, then calls
+``runner(index, send)`` for each task it is handed (``send(kind, payload)``
+reaches the parent's ``on_message(kind, index, payload)``; what the runner
+returns follows as ``("done", index, value)``) and ``runner.close()`` at the
+end.
 
 What goes wrong stays local:
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +40,11 @@ from typing import Any, Protocol
 
 #: Seconds a stopped job may take to close its workers before it is killed.
 STOP_GRACE = 10.0
+#: Below this mean time per task, a job does not switch groups to take the
+#: last task of a group another job is busy in: that job will soon be free,
+#: and switching costs about as much (a run's job starts a worker process,
+#: which imports torch).
+SWITCH_SECONDS = 5.0
 #: The thread pools (torch's OpenMP, MKL, NumPy's OpenBLAS) a process sizes at start-up.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -98,8 +106,9 @@ class _Job:
     conn: Connection
     #: The task it is on; ``None`` once told to stop.
     task: int | None = None
-    #: The group of the last task it was handed.
+    #: The group of the last task it was handed, and when.
     group: Hashable = None
+    since: float = 0.0
 
 
 def _signal_name(code: int | None) -> str:
@@ -136,6 +145,8 @@ class Pool:
         self._running: list[_Job] = []
         self._pending: list[int] = []
         self._groups: Sequence[Hashable] = []
+        #: Seconds each finished task took.
+        self._took: list[float] = []
 
     def run(self, groups: Sequence[Hashable]) -> None:
         self._groups, self._pending = groups, list(range(len(groups)))
@@ -161,12 +172,20 @@ class Pool:
         self._hand_out(job)
 
     def _hand_out(self, job: _Job) -> None:
-        """The next task to ``job`` (of its group while there is one), or tell it to stop."""
-        own = [i for i in self._pending if self._groups[i] == job.group]
-        job.task = (own or self._pending or [None])[0]
+        """The next task to ``job``, or tell it to stop: of its own group while
+        there is one; else of a group no other job is on; else of any, but
+        while tasks are short (``SWITCH_SECONDS``) not the last ones of a
+        group, which the jobs busy in it will soon be free to take."""
+        busy = [j.group for j in self._running if j is not job and j.task is not None]
+        pending = [(i, self._groups[i]) for i in self._pending]
+        own = [i for i, g in pending if g == job.group]
+        alone = [i for i, g in pending if g not in busy]
+        short = bool(self._took) and sum(self._took) / len(self._took) < SWITCH_SECONDS
+        spare = [i for i, g in pending if not short or sum(h == g for _, h in pending) > busy.count(g)]
+        job.task = (own or alone or spare or [None])[0]
         if job.task is not None:
             self._pending.remove(job.task)
-            job.group = self._groups[job.task]
+            job.group, job.since = self._groups[job.task], time.monotonic()
         try:
             job.conn.send(job.task)
         except OSError:  # it died already (the next read says so): the task waits for another job
@@ -181,6 +200,7 @@ class Pool:
                 kind, index, payload = job.conn.recv()
                 self.on_message(kind, index, payload)
                 if kind == "done":
+                    self._took.append(time.monotonic() - job.since)
                     self._hand_out(job)
         except (EOFError, OSError):
             self._lost(job)
@@ -190,9 +210,11 @@ class Pool:
         self._running.remove(job)
         job.conn.close()
         job.process.join(STOP_GRACE)
-        if job.task is not None:
+        died = job.task is not None
+        if died:
             self.on_lost(job.task, f"the job process died ({_signal_name(job.process.exitcode)})")
-        if self._pending:  # a job is only told to stop once none is left: this one died
+        # A job told to stop leaves the tasks still pending to the busy ones.
+        if self._pending and (died or not any(j.task is not None for j in self._running)):
             self._start(job.group)
 
     def _stop_all(self) -> None:

@@ -7,7 +7,7 @@ Schema (one object per line, each with a ``type``):
     (harness version and commit, date, Python, NumPy, torch, CuPy, CPU, GPU,
     seed, examples per cell, argv) and ``config``: the run's settings
     (backends, ops, modes, dtypes, examples, seed, isolation, timeout,
-    memory_limit, shrink_seconds), which ``--resume`` reuses.
+    memory_limit, shrink_seconds, jobs, shard), which ``--resume`` reuses.
 ``backend``
     ``run_id``, ``name``, ``spec`` (as given to ``--backend``), ``version``,
     ``available``, ``reason``.

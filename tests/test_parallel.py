@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance import parallel
 from conformance.parallel import Pool
 from conformance.session import RunConfig, resume_state
 
@@ -158,17 +159,17 @@ def test_a_job_that_dies_costs_only_its_cell(tmp_path):
 
 class Toy:
     """Task i sends ``("record", i)`` and returns ``i * 10``; task ``die`` kills
-    its job, task ``slow`` takes a minute."""
+    its job, task ``slow`` takes ``seconds``."""
 
-    def __init__(self, die=None, slow=None):
-        self.die, self.slow = die, slow
+    def __init__(self, die=None, slow=None, seconds=60):
+        self.die, self.slow, self.seconds = die, slow, seconds
 
     def __call__(self, index, send):
         send("record", index)
         if index == self.die:
             os._exit(3)
         if index == self.slow:
-            time.sleep(60)
+            time.sleep(self.seconds)
         return index * 10
 
     def close(self):
@@ -182,6 +183,20 @@ def test_pool_runs_every_task_and_survives_a_dead_job():
     assert lost == [(2, "the job process died (exit code 3)")]
     assert sorted(i for kind, i, _ in messages if kind == "record") == list(range(6))
     assert sorted((i, v) for kind, i, v in messages if kind == "done") == [(i, i * 10) for i in (0, 1, 3, 4, 5)]
+
+
+@pytest.mark.parametrize("switch_seconds,order", [(5.0, [2, 0, 1]), (0.0, [2, 1, 0])])
+def test_a_free_job_takes_the_last_task_of_a_busy_group_only_when_tasks_are_long(switch_seconds, order, monkeypatch):
+    starts, messages = [], []
+    start = Pool._start
+    monkeypatch.setattr(Pool, "_start", lambda self, group=None: (starts.append(group), start(self, group)))
+    monkeypatch.setattr(parallel, "SWITCH_SECONDS", switch_seconds)
+    pool = Pool(2, Toy, (None, 0, 6), lambda *m: messages.append(m), lambda i, why: None)
+    # the job on "a" is busy with task 0 (6 s); the one on "b" is done with task 2: short
+    # tasks (the mean so far) leave task 1 to the job on "a", long ones make it switch
+    pool.run(["a", "a", "b"])
+    assert starts == ["a", "b"]  # and no job started again while the one on "a" was busy
+    assert [i for kind, i, _ in messages if kind == "done"] == order
 
 
 def test_an_interrupted_pool_stops_its_jobs_and_keeps_what_they_sent():
