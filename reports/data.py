@@ -87,10 +87,9 @@ class Counts:
     nondeterministic: int = 0
     #: Whether any record checked gradients (``direction`` backward).
     backward: bool = False
-    #: Backend and torch seconds summed over the ``timed`` records that have both.
-    time_s: float = 0.0
-    torch_time_s: float = 0.0
-    timed: int = 0
+    #: Per record that has both: backend seconds, torch seconds.
+    times: list[float] = field(default_factory=list)
+    torch_times: list[float] = field(default_factory=list)
 
     def add(self, status: str) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -110,7 +109,8 @@ class Counts:
             self.torch_off_reference += bool(cmp.get("torch_off_reference"))
         t, tt = num(r.get("time_s")), num(r.get("torch_time_s"))
         if t is not None and tt is not None and math.isfinite(t) and math.isfinite(tt):
-            self.time_s, self.torch_time_s, self.timed = self.time_s + t, self.torch_time_s + tt, self.timed + 1
+            self.times.append(t)
+            self.torch_times.append(tt)
 
     def merge(self, other: Counts) -> None:
         for status, n in other.by_status.items():
@@ -121,9 +121,8 @@ class Counts:
         self.compared += other.compared
         self.nondeterministic += other.nondeterministic
         self.backward |= other.backward
-        self.time_s += other.time_s
-        self.torch_time_s += other.torch_time_s
-        self.timed += other.timed
+        self.times += other.times
+        self.torch_times += other.torch_times
 
     def _worse_ulp(self, value: float | None, dtype: str) -> None:
         """Keep the larger ULP error and its dtype (a missing or NaN value is ignored)."""
@@ -157,9 +156,59 @@ class Counts:
         return "empty"
 
     @property
+    def timing(self) -> Timing | None:
+        """The cell's time against torch's, case by case (``None``: no case
+        has both times)."""
+        ratios = sorted(t / tt for t, tt in zip(self.times, self.torch_times) if tt > 0)
+        if not ratios:
+            return None
+        return Timing(
+            median(ratios),
+            quantile(ratios, 0.25),
+            quantile(ratios, 0.75),
+            median(sorted(self.times)),
+            median(sorted(self.torch_times)),
+            len(ratios),
+        )
+
+    @property
     def ratio(self) -> float | None:
-        """Backend time over torch's, where some record has both."""
-        return self.time_s / self.torch_time_s if self.torch_time_s > 0 else None
+        """The median over cases of backend time over torch's."""
+        timing = self.timing
+        return None if timing is None else timing.ratio
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A cell's speed against torch's: the median over its cases of the
+    per-case ratio (backend seconds / torch seconds, each case timed on both
+    sides on the same input, the first of a cell after a warm-up call) and its
+    quartiles, so a few slow calls cannot decide it; and the median seconds of
+    each side."""
+
+    ratio: float
+    low: float
+    high: float
+    time_s: float
+    torch_time_s: float
+    cases: int
+
+    @property
+    def spread(self) -> str:
+        """The quartiles of the ratio: ``0.91-1.20x``."""
+        return f"{self.low:.2f}-{self.high:.2f}x"
+
+
+def quantile(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted values, interpolating linearly between ranks."""
+    position = q * (len(ordered) - 1)
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def median(ordered: list[float]) -> float:
+    return quantile(ordered, 0.5)
 
 
 def _larger(current: float, value: float | None) -> float:
@@ -291,11 +340,9 @@ class Cell:
         bad = [r for r in self.records if r.get("status") in ("fail", "error")]
         return bad if self.invalid_calls else bad[:1]
 
-    def timing(self) -> tuple[float, float, int] | None:
-        """``(backend seconds, torch seconds, cases)`` summed over the cell's
-        counted results that have both times; ``None`` when none has."""
-        counts = self.counts()
-        return (counts.time_s, counts.torch_time_s, counts.timed) if counts.timed else None
+    def timing(self) -> Timing | None:
+        """The cell's speed against torch's (``Counts.timing``)."""
+        return self.counts().timing
 
 
 @dataclass

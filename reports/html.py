@@ -428,14 +428,14 @@ def _timings(data: ReportData) -> list[dict[str, Any]]:
                 timing = cell.timing()
                 if timing is None:
                     continue
-                t, tt, n = timing
-                if tt <= 0:
-                    continue
-                ratio = t / tt
-                value = f"{fmt_ratio(ratio)}   ({fmt_seconds(t)}; torch {fmt_seconds(tt)})"
+                ratio = timing.ratio
+                value = (
+                    f"{fmt_ratio(ratio)}   (median {fmt_seconds(timing.time_s)}; torch {fmt_seconds(timing.torch_time_s)})"
+                )
                 tooltip = (
-                    f"{cell.backend} {op} {cell.label}: {fmt_seconds(t)} against torch's {fmt_seconds(tt)} "
-                    f"over {n} cases ({fmt_ratio(ratio)})"
+                    f"{cell.backend} {op} {cell.label}: median ratio {fmt_ratio(ratio)} over {timing.cases} cases, "
+                    f"middle half {timing.spread}; median {fmt_seconds(timing.time_s)} against torch's "
+                    f"{fmt_seconds(timing.torch_time_s)}"
                 )
                 bars.append(Bar(cell.backend, ratio, value, tooltip, group=cell.label))
                 rows.append(
@@ -443,10 +443,11 @@ def _timings(data: ReportData) -> list[dict[str, Any]]:
                         "op": op,
                         "mode": cell.label,
                         "backend": cell.backend,
-                        "time": fmt_seconds(t),
-                        "torch": fmt_seconds(tt),
+                        "time": fmt_seconds(timing.time_s),
+                        "torch": fmt_seconds(timing.torch_time_s),
                         "ratio": fmt_ratio(ratio),
-                        "n": n,
+                        "spread": timing.spread,
+                        "n": timing.cases,
                     }
                 )
             # a chart per op, its bars grouped by cell (mode first, then backend)

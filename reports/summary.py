@@ -47,14 +47,6 @@ class Cell:
         return self.tally.backward
 
     @property
-    def time_s(self) -> float:
-        return self.tally.time_s
-
-    @property
-    def torch_time_s(self) -> float:
-        return self.tally.torch_time_s
-
-    @property
     def ratio(self) -> float | None:
         return self.tally.ratio
 
@@ -81,7 +73,9 @@ def render(cells: dict[CellKey, Cell]) -> str:
     ``worst ulp`` names the dtype of its case (ULPs at the case's magnitude:
     ``conformance.tolerance``); the error columns read ``-`` where nothing was
     compared with the reference, ``variants`` where the backend took no case;
-    ``unsup`` counts as ``reports.data.tally`` does."""
+    ``unsup`` counts as ``reports.data.tally`` does; ``time/torch`` is the
+    median over cases of the per-case ratio, its quartiles in brackets
+    (one word, so the table splits on whitespace)."""
     header = (
         "backend",
         "op",
@@ -102,7 +96,7 @@ def render(cells: dict[CellKey, Cell]) -> str:
     rows = [header]
     order = {"forward": 0, "backward": 1}
     for (backend, op, mode, direction), c in sorted(cells.items(), key=lambda kv: (*kv[0][:3], order.get(kv[0][3], 2))):
-        ratio = c.ratio
+        timing = c.tally.timing
         rows.append(
             (
                 backend,
@@ -119,7 +113,7 @@ def render(cells: dict[CellKey, Cell]) -> str:
                 str(c.torch_off_reference) if c.tally.compared else "-",
                 str(c.nondeterministic) if c.backward else "-",
                 power_text(c.power if c.tally.checked else None),
-                "-" if ratio is None else f"{ratio:.2f}x",
+                "-" if timing is None else f"{timing.ratio:.2f}x({timing.low:.2f}-{timing.high:.2f})",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

@@ -246,7 +246,7 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 {% endfor %}
 
 <h2 id="timings">Timings: each backend against torch</h2>
-<p class="muted small">Per op and cell: the backend's time summed over the cell's cases against torch's on the same cases (the op alone, from the conformance run; small cases, so this measures call overhead as much as kernels). Log scale; the dark line is 1×: bars to the left are faster than torch, to the right slower. Hover a bar for its numbers.</p>
+<p class="muted small">Per op and cell: the median over the cell's cases of the backend's time over torch's on the same case (the op alone, from the conformance run, the first case of a cell timed after a warm-up call; small cases, so this measures call overhead as much as kernels). The table gives the middle half of the per-case ratios (their quartiles) beside it. Log scale; the dark line is 1×: bars to the left are faster than torch, to the right slower. Hover a bar for its numbers.</p>
 {% for t in timings %}
 <h3>{{ t.machine }}</h3>
 {% for c in t.charts %}
@@ -256,8 +256,8 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 {% endfor %}
 {% if t.rows %}
 <details><summary>the numbers</summary>
-<table class="small"><thead><tr><th>op</th><th>cell</th><th>backend</th><th>backend time</th><th>torch time</th><th>backend / torch</th><th>cases</th></tr></thead>
-<tbody>{% for r in t.rows %}<tr><td>{{ r.op }}</td><td>{{ r.mode }}</td><td>{{ r.backend }}</td><td>{{ r.time }}</td><td>{{ r.torch }}</td><td>{{ r.ratio }}</td><td>{{ r.n }}</td></tr>{% endfor %}</tbody>
+<table class="small"><thead><tr><th>op</th><th>cell</th><th>backend</th><th>backend time (median)</th><th>torch time (median)</th><th>backend / torch (median)</th><th>middle half</th><th>cases</th></tr></thead>
+<tbody>{% for r in t.rows %}<tr><td>{{ r.op }}</td><td>{{ r.mode }}</td><td>{{ r.backend }}</td><td>{{ r.time }}</td><td>{{ r.torch }}</td><td>{{ r.ratio }}</td><td>{{ r.spread }}</td><td>{{ r.n }}</td></tr>{% endfor %}</tbody>
 </table></details>
 {% endif %}
 {% endfor %}

@@ -562,7 +562,7 @@ def test_summary_table_and_report_share_one_aggregation(statuses_file: Path) -> 
     assert area[:8] == ["partial", "interpolate", "area", "fwd", "1", "0", "0", "0"]
     assert area[8] == "0"  # expected deviations
     # worst ulp with its dtype, ..., nondet, variants (none recorded), time
-    assert area[9:] == ["3", "float32", "0.5", "1", "-", "-", "2.00x"]
+    assert area[9:] == ["3", "float32", "0.5", "1", "-", "-", "2.00x(2.00-2.00)"]
 
 
 def test_nothing_from_a_results_file_injects_markup(tmp_path: Path) -> None:
