@@ -157,7 +157,10 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         name="uint8-antialias-internal-assert",
         op="interpolate",
         direction="forward",
-        summary="uint8 antialiased resizes of 3-channel inputs to a 1 x 1 output fail an internal assertion.",
+        summary=(
+            "uint8 bilinear and bicubic resizes of 3-channel inputs to a 1 x 1 output, antialiased or not, "
+            "fail an internal assertion (torch runs its AVX antialias kernel for uint8 either way)."
+        ),
         case=Case(
             "interpolate",
             InputSpec((1, 3, 4, 4), "uint8", "bytes", 0),

@@ -176,7 +176,7 @@ def builtin_expectations(backend_names: Iterable[str]) -> list[Expectation]:
         for d in (d for d in KNOWN_DEVIATIONS if d.shows in BUILT_IN_STATUSES):
             aliases = [n for n in ops.names() if ops.get(n).alias_of is not None and d.op == "interpolate"]
             for op in (d.op, *aliases):
-                for cell in (c for c in d.cells or (d.case.mode,) if c in ops.get(op).cells):
+                for cell in _alias_cells(op, d.cells or (d.case.mode,)):
                     for dtype in d.dtypes or (None,):
                         expectations.append(
                             Expectation(
@@ -192,6 +192,15 @@ def builtin_expectations(backend_names: Iterable[str]) -> list[Expectation]:
                             )
                         )
     return expectations
+
+
+def _alias_cells(op: str, modes: Sequence[str]) -> list[str]:
+    """The cells of ``op`` where interpolate's ``modes`` run: those of the
+    same name, or all of an alias that always runs one of them
+    (``upsample_bilinear``'s one cell runs bilinear)."""
+    info = ops.get(op)
+    fixed = info.fixed_mode()
+    return [c for c in info.cells if c in modes or (fixed is not None and fixed in modes)]
 
 
 @dataclass

@@ -173,6 +173,17 @@ def test_torchs_own_deviations_are_expected_when_torch_is_the_backend():
     assert judgement.unexpected
 
 
+def test_an_alias_with_one_fixed_mode_inherits_that_modes_deviations():
+    entries = builtin_expectations(["torch"])
+    # upsample_bilinear and UpsamplingBilinear2d have one cell, "all", which runs bilinear
+    for alias in ("upsample_bilinear", "UpsamplingBilinear2d"):
+        crash = {"type": "result", "backend": "torch", "op": alias, "mode": "all", "dtype": "uint8", "status": "error"}
+        assert not judge([crash], entries).unexpected, alias
+    # ...and not those of another mode: nearest's alias has no uint8 bilinear crash to inherit
+    crash = {"type": "result", "backend": "torch", "op": "upsample_nearest", "mode": "all", "dtype": "uint8", "status": "error"}
+    assert judge([crash], entries).unexpected
+
+
 def test_stale_needs_a_checked_case_in_the_entrys_scope():
     entry = Expectation(backend="b", op="interpolate", reason="r", cell="bicubic", dtype="uint8")
     passing = {"type": "result", "backend": "b", "op": "interpolate", "mode": "bicubic", "status": "pass"}
