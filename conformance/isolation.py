@@ -28,6 +28,10 @@ from typing import Any
 #: Default per-case timeout (seconds) and address-space cap (bytes) of a worker.
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_LIMIT = 8 << 30
+#: Seconds a new worker may take to import and load its backend and torch
+#: before its first case: not part of any case's timeout (a loaded machine
+#: takes seconds to import torch, which is no hang of the case).
+STARTUP_TIMEOUT = 300.0
 
 
 def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_spec: str = "torch") -> None:
@@ -56,8 +60,10 @@ def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_s
     try:
         backend = backends.load(spec)
         oracle = Oracle(backends.load(oracle_spec))
+        import torch.nn.functional  # noqa: F401 -- the oracle's first case must not pay for the import
     except Exception as exc:  # reported with every case: the backend cannot load here
         backend, load_error = None, f"{type(exc).__name__}: {exc}"
+    conn.send(("ready", None))
     while True:
         message = conn.recv()
         if message is None:
@@ -95,6 +101,7 @@ def _signal_name(code: int | None) -> str:
 
 #: What each step of a check is, for the message when a worker dies in it.
 PHASES = {
+    "startup": "starting the worker (loading the backend and torch)",
     "materialize": "making the inputs",
     "torch": "the torch oracle",
     "reference": "the reference",
@@ -171,12 +178,27 @@ class IsolatedChecker:
         return result
 
     def _check(self, case_json: dict[str, Any], torch_failure: str | None, variant: str | None) -> dict[str, Any]:
-        if self._process is None or not self._process.is_alive():
-            self._start()
-        assert self._conn is not None
         step = "materialize"
-        deadline = time.monotonic() + self.timeout
         try:
+            if self._process is None or not self._process.is_alive():
+                step = "startup"
+                self._start()
+                assert self._conn is not None
+                # the case's clock starts once the worker has loaded everything
+                if not self._conn.poll(STARTUP_TIMEOUT):
+                    self._kill()
+                    self.restarts += 1
+                    return {
+                        "status": "error",
+                        "message": f"the worker did not start within {STARTUP_TIMEOUT:g} s "
+                        "(importing and loading the backend and torch)",
+                        "isolation": "timeout",
+                        "phase": "startup",
+                    }
+                self._conn.recv()  # ("ready", None)
+                step = "materialize"
+            assert self._conn is not None
+            deadline = time.monotonic() + self.timeout
             self._conn.send((case_json, torch_failure, variant))
             while True:
                 left = deadline - time.monotonic()

@@ -166,6 +166,19 @@ class Hangs(NumpyBackend):
             time.sleep(1)
 
 
+class SlowToLoad(NumpyBackend):
+    """Right, but takes 4 s to load (as a backend importing a large library on
+    a loaded machine does): no case's timeout may count that."""
+
+    name = "slow-to-load"
+
+    def __init__(self):
+        import time
+
+        time.sleep(4)
+        super().__init__()
+
+
 class HogsMemory(NumpyBackend):
     """Asks for a terabyte in pixel_unshuffle."""
 
