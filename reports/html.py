@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from conformance.expected import Expectation, judge
 from reports.bench import BenchData, load_bench
 from reports.charts import Bar, Chart, fmt_ratio, fmt_seconds, layout
 from reports.data import (
@@ -415,6 +416,45 @@ def _off_reference(data: ReportData) -> list[dict[str, Any]]:
     return out
 
 
+def _expected(data: ReportData) -> list[dict[str, Any]]:
+    """Per run with expected deviations: each entry that accepted failures
+    (how many, its reason and link) and each stale entry (its cells were
+    checked and nothing failed), as the terminal lists them."""
+    out = []
+    for m in data.machines:
+        for run in m.runs:
+            entries = [
+                Expectation.from_json(e)
+                for record in run.expectations
+                for e in record.get("entries", [])
+                if isinstance(e, dict)
+            ]
+            if not entries:
+                continue
+            judgement = judge(run.results, entries)
+            used: dict[Expectation, int] = {}
+            for _, entry in judgement.expected:
+                used[entry] = used.get(entry, 0) + 1
+            if not used and not judgement.stale:
+                continue
+            strict = any(record.get("strict") for record in run.expectations)
+
+            def row(e: Expectation, n: int | None) -> dict[str, Any]:
+                where = e.describe()
+                return {"where": where, "reason": e.reason, "link": e.link or "", "n": n}
+
+            out.append(
+                {
+                    "machine": m.label,
+                    "run_id": run.run_id,
+                    "used": [row(e, n) for e, n in used.items()],
+                    "stale": [row(e, None) for e in judgement.stale],
+                    "strict": strict,
+                }
+            )
+    return out
+
+
 def _timings(data: ReportData) -> list[dict[str, Any]]:
     """Per machine and op: a chart of backend / torch time per cell, and its table."""
     out = []
@@ -608,6 +648,7 @@ def context(data: ReportData, bench: BenchData | None = None) -> dict[str, Any]:
         "off_reference": off,
         "off_reference_total": sum(o["count"] for o in off),
         "timings": _timings(data),
+        "expected": _expected(data),
         "bench": _bench(bench),
         "env": _environments(data),
         "dtypes": sort_dtypes({d for m in data.machines for d in m.dtypes}),

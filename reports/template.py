@@ -123,7 +123,7 @@ details > summary { cursor: pointer; color: #1a4fa0; }
 <div class="muted small">Generated {{ generated }} from {% for s in sources %}<code>{{ s }}</code>{% if not loop.last %}, {% endif %}{% endfor %}.
 PyTorch's semantics are the contract: each backend is checked against torch and the exact float64 reference.</div>
 <nav>
-<a href="#glance">At a glance</a><a href="#matrix">Matrix</a><a href="#failures">Failures ({{ failures|length }})</a>
+<a href="#glance">At a glance</a><a href="#matrix">Matrix</a><a href="#failures">Failures ({{ failures|length }})</a>{% if expected %}<a href="#expected">Expected deviations</a>{% endif %}
 <a href="#offref">torch off the reference ({{ off_reference_total }})</a><a href="#timings">Timings</a>
 {% if bench %}<a href="#bench">Benchmarks</a>{% endif %}<a href="#environment">Environment</a>
 </nav>
@@ -227,6 +227,19 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 {% if not f.calls %}<details class="small"><summary>the case as recorded (run {{ f.run_id }}{% if f.spec %}, <code>--backend {{ f.spec }}</code>{% endif %})</summary><pre class="repro">{{ f.case_json }}</pre></details>{% endif %}
 </section>
 {% endfor %}
+
+{% if expected %}
+<h2 id="expected">Expected deviations</h2>
+<p class="muted small">Failures an <code>--expected</code> entry (or torch's own known deviations, where torch is the backend) accepts: they do not fail the run. A <b>stale</b> entry's cells were checked and nothing failed: remove it; <code>--strict</code> fails the run on it.</p>
+{% for x in expected %}
+<h3>{{ x.machine }} (run {{ x.run_id }})</h3>
+<table class="small">
+<thead><tr><th></th><th>entry</th><th>cases accepted</th><th>reason</th></tr></thead>
+<tbody>{% for e in x.used %}<tr><td><span class="badge s-expected">expected</span></td><td>{{ e.where }}</td><td>{{ e.n }}</td><td>{{ e.reason }}{% if e.link %} ({{ e.link }}){% endif %}</td></tr>{% endfor %}
+{% for e in x.stale %}<tr><td><span class="badge {{ 's-fail' if x.strict else 's-unsupported' }}">stale</span></td><td>{{ e.where }}</td><td>0</td><td>{{ e.reason }}{% if e.link %} ({{ e.link }}){% endif %}</td></tr>{% endfor %}</tbody>
+</table>
+{% endfor %}
+{% endif %}
 
 <h2 id="offref">Cases where torch strays from the reference</h2>
 <p class="muted small">torch's own error beyond 64 eps (uint8: beyond 1). There "no worse than torch" is a weak promise: such cases pass a backend that matches torch, and users of torch get these errors too.</p>

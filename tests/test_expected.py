@@ -111,6 +111,16 @@ def test_the_report_shows_expected_deviations_in_their_own_colour(outcomes, tmp_
     assert 'class="c s-expected"' in html
     assert "align_corners is not supported yet" in html
     assert ".s-expected {" in html
+    section = html.split('<h2 id="expected">', 1)[1].split("<h2 ", 1)[0]
+    assert "ignores-align-corners interpolate bilinear fwd" in section and ">stale</span>" not in section
+
+
+def test_the_report_names_stale_entries(outcomes, tmp_path):
+    _, _, results = outcomes["strict"]
+    run(["report", "--results", str(results), "--out", str(tmp_path)])
+    section = (tmp_path / "index.html").read_text().split('<h2 id="expected">', 1)[1].split("<h2 ", 1)[0]
+    stale_row = next(row for row in section.split("<tr>") if "an old bug, fixed since" in row)
+    assert ">stale</span>" in stale_row and "s-fail" in stale_row  # --strict: the stale entry fails the run
 
 
 @pytest.mark.parametrize(
