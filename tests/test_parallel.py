@@ -44,7 +44,7 @@ def per_cell(path):
 
 def table(stdout):
     """The summary's rows without the timing column."""
-    return [re.sub(r"\s+(-|[\d.]+x)$", "", line) for line in stdout.splitlines() if line.strip()]
+    return [re.sub(r"\s+(-|[\d.]+x\([\d.]+-[\d.]+\))$", "", line) for line in stdout.splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
