@@ -67,13 +67,15 @@ EPS: dict[str, float] = {
 }
 #: Extra error allowed beyond torch's, in units of eps at the data's magnitude.
 #: float16 and bfloat16: torch mostly computes in float32 and rounds once, as
-#: the numpy backend does, so both are within half an eps at the magnitude of
-#: the exact result plus float32's own error (2**13 and 2**16 times smaller),
-#: and a float32 sum in another order (separable passes against torch's fused
-#: ones) may round one step the other way where torch's own error happens to
-#: be small: 0.5 leaves no room for float32's part, so 1, the smallest whole
-#: number (tests/test_bfloat16.py measures numpy against torch within it).
-SLACK_ULPS: dict[str, float] = {"float16": 1.0, "bfloat16": 1.0, "float32": 4.0, "float64": 4.0}
+#: the numpy backend does.  Where both do, a backend's error at an element is
+#: torch's there plus float32's order-of-operations error (2**13 or 2**16
+#: times smaller than the dtype's): a rounding that goes the other way does
+#: so where both are half a step off.  bfloat16 takes 1/8: one eighth of a
+#: step is far more than float32's part, yet a backend that truncates
+#: (errors up to a whole step) or sums in bfloat16 (errors of several) fails,
+#: which a slack of 1 lets pass (measured: tests/test_mutation.py).  float16
+#: keeps 1, as before.
+SLACK_ULPS: dict[str, float] = {"float16": 1.0, "bfloat16": 1 / 8, "float32": 4.0, "float64": 4.0}
 #: Half-width of the band around ``k + 0.5`` where uint8 may round either way.
 UINT8_BOUNDARY = 1e-3
 #: Torch's error beyond this many eps (uint8: beyond 1) flags the case.
