@@ -12,7 +12,7 @@ Without CuPy, or without a CUDA device, ``availability()`` says which, and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -32,7 +32,7 @@ def _import_cupy() -> ModuleType:
 
 class CupyBackend(BackendBase):
     """CuPy on the current CUDA device; float16, float32, float64 and uint8
-    where torch takes them.
+    where torch takes them (bfloat16: unsupported, CuPy has none).
 
     ``module`` replaces the ``cupy`` module (the tests pass NumPy to run the
     adapter's own code on a machine without a GPU)."""
@@ -70,6 +70,13 @@ class CupyBackend(BackendBase):
         if count < 1:
             return False, "CuPy finds no CUDA device"
         return True, ""
+
+    def unsupported_reason(self, op: str, dtype: str, params: Mapping[str, Any]) -> str | None:
+        # CuPy has no bfloat16 dtype (nor takes ml_dtypes arrays), so not even
+        # data movement can hold one; with NumPy standing in (tests) it can
+        if dtype == "bfloat16" and self.cp is not np:
+            return "CuPy has no bfloat16 dtype"
+        return super().unsupported_reason(op, dtype, params)
 
     def from_numpy(self, array: np.ndarray) -> Any:
         return self.cp.asarray(array)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from backends.protocol import BackendBase
+from reference.dtypes import BFLOAT16
 from reference.unpooling import spatial_rank
 
 
@@ -53,10 +54,17 @@ class TorchBackend(BackendBase):
         torch = self._torch()
         if any(s < 0 for s in array.strides):
             array = array.copy()  # torch.from_numpy rejects negative strides
+        if array.dtype == BFLOAT16:
+            # torch.from_numpy takes no ml_dtypes array: the same bits as int16
+            # (strides kept), reinterpreted as torch's bfloat16 -- exact
+            return torch.from_numpy(array.view(np.int16)).view(torch.bfloat16).to(self.device)
         return torch.from_numpy(array).to(self.device)
 
     def to_numpy(self, array: Any) -> np.ndarray:
-        return array.detach().cpu().numpy()
+        array = array.detach().cpu()
+        if array.dtype == self._torch().bfloat16:  # .numpy() refuses bfloat16: the bits, as from_numpy
+            return array.view(self._torch().int16).numpy().view(BFLOAT16)
+        return array.numpy()
 
     def synchronize(self) -> None:
         if self.device.startswith("cuda"):

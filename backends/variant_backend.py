@@ -17,6 +17,7 @@ import numpy as np
 
 from backends.reference_backend import ReferenceBackend, to_dtype
 from reference import variants
+from reference.dtypes import is_floating
 from reference.gradients import vjp as reference_vjp
 
 #: Inputs larger than this are not transposed element by element (too slow).
@@ -98,7 +99,7 @@ class VariantBackend(ReferenceBackend):
         return exact
 
     def vjp(self, op: str, grad_output: np.ndarray, x: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
-        if x.dtype.kind != "f":
+        if not is_floating(x.dtype):
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {x.dtype}")
         exact = self.exact_vjp(op, grad_output, x, **kwargs)
         return {name: to_dtype(g, kwargs.get(name, x).dtype) for name, g in exact.items()}

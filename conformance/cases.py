@@ -11,10 +11,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
+from reference.dtypes import is_floating, type_expression
+
 #: How values are drawn: a NumPy expression of ``rng``, ``{shape}`` and
-#: ``{dtype}`` (the target dtype's name: the values are cast to it afterwards).
+#: ``{dtype}`` (the target dtype's scalar type, ``np.float16`` or
+#: ``ml_dtypes.bfloat16``: the values are cast to it afterwards).
 DISTRIBUTIONS: dict[str, str] = {
     "normal": "rng.standard_normal({shape})",
     "unit": "rng.random({shape})",
@@ -33,16 +37,17 @@ DISTRIBUTIONS: dict[str, str] = {
     # and conv sums overflow to inf (torch computes most float16 kernels in
     # float32 and rounds once; conformance.deviations lists those that do not).
     # float32 and float64 keep 2**16 of headroom: their own arithmetic would
-    # overflow mid-sum, in an order-dependent way.
+    # overflow mid-sum, in an order-dependent way; so does bfloat16, whose
+    # range is float32's, the type torch sums it in.
     "huge": (
-        "rng.choice([-1.0, 1.0], {shape}) * rng.uniform(0.5, 1.0, {shape}) * np.finfo(np.{dtype}).max"
-        " / (1 if np.dtype(np.{dtype}).itemsize == 2 else 2**16)"
+        "rng.choice([-1.0, 1.0], {shape}) * rng.uniform(0.5, 1.0, {shape}) * np.finfo({dtype}).max"
+        " / (1 if np.finfo({dtype}).max < 2**16 else 2**16)"
     ),
     # From the smallest subnormal to a few times the smallest normal value,
     # either sign; some round to -0.0 or 0.0.
     "subnormal": (
-        "rng.standard_normal({shape}) * np.finfo(np.{dtype}).smallest_subnormal"
-        " * 2.0 ** rng.integers(0, np.finfo(np.{dtype}).nmant + 2, {shape})"
+        "rng.standard_normal({shape}) * np.finfo({dtype}).smallest_subnormal"
+        " * 2.0 ** rng.integers(0, np.finfo({dtype}).nmant + 2, {shape})"
     ),
 }
 #: The special-value distributions, drawn for every op in floating dtypes, in
@@ -73,9 +78,11 @@ class InputSpec:
         """NumPy statements that build the array ``name``."""
         # {dtype} names a floating dtype (np.finfo): an integer array takes float32's
         # values, cast (only a case relabelled to another dtype meets this)
-        floating = self.dtype if np.dtype(self.dtype).kind == "f" else "float32"
+        floating = type_expression(self.dtype if is_floating(self.dtype) else "float32")
         expr = DISTRIBUTIONS[self.distribution].format(shape=repr(tuple(self.shape)), dtype=floating)
-        lines = [f"rng = np.random.default_rng({self.seed})", f"{name} = ({expr}).astype(np.{self.dtype})"]
+        # float64 values cast once: ml_dtypes rounds them to bfloat16 directly, to nearest even
+        cast = type_expression(self.dtype)
+        lines = [f"rng = np.random.default_rng({self.seed})", f"{name} = ({expr}).astype({cast})"]
         layout = LAYOUTS[self.layout]
         if layout:
             lines.append(layout.format(name=name))
@@ -201,7 +208,7 @@ class Case:
 
     def materialize(self) -> dict[str, np.ndarray]:
         """``{"x": ..., **operands}``, made by executing ``code()``."""
-        namespace: dict[str, Any] = {"np": np}
+        namespace: dict[str, Any] = {"np": np, "ml_dtypes": ml_dtypes}
         if any(isinstance(spec, PooledIndices) for _, spec in self.operands):
             from reference import max_pool
 

@@ -248,6 +248,8 @@ def cmd_list(out: TextIO) -> int:
     for name in ops.names():
         info = ops.get(name)
         out.write(f"  {name:<21} {info.cell_label}: {', '.join(info.cells)}\n")
+        for direction in info.directions():
+            out.write(f"  {'':<21} {direction} dtypes: {info.describe_dtypes(direction)}\n")
     return 0
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from conformance import ops
-from conformance.cases import Case, PooledIndices
+from conformance.cases import Case, InputSpec, PooledIndices
 
 IMPORTS = ["import numpy as np", "import torch", "import torch.nn.functional as F", "from backends import load"]
 
@@ -60,18 +60,39 @@ def gradient_inputs(case: Case) -> list[str]:
     return [n for n in ops.get(case.op).differentiable if n in given]
 
 
+def _bfloat16(case: Case) -> bool:
+    """Whether an array of the case is bfloat16 (built by ml_dtypes)."""
+    specs = [case.input, *(spec for _, spec in case.operands)]
+    return any(isinstance(spec, InputSpec) and spec.dtype == "bfloat16" for spec in specs)
+
+
+#: torch.from_numpy takes no ml_dtypes array, and .numpy() no bfloat16 tensor:
+#: both go through float32, exact for values bfloat16 holds.
+_TO_TORCH = "torch.from_numpy(a.astype(np.float32)).to(torch.bfloat16) if a.dtype == ml_dtypes.bfloat16 else "
+_FROM_TORCH = "{e}.float().numpy().astype(ml_dtypes.bfloat16) if {e}.dtype == torch.bfloat16 else {e}.numpy()"
+
+
+def _to_numpy(case: Case, name: str) -> str:
+    """The expression of the NumPy array of torch's tensor ``name``."""
+    return _FROM_TORCH.format(e=name) if _bfloat16(case) else f"{name}.numpy()"
+
+
 def _header(case: Case) -> list[str]:
     imports = list(IMPORTS)
+    bfloat16 = _bfloat16(case)
+    if bfloat16:
+        imports.insert(1, "import ml_dtypes")
     if any(isinstance(spec, PooledIndices) for _, spec in case.operands):
         imports.append("from reference import max_pool")
     names = ["x", *(n for n, _ in case.operands if n != "grad_output")]
     tensors = ", ".join(f"{n}={n}" for n in names)
+    to_torch = _TO_TORCH if bfloat16 else ""
     return [
         *imports,
         "",
         case.code(),
         f"kwargs = dict({case.kwargs_code()})",
-        f"t = {{name: torch.from_numpy(a.copy()) for name, a in dict({tensors}).items()}}",
+        f"t = {{name: {to_torch}torch.from_numpy(a.copy()) for name, a in dict({tensors}).items()}}",
     ]
 
 
@@ -103,7 +124,7 @@ def repro(case: Case, backend_spec: str) -> str:
             '    print("backend raised", type(exc).__name__, exc)',
             "",
             "for a, e in zip(actual or (), expected or ()):",
-            "    a, e = backend.to_numpy(a), e.numpy()",
+            f"    a, e = backend.to_numpy(a), {_to_numpy(case, 'e')}",
             '    print("expected", e.dtype, e.shape, "| actual", a.dtype, a.shape)',
             "    if a.shape == e.shape:",
             "        same = (a == e) | (np.isnan(a.astype(np.float64)) & np.isnan(e.astype(np.float64)))",
@@ -113,6 +134,12 @@ def repro(case: Case, backend_spec: str) -> str:
             "",
         ]
     )
+
+
+def _cotangent(case: Case) -> str:
+    if _bfloat16(case):
+        return "torch.from_numpy(grad_output.astype(np.float32)).to(torch.bfloat16)"
+    return "torch.from_numpy(grad_output)"
 
 
 def _backward(case: Case, backend_spec: str) -> str:
@@ -127,12 +154,12 @@ def _backward(case: Case, backend_spec: str) -> str:
             "",
             *torch_lines(case),
             "out = out[0] if isinstance(out, tuple) else out",
-            "grads = torch.autograd.grad(out, [t[n] for n in wrt], torch.from_numpy(grad_output))",
+            f"grads = torch.autograd.grad(out, [t[n] for n in wrt], {_cotangent(case)})",
             "expected = dict(zip(wrt, grads))",
             f"backend = load({backend_spec!r})",
             f"actual = backend.vjp({case.op!r}, backend.from_numpy(grad_output), {_backend_args(case)}, **kwargs)",
             "for name, e in expected.items():",
-            "    a, e = backend.to_numpy(actual[name]), e.numpy()",
+            f"    a, e = backend.to_numpy(actual[name]), {_to_numpy(case, 'e')}",
             "    diff = np.abs(a.astype(np.float64) - e.astype(np.float64)) if a.shape == e.shape else None",
             '    print(name, "expected", e.dtype, e.shape, "| actual", a.dtype, a.shape,',
             '          "| max |actual - expected| =", "shapes differ" if diff is None else diff.max(initial=0.0))',

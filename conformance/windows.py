@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import ml_dtypes  # noqa: F401  (registers bfloat16 with NumPy: np.dtype("bfloat16"))
 import numpy as np
 
 #: Version of the dict ``failure_values`` returns.
@@ -36,7 +37,7 @@ FORMAT = 1
 #: Half the window's side: a 5 x 5 slice of the last two axes.
 HALF = 2
 #: Significant digits that tell a case dtype's values apart (for float64 reference values).
-DIGITS = {"float16": 5, "float32": 9, "float64": 17}
+DIGITS = {"float16": 5, "bfloat16": 4, "float32": 9, "float64": 17}
 #: Which output array is shown under which title.
 SIDES = ("torch", "backend", "reference")
 
@@ -72,7 +73,7 @@ def _format(value: Any, dtype: str, digits: int | None = None) -> str:
         return "inf" if v > 0 else "-inf"
     if digits is not None:
         return f"{v:.{digits}g}"
-    if dtype in ("float16", "float32"):
+    if dtype in ("float16", "bfloat16", "float32"):
         return str(np.dtype(dtype).type(v))
     return repr(v)
 

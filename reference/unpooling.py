@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reference.conv_transpose import IntOrSeq, _tuple
+from reference.dtypes import is_floating
 
 
 def pooled_length(length: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
@@ -204,7 +205,7 @@ def pool(x: np.ndarray, plan: PoolPlan, choose: Callable[[np.ndarray], np.ndarra
             # have started at, which may lie outside the plane.
             first = [_first_tap(oi * si - pi, di) for oi, si, pi, di in zip(o, s, p, d)]
             indices[(..., *o)] = int(np.dot(first, np.cumprod((1,) + spatial[:0:-1])[::-1]))
-            values[(..., *o)] = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+            values[(..., *o)] = -np.inf if is_floating(x.dtype) else np.iinfo(x.dtype).min
             continue
         window = flat_x[..., flat]
         best = choose(window)
@@ -221,7 +222,7 @@ def _first_tap(start: int, dilation: int) -> int:
 
 def _argmax_first_max_last_nan(window: np.ndarray) -> np.ndarray:
     """Along the last axis: the last NaN if any, else the first maximum."""
-    nan = np.isnan(window) if window.dtype.kind == "f" else np.zeros(window.shape, bool)
+    nan = np.isnan(window) if is_floating(window.dtype) else np.zeros(window.shape, bool)
     last_nan = window.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
     return np.where(nan.any(-1), last_nan, np.argmax(window, axis=-1))
 

@@ -33,8 +33,6 @@ except ImportError:  # a store without attempts: every record counts
 
 #: ``expected``: a failure or error an expected-deviations entry covers (``conformance.expected``).
 STATUSES = ("pass", "fail", "error", "expected", "unsupported")
-#: Order in which dtypes are shown; others follow alphabetically.
-DTYPE_ORDER = ("float16", "float32", "float64", "uint8")
 #: Environment fields that tell machines (and software stacks) apart.
 MACHINE_FIELDS = ("cpu", "cpu_count", "platform", "python", "numpy", "torch", "cupy")
 #: backend, op, cell (mode), direction
@@ -390,7 +388,19 @@ class ReportData:
 
 
 def sort_dtypes(dtypes: Iterable[str]) -> list[str]:
-    return sorted(dtypes, key=lambda d: (DTYPE_ORDER.index(d) if d in DTYPE_ORDER else len(DTYPE_ORDER), d))
+    """In the registry's order (``KNOWN_DTYPES``); others follow alphabetically."""
+    order = _dtype_order()
+    return sorted(dtypes, key=lambda d: (order.index(d) if d in order else len(order), d))
+
+
+@functools.lru_cache(maxsize=1)
+def _dtype_order() -> tuple[str, ...]:
+    """``conformance.ops.KNOWN_DTYPES``, imported lazily and optionally as
+    ``_order`` imports the op order: without it dtypes sort alphabetically."""
+    try:
+        return tuple(importlib.import_module("conformance.ops").KNOWN_DTYPES)
+    except Exception:  # the order is a nicety, never a reason not to render
+        return ()
 
 
 @functools.lru_cache(maxsize=1)

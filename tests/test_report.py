@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from conformance import ops
 from reports.values import NOT_RECORDED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +159,7 @@ def failing_page(failing_run: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def test_matrix_counts_match_the_results(failing_run: Path, failing_page: str) -> None:
     records = [r for r in read_jsonl(failing_run) if r["type"] == "result" and not r["minimal"]]
     page = Page(failing_page)
-    dtypes = [d for d in ("float16", "float32", "float64", "uint8") if any(r["dtype"] == d for r in records)]
+    dtypes = [d for d in ops.KNOWN_DTYPES if any(r["dtype"] == d for r in records)]  # the matrix's column order
     failing = False
     for direction in sorted({r.get("direction", "forward") for r in records}):  # gradient checks: their own row
         expected: dict[str, dict[str, int]] = {}

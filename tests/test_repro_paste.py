@@ -111,6 +111,29 @@ KINDS = [
         lambda out: out.startswith("x expected float32 (1, 2, 2, 2)") and _max_differences(out) == [0.0],
     ),
     (
+        # bfloat16: ml_dtypes arrays, tensors built via float32 (exact), outputs read back alike
+        "forward-bfloat16",
+        Case("interpolate", InputSpec((1, 2, 3, 4), "bfloat16", seed=1), {"mode": "bilinear", "size": (5, 6)}),
+        "numpy",
+        lambda out: "expected bfloat16 (1, 2, 5, 6) | actual bfloat16 (1, 2, 5, 6)" in out
+        and _max_differences(out) == [0.0],
+    ),
+    (
+        "backward-bfloat16-weight-and-bias",
+        backward_case(
+            Case(
+                "conv_transpose",
+                InputSpec((1, 2, 4, 4), "bfloat16", seed=7),
+                {"stride": 2},
+                (("weight", InputSpec((2, 3, 3, 3), "bfloat16", seed=5)), ("bias", InputSpec((3,), "bfloat16", seed=6))),
+            ),
+            conv_transpose,
+        ),
+        "reference",
+        lambda out: [line.split()[:3] for line in out.splitlines()]
+        == [[name, "expected", "bfloat16"] for name in ("x", "weight", "bias")],
+    ),
+    (
         "backward-weight-and-bias",
         backward_case(_conv_transpose(output_size=(10, 10)), conv_transpose),
         "reference",

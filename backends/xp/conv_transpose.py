@@ -95,7 +95,7 @@ def checked_plan(
         output_size,
     )
     if np.dtype(weight.dtype) != np.dtype(x.dtype):
-        names = {"float16": "Half", "float32": "Float", "float64": "Double", "uint8": "Byte"}
+        names = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double", "uint8": "Byte"}
         want, got = (names.get(str(np.dtype(d)), str(d)) for d in (x.dtype, weight.dtype))
         raise RuntimeError(
             f"expected scalar type {want} but found {got}: Input type ({x.dtype}) and weight type "

@@ -3,8 +3,8 @@
 Each spatial axis is resampled in turn (a *pass*): with the axis's taps
 ``(index, weight)`` of shape ``(n_out, k)``, output ``i`` along the axis is
 ``sum_j y[index[i, j]] * weight[i, j]``.  Arithmetic happens in the dtype
-torch computes in on the CPU (``compute_dtype``): float32 for float16 and uint8
-data, the data's own dtype otherwise.  uint8 results are rounded half up and
+torch computes in on the CPU (``compute_dtype``): float32 for float16, bfloat16
+and uint8 data, the data's own dtype otherwise.  uint8 results are rounded half up and
 clamped to 0..255 as torch's fixed-point kernels do.  Every tap torch reads
 is summed, zero weights included (linear's right neighbour at an integer
 source coordinate, bicubic's outer taps there, the edge input read twice), so
@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import BFLOAT16
 from reference.interpolate import DATA_MOVEMENT_MODES, Taps, axis_taps, plan_interpolate
 
 #: Longest output period looked for (2.5x up has p=5; 1.5x up has p=3).
@@ -56,9 +57,12 @@ BLOCK_BYTES = 1 << 19
 
 
 def compute_dtype(dtype: Any) -> np.dtype:
-    """The dtype torch's CPU kernels accumulate in for ``dtype`` data."""
+    """The dtype torch's CPU kernels accumulate in for ``dtype`` data (its
+    ``opmath_type``): float32 for the two-byte floats and uint8.  The result
+    is rounded once, by the cast back (ml_dtypes: to nearest, ties to even,
+    as torch's ``c10::BFloat16``)."""
     dtype = np.dtype(dtype)
-    if dtype in (np.float16, np.uint8):
+    if dtype in (np.float16, BFLOAT16, np.uint8):
         return np.dtype(np.float32)
     return dtype
 

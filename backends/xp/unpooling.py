@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from reference.conv_transpose import IntOrSeq
+from reference.dtypes import is_floating
 from reference.unpooling import _first_tap, invalid_index_error, plan_max_pool, plan_max_unpool
 
 
 def _lowest(dtype: np.dtype) -> float | int:
-    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+    return -np.inf if is_floating(dtype) else np.iinfo(dtype).min
 
 
 def max_pool(
@@ -57,7 +58,7 @@ def max_pool(
     for tap in np.ndindex(*k):
         view = padded[(..., *(slice(j * di, j * di + (o - 1) * si + 1, si) for j, di, si, o in zip(tap, d, s, out)))]
         better = view > best
-        if dtype.kind == "f":
+        if is_floating(dtype):
             better |= xp.isnan(view)
         offset = sum(
             xp.asarray((starts[a] + tap[a] * d[a]) * plane_strides[a]).reshape((-1,) + (1,) * (n - 1 - a))

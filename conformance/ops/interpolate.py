@@ -13,9 +13,10 @@ from reference.interpolate import ANTIALIAS_MODES, DATA_MOVEMENT_MODES, MODE_RAN
 
 
 def interpolate_dtypes(mode: str, antialias: bool) -> tuple[str, ...]:
-    """The dtypes torch 2.13 CPU's ``interpolate`` takes in ``mode``: no half
-    kernels for antialias (and lanczos, always antialiased), no uint8 for the
-    linear modes but bilinear, nor for area."""
+    """The dtypes torch 2.13 CPU's ``interpolate`` takes in ``mode``, forward
+    and backward (measured): no float16 or bfloat16 kernels for antialias (and
+    lanczos, always antialiased), no uint8 for the linear modes but bilinear,
+    nor for area."""
     if antialias or mode == "lanczos":
         return ("float32", "float64", "uint8")
     if mode in ("nearest", "nearest-exact", "bilinear", "bicubic"):
@@ -113,6 +114,7 @@ INTERPOLATE = register(
         summary="F.interpolate: every mode, size or scale_factor, align_corners, antialias; 1-D to 3-D",
         cells=tuple(MODE_RANKS),
         cell_label="modes",
+        antialias_cells=ANTIALIAS_MODES - {"lanczos"},  # lanczos is always antialiased
         reference=interpolate,
         torch_code=_torch_code,
         strategy=interpolate_strategy,

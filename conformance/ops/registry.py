@@ -21,8 +21,9 @@ from conformance.cases import Case, InputSpec, Operand
 from conformance.deviations import Deviation
 
 #: Every dtype the harness can draw, by NumPy name, in drawing order.
-KNOWN_DTYPES: tuple[str, ...] = ("float16", "float32", "float64", "uint8")
-FLOATS: tuple[str, ...] = ("float16", "float32", "float64")
+#: ``bfloat16`` is ``ml_dtypes``'s (``reference.dtypes``): NumPy has none.
+KNOWN_DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64", "uint8")
+FLOATS: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
 
 #: ``dtypes(mode, antialias)`` -> the dtypes torch's CPU kernels take there.
 DtypeRule = Callable[[str, bool], Sequence[str]]
@@ -79,6 +80,8 @@ class OpInfo:
     deviations: tuple[Deviation, ...] = ()
     #: What ``list`` calls the cells ("modes" or "cells").
     cell_label: str = "cells"
+    #: The cells that take ``antialias=True`` (their dtypes may differ with it).
+    antialias_cells: frozenset[str] = frozenset()
 
     # --- facts derived from the record -------------------------------------------------
     @property
@@ -117,6 +120,32 @@ class OpInfo:
 
     def dtypes_for(self, direction: str) -> DtypeRule:
         return self.backward_dtypes if direction == "backward" else self.forward_dtypes
+
+    def dtype_groups(self, direction: str = "forward") -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+        """``[(dtypes, where)]``: the dtypes torch takes in ``direction``, each
+        distinct set once with the cells that take it (``"bilinear
+        antialias"``: with ``antialias=True``), in cell order; cells taking
+        none are left out.  ``list`` and the README's table of ops show this."""
+        rule = self.dtypes_for(direction)
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for cell in self.cells:
+            # interpolate-like ops: the cell is the mode (an alias may fix it); others: no mode
+            mode = (self.fixed_mode() or cell) if self.exact_modes or self.alias_of else ""
+            flags = (False, True) if cell in self.antialias_cells else (False,)
+            for antialias in flags:
+                dtypes = tuple(rule(mode, antialias))
+                if not dtypes or (antialias and dtypes == tuple(rule(mode, False))):
+                    continue
+                groups.setdefault(dtypes, []).append(f"{cell} antialias" if antialias else cell)
+        return [(dtypes, tuple(where)) for dtypes, where in groups.items()]
+
+    def describe_dtypes(self, direction: str = "forward") -> str:
+        """One line: ``"float32, float64 (1d, 2d, 3d)"``; cells are named only
+        where they differ (``"-"``: none)."""
+        groups = self.dtype_groups(direction)
+        if len(groups) == 1 and len(groups[0][1]) == len(self.cells):
+            return ", ".join(groups[0][0])
+        return "; ".join(f"{', '.join(dtypes)} ({', '.join(where)})" for dtypes, where in groups) or "-"
 
     def directions(self) -> tuple[str, ...]:
         return ("forward", "backward") if self.vjp is not None else ("forward",)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import BFLOAT16
 from reference.interpolate import (
     ANTIALIAS_FILTERS,
     ResizePlan,
@@ -490,3 +491,78 @@ variant(
     "area upsampling done as nearest (torch averages the one or two inputs each output overlaps)",
     kind="kernel",
 )(resize_with(_area_upsampling_nearest))
+
+
+# --- bfloat16: what a port gets wrong when it has no float32 accumulator ------------------
+
+
+def _to_bfloat16(y: np.ndarray) -> np.ndarray:
+    """``y`` rounded to bfloat16 (to nearest even), kept in float64."""
+    with np.errstate(over="ignore"):
+        return y.astype(BFLOAT16).astype(np.float64)
+
+
+def _truncated_to_bfloat16(y: np.ndarray) -> np.ndarray:
+    """``y`` cut to bfloat16 by dropping the low 16 bits of its float32 value
+    (toward zero), the cast a port writes by hand instead of rounding."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        bits = y.astype(np.float32).view(np.uint32) & np.uint32(0xFFFF0000)
+    return np.where(np.isnan(y), y, bits.view(np.float32).astype(np.float64))
+
+
+def _bfloat16_per_tap(
+    x: Any,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> np.ndarray:
+    x = np.asarray(x)
+    plan = plan_interpolate(x.shape, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
+    if x.dtype != BFLOAT16 or plan.mode in ("nearest", "nearest-exact"):
+        return resample(x, plan, axis_taps)
+    plan = plan.with_opmath(x.dtype)
+    y = x.astype(np.float64)
+    for d in range(len(plan.input_size)):
+        taps = axis_taps(plan, d, x.ndim)
+        if taps is None or taps.weight is None:
+            y = y if taps is None else np.take(y, taps.index[:, 0], axis=2 + d)
+            continue
+        moved = np.moveaxis(y, 2 + d, -1)
+        weight = _to_bfloat16(taps.weight)  # the weights a bfloat16 port holds
+        total = None
+        with np.errstate(invalid="ignore", over="ignore"):
+            for k in range(taps.index.shape[1]):
+                term = _to_bfloat16(moved[..., taps.index[:, k]] * weight[:, k])
+                if taps.reads is not None:
+                    term = np.where(taps.reads[:, k], term, -0.0)
+                total = term if total is None else _to_bfloat16(total + term)  # rounded after every tap
+        y = np.moveaxis(total, -1, 2 + d)
+    return y
+
+
+variant(
+    "bfloat16-rounded-per-tap",
+    OP,
+    "bfloat16 summed in bfloat16, rounded after every tap (torch accumulates in float32 and rounds once)",
+    kind="rounding",
+    dtypes=("bfloat16",),
+)(_bfloat16_per_tap)
+
+
+def _bfloat16(after: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def rounding(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return after(y) if x.dtype == BFLOAT16 and y.dtype == np.float64 else y
+
+    return rounding
+
+
+variant(
+    "bfloat16-truncated",
+    OP,
+    "bfloat16 results truncated (low bits of the float32 result dropped) instead of rounded to nearest even",
+    kind="rounding",
+    dtypes=("bfloat16",),
+)(resize_with(after=_bfloat16(_truncated_to_bfloat16)))

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import is_floating
 from reference.unpooling import max_pool, max_unpool, plan_max_pool, pool, spatial_rank
 from reference.variants import variant
 
@@ -27,7 +28,7 @@ def choosing(choose: Callable[[np.ndarray], np.ndarray]) -> Callable[..., tuple[
 
 
 def _nan(window: np.ndarray) -> np.ndarray:
-    return np.isnan(window) if window.dtype.kind == "f" else np.zeros(window.shape, bool)
+    return np.isnan(window) if is_floating(window.dtype) else np.zeros(window.shape, bool)
 
 
 def _last_max(window: np.ndarray) -> np.ndarray:
@@ -39,7 +40,7 @@ def _last_max(window: np.ndarray) -> np.ndarray:
 
 def _nan_ignored(window: np.ndarray) -> np.ndarray:
     nan = _nan(window)
-    filled = np.where(nan, -np.inf, window) if window.dtype.kind == "f" else window
+    filled = np.where(nan, -np.inf, window) if is_floating(window.dtype) else window
     return np.where(nan.all(-1), 0, np.argmax(filled, axis=-1))
 
 
@@ -115,7 +116,7 @@ def zero_padding(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
     for o, s, p, d, k, m in zip(origin, plan.stride, plan.padding, plan.dilation, plan.kernel, x.shape[-n:]):
         first, last = o * s - p, o * s - p + (k - 1) * d
         touches |= (first < 0) | (last >= m)
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         return values, indices
     zero = np.zeros((), x.dtype)
     with np.errstate(invalid="ignore"):
