@@ -167,6 +167,37 @@ def summary_lines(rows: list[BenchRow], implementation: str = "numpy") -> list[s
     return lines
 
 
+def _md_cell(value: float | None, target: float | None, digits: int) -> str:
+    if value is None:
+        return "-"
+    mark = {"met": " ✓", "MISSED": " ✗"}.get(verdict(value, target), "")
+    return f"{value:.{digits}f}{mark}"
+
+
+def markdown_lines(rows: list[BenchRow], implementation: str = "numpy") -> list[str]:
+    """The README's table of a run (``python -c "from reports.bench import
+    ..."``, see README): the terminal table's columns as Markdown, ✓ / ✗ for
+    a target met or missed, forward cases first, so that the README is
+    regenerated, not retyped."""
+    lines = [
+        "| case | shape | numpy ms | torch ms | floor ms | × torch | × floor | peak MB (× result) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in sorted(rows, key=lambda r: r.backward):  # forward cases first
+        if implementation not in row.medians:
+            continue
+        peak, peak_ratio = row.peaks.get(implementation), row.peak_ratio(implementation)
+        peak_text = "-" if peak is None else f"{peak / 1e6:.0f}"
+        if peak_ratio is not None:
+            peak_text += f" ({_md_cell(peak_ratio, PEAK_TARGET, 1)})"
+        lines.append(
+            f"| {row.case} | {row.shape} | {_ms(row.medians[implementation])} | {_ms(row.medians.get('torch'))} | "
+            f"{_ms(row.medians.get('floor'))} | {_md_cell(row.ratio(implementation), row.target, 2)} | "
+            f"{_md_cell(row.floor_ratio(implementation), row.floor_target, 1)} | {peak_text} |"
+        )
+    return lines
+
+
 def load_bench(path: str | os.PathLike[str]) -> BenchData:
     """Read a pytest-benchmark JSON file; unreadable parts become notes, never errors."""
     p = Path(path)

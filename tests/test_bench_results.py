@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reports.bench import PEAK_TARGET, BenchRow, load_bench, summary_lines, verdict
+from reports.bench import PEAK_TARGET, BenchRow, load_bench, markdown_lines, summary_lines, verdict
 
 
 def _bench(group: str, impl: str, median: float, **extra: Any) -> dict[str, Any]:
@@ -86,3 +86,14 @@ def test_summary_lines_without_a_floor_or_a_peak() -> None:
     row.medians.update(numpy=0.5, torch=0.25)
     (_, line) = summary_lines([row])
     assert "2.00 MISSED" in line and line.count(" - ") >= 2
+
+
+def test_markdown_lines_mark_targets_met_and_missed() -> None:
+    row = BenchRow("nearest 2x up", "8×64×128×128", target=1.0, floor_target=2.0, result_bytes=100_000_000)
+    row.medians.update(numpy=0.030, torch=0.060, floor=0.010)
+    row.peaks["numpy"] = 100_000_000
+    torch_only = BenchRow("torch only", "1")
+    torch_only.medians["torch"] = 1.0
+    header, rule, line = markdown_lines([row, torch_only])
+    assert header.count("|") == rule.count("|") == line.count("|")
+    assert line == "| nearest 2x up | 8×64×128×128 | 30.0 | 60.0 | 10.0 | 0.50 ✓ | 3.0 ✗ | 100 (1.0 ✓) |"
