@@ -147,7 +147,7 @@ class CupyBackend(BackendBase):
         dilation: IntOrSeq = 1,
         ceil_mode: bool = False,
     ) -> tuple[Any, Any]:
-        return shared.max_pool(self.cp, x, kernel_size, stride, padding, dilation, ceil_mode)
+        return shared.max_pool(self.cp, x, kernel_size, stride, padding, dilation, ceil_mode, block_bytes=None)
 
     def max_unpool(
         self,

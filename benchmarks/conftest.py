@@ -7,7 +7,10 @@ unless the caller (``tox -e bench``) already set them.  They only take effect
 when set before numpy loads BLAS, hence at import time of this file.
 
 Speed is measured, never asserted: a ratio above its target is printed as
-MISSED in the table, and the session still passes.
+MISSED in the table, and the session still passes.  Each case's group also
+times ``floor`` (``Floor``: a plain copy of the case's bytes), the yardstick
+no kernel moving those bytes can beat, and the numpy backend's peak memory
+per call is measured once, untimed (``measure.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)  # numpy is single-threaded: compare one thread with one thread
 
-_TIMINGS = pytest.StashKey[dict]()
+from reports.bench import PEAK_TARGET, BenchRow, summary_lines  # noqa: E402
+
+_TIMINGS = pytest.StashKey[dict[str, BenchRow]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,42 +45,54 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def record_timing(request: pytest.FixtureRequest) -> Any:
-    """``record_timing(case, shape, implementation, target, benchmark)`` keeps the
-    benchmark's median for the summary table (nothing when benchmarks are disabled)."""
+    """``record_timing(case, shape, implementation, benchmark, target=...,
+    floor_target=..., peak=..., result_bytes=...)`` keeps the benchmark's
+    median for the summary table (nothing when benchmarks are disabled) and
+    puts the targets, peak and result size in its ``extra_info`` (the JSON
+    file, read by ``reports/bench.py``)."""
 
-    def record(case: str, shape: tuple[int, ...], implementation: str, target: float | None, benchmark: Any) -> None:
-        if benchmark.stats:
-            row = request.config.stash[_TIMINGS].setdefault(case, {"shape": shape, "target": target})
-            row[implementation] = benchmark.stats["median"]
+    def record(
+        case: str,
+        shape: tuple[int, ...],
+        implementation: str,
+        benchmark: Any,
+        *,
+        target: float | None = None,
+        floor_target: float | None = None,
+        peak: int | None = None,
+        result_bytes: int | None = None,
+    ) -> None:
+        benchmark.extra_info.update(target=target, floor_target=floor_target, result_bytes=result_bytes)
+        if peak is not None:
+            benchmark.extra_info["peak_bytes"] = peak
+        if not benchmark.stats:
+            return
+        row = request.config.stash[_TIMINGS].setdefault(case, BenchRow(case, "x".join(map(str, shape))))
+        row.target, row.floor_target = target, floor_target
+        row.result_bytes = row.result_bytes or result_bytes
+        row.medians[implementation] = benchmark.stats["median"]
+        if peak is not None:
+            row.peaks[implementation] = peak
 
     return record
 
 
-def _target_text(target: float | None) -> str:
-    return "none" if target is None else f"<= {target:g}"
-
-
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's own tables
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    timings = config.stash.get(_TIMINGS, {})
-    if not timings:
+    rows = config.stash.get(_TIMINGS, {})
+    if not rows:
         return
-    write = terminalreporter.write_line
-    terminalreporter.section("numpy backend vs torch CPU (1 thread each, median)")
-    write(f"{'case':<28} {'shape':<20} {'numpy ms':>9} {'torch ms':>9} {'ratio':>6}  {'target':<7} result")
-    for case, row in timings.items():
-        numpy_s, torch_s, target = row.get("numpy"), row.get("torch"), row["target"]
-        shape = "x".join(map(str, row["shape"]))
-        if numpy_s is None or torch_s is None:
-            write(f"{case:<28} {shape:<20} incomplete: a benchmark failed or was deselected")
-            continue
-        ratio = numpy_s / torch_s
-        if target is None:
-            verdict = "reported"
-        else:
-            verdict = "met" if ratio <= target else "MISSED"
-        write(
-            f"{case:<28} {shape:<20} {numpy_s * 1e3:9.1f} {torch_s * 1e3:9.1f} {ratio:6.2f}  "
-            f"{_target_text(target):<7} {verdict}"
-        )
-    write(f"torch threads: {torch.get_num_threads()}; ratio = numpy / torch; targets are goals, not assertions")
+    terminalreporter.section("numpy backend vs torch CPU and the memory floor (1 thread each, median)")
+    forward = [r for r in rows.values() if not r.backward]
+    backward = [r for r in rows.values() if r.backward]
+    for title, group in (("forward", forward), ("backward (vjp vs torch.autograd.grad)", backward)):
+        if group:
+            terminalreporter.write_line(f"-- {title}")
+            for line in summary_lines(group):
+                terminalreporter.write_line(line)
+    terminalreporter.write_line(
+        f"torch threads: {torch.get_num_threads()}; x torch = numpy / torch (target <= 1), "
+        "x floor = numpy / a copy of the case's bytes (target <= 2 where set), "
+        f"peak = numpy's most memory allocated at once per call, tracemalloc (target <= {PEAK_TARGET:g}x its result); "
+        "targets are goals, not assertions"
+    )

@@ -7,6 +7,19 @@ part of the test id: ``nearest-2x-up-numpy``). So a group pairs a numpy
 timing with torch's on the same input; the ratio is numpy's median over
 torch's. The case's target ratio is read, where it can be, from the case's
 repr that pytest-benchmark keeps in ``params``.
+
+A group may also hold ``floor``: a plain copy of the case's bytes into a
+preallocated array (the memory floor: no kernel moving those bytes can be
+faster), so each implementation is also a multiple of the floor.  Groups whose
+name contains ``backward`` time gradients (the numpy backend's ``vjp``
+against torch autograd's backward).  ``extra_info`` carries the targets
+(``target``: ratio to torch, ``floor_target``: multiple of the floor) and,
+for the numpy backend, ``peak_bytes``: the most memory one call had
+allocated at once (tracemalloc, its result included) beside
+``result_bytes``, the size of that result.
+
+The same rows make the terminal table of ``tox -e bench``
+(``summary_lines``), so that the table and the HTML report cannot disagree.
 """
 
 from __future__ import annotations
@@ -22,23 +35,44 @@ from typing import Any
 _TARGET = re.compile(r"target=([0-9.eE+-]+|None)\)")
 
 
+#: Peak memory of a call, as a multiple of its result's size, the bench aims at.
+PEAK_TARGET = 2.0
+#: Implementations that are yardsticks, not contenders.
+BASELINES = ("torch", "floor")
+
+
 @dataclass
 class BenchRow:
-    """One case: each implementation's median (seconds) and its ratio to torch's."""
+    """One case: each implementation's median (seconds), its ratio to torch's
+    and to the floor's, and the numpy backend's peak memory."""
 
     case: str
     shape: str
     medians: dict[str, float] = field(default_factory=dict)
     rounds: dict[str, int] = field(default_factory=dict)
     target: float | None = None
+    floor_target: float | None = None
+    peaks: dict[str, int] = field(default_factory=dict)
+    result_bytes: int | None = None
 
-    def ratio(self, implementation: str) -> float | None:
-        t, base = self.medians.get(implementation), self.medians.get("torch")
-        return t / base if t is not None and base else None
+    def ratio(self, implementation: str, base: str = "torch") -> float | None:
+        t, b = self.medians.get(implementation), self.medians.get(base)
+        return t / b if t is not None and b else None
+
+    def floor_ratio(self, implementation: str) -> float | None:
+        return self.ratio(implementation, "floor")
+
+    def peak_ratio(self, implementation: str) -> float | None:
+        peak = self.peaks.get(implementation)
+        return peak / self.result_bytes if peak is not None and self.result_bytes else None
+
+    @property
+    def backward(self) -> bool:
+        return "backward" in self.case
 
     @property
     def others(self) -> list[str]:
-        return sorted(i for i in self.medians if i != "torch")
+        return sorted(i for i in self.medians if i not in BASELINES)
 
 
 @dataclass
@@ -68,6 +102,100 @@ def _target(bench: dict[str, Any]) -> float | None:
         return float(match.group(1))
     except ValueError:
         return None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _read_extra(row: BenchRow, implementation: str, bench: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Targets, peak and result size from ``extra_info``; the target from the
+    case's repr in files written before ``extra_info`` carried it."""
+    target = _number(extra.get("target")) if "target" in extra else _target(bench)
+    row.target = row.target if row.target is not None else target
+    floor_target = _number(extra.get("floor_target"))
+    row.floor_target = row.floor_target if row.floor_target is not None else floor_target
+    peak, result = _number(extra.get("peak_bytes")), _number(extra.get("result_bytes"))
+    if peak is not None:
+        row.peaks[implementation] = int(peak)
+    if result is not None and row.result_bytes is None:
+        row.result_bytes = int(result)
+
+
+def verdict(value: float | None, target: float | None) -> str:
+    """``met`` or ``MISSED`` against a target (goals, never assertions); empty without either."""
+    if value is None or target is None:
+        return ""
+    return "met" if value <= target else "MISSED"
+
+
+def _cell(value: float | None, target: float | None, digits: int = 2) -> str:
+    """A ratio with its target's verdict: ``0.52 met``, ``1.31 MISSED``, ``3.40``; ``-`` when unknown."""
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f} {verdict(value, target)}".strip()
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1e3:.1f}"
+
+
+def summary_lines(rows: list[BenchRow], implementation: str = "numpy") -> list[str]:
+    """The terminal table of ``tox -e bench``: per case, ``implementation``'s
+    median beside torch's and the floor's, its ratio to each (with the
+    target's verdict), and its peak memory as MB and as a multiple of its
+    result's size (target ``PEAK_TARGET``)."""
+    header = (
+        f"{'case':<36} {'shape':<16} {'ms':>8} {'torch ms':>9} {'floor ms':>9}  "
+        f"{'x torch':<12} {'x floor':<12} {'peak MB':>8} {'x result':<12}"
+    )
+    lines = [header]
+    for row in rows:
+        ms = row.medians.get(implementation)
+        if ms is None or "torch" not in row.medians:
+            lines.append(f"{row.case:<36} {row.shape:<16} incomplete: a benchmark failed or was deselected")
+            continue
+        peak = row.peaks.get(implementation)
+        lines.append(
+            f"{row.case:<36} {row.shape:<16} {_ms(ms):>8} {_ms(row.medians['torch']):>9} "
+            f"{_ms(row.medians.get('floor')):>9}  "
+            f"{_cell(row.ratio(implementation), row.target):<12} "
+            f"{_cell(row.floor_ratio(implementation), row.floor_target, 1):<12} "
+            f"{'-' if peak is None else f'{peak / 1e6:.0f}':>8} "
+            f"{_cell(row.peak_ratio(implementation), PEAK_TARGET, 1):<12}"
+        )
+    return lines
+
+
+def _md_cell(value: float | None, target: float | None, digits: int) -> str:
+    if value is None:
+        return "-"
+    mark = {"met": " ✓", "MISSED": " ✗"}.get(verdict(value, target), "")
+    return f"{value:.{digits}f}{mark}"
+
+
+def markdown_lines(rows: list[BenchRow], implementation: str = "numpy") -> list[str]:
+    """The README's table of a run (``python -c "from reports.bench import
+    ..."``, see README): the terminal table's columns as Markdown, ✓ / ✗ for
+    a target met or missed, forward cases first, so that the README is
+    regenerated, not retyped."""
+    lines = [
+        "| case | shape | numpy ms | torch ms | floor ms | × torch | × floor | peak MB (× result) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in sorted(rows, key=lambda r: r.backward):  # forward cases first
+        if implementation not in row.medians:
+            continue
+        peak, peak_ratio = row.peaks.get(implementation), row.peak_ratio(implementation)
+        peak_text = "-" if peak is None else f"{peak / 1e6:.0f}"
+        if peak_ratio is not None:
+            peak_text += f" ({_md_cell(peak_ratio, PEAK_TARGET, 1)})"
+        lines.append(
+            f"| {row.case} | {row.shape} | {_ms(row.medians[implementation])} | {_ms(row.medians.get('torch'))} | "
+            f"{_ms(row.medians.get('floor'))} | {_md_cell(row.ratio(implementation), row.target, 2)} | "
+            f"{_md_cell(row.floor_ratio(implementation), row.floor_target, 1)} | {peak_text} |"
+        )
+    return lines
 
 
 def load_bench(path: str | os.PathLike[str]) -> BenchData:
@@ -104,5 +232,5 @@ def load_bench(path: str | os.PathLike[str]) -> BenchData:
         row.medians[implementation] = float(median)
         if isinstance(stats.get("rounds"), int):
             row.rounds[implementation] = stats["rounds"]
-        row.target = row.target if row.target is not None else _target(bench)
+        _read_extra(row, implementation, bench, extra)
     return BenchData(str(p), str(data.get("datetime") or ""), machine.strip(), list(rows.values()), notes)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.expected import Expectation, judge
-from reports.bench import BenchData, load_bench
+from reports.bench import PEAK_TARGET, BenchData, BenchRow, load_bench, verdict
 from reports.charts import Bar, Chart, fmt_ratio, fmt_seconds, layout
 from reports.data import (
     STATUSES,
@@ -498,6 +498,36 @@ def _timings(data: ReportData) -> list[dict[str, Any]]:
     return out
 
 
+def _peak_text(peak: int | None, ratio: float | None) -> str:
+    if peak is None:
+        return "-"
+    return f"{peak / 1e6:.0f} MB" + ("" if ratio is None else f" ({ratio:.1f}× result)")
+
+
+def _bench_row(row: BenchRow, impl: str, ratio: float | None, target: float | None) -> dict[str, Any]:
+    """One implementation of one case: its time beside torch's and the floor's,
+    each ratio with its target's verdict, and its peak memory per call."""
+    floor = row.floor_ratio(impl)
+    floor_target = row.floor_target if impl == "numpy" else None
+    peak, peak_ratio = row.peaks.get(impl), row.peak_ratio(impl)
+    return {
+        "case": row.case,
+        "shape": row.shape,
+        "impl": impl,
+        "ms": f"{row.medians[impl] * 1e3:.1f}" if impl in row.medians else "-",
+        "torch_ms": f"{row.medians['torch'] * 1e3:.1f}" if "torch" in row.medians else "-",
+        "ratio": fmt_ratio(ratio) if ratio is not None else "-",
+        "target": "none" if target is None else f"≤ {target:g}",
+        "verdict": verdict(ratio, target),
+        "floor_ms": f"{row.medians['floor'] * 1e3:.1f}" if "floor" in row.medians else "-",
+        "floor_ratio": fmt_ratio(floor) if floor is not None else "-",
+        "floor_target": "none" if floor_target is None else f"≤ {floor_target:g}",
+        "floor_verdict": verdict(floor, floor_target),
+        "peak": _peak_text(peak, peak_ratio),
+        "peak_verdict": verdict(peak_ratio, PEAK_TARGET),
+    }
+
+
 def _bench(bench: BenchData | None) -> dict[str, Any] | None:
     if bench is None:
         return None
@@ -506,21 +536,7 @@ def _bench(bench: BenchData | None) -> dict[str, Any] | None:
         for impl in row.others or ["torch"]:
             ratio = row.ratio(impl)
             target = row.target if impl == "numpy" else None
-            verdict = ""
-            if ratio is not None and target is not None:
-                verdict = "met" if ratio <= target else "MISSED"
-            rows.append(
-                {
-                    "case": row.case,
-                    "shape": row.shape,
-                    "impl": impl,
-                    "ms": f"{row.medians[impl] * 1e3:.1f}" if impl in row.medians else "-",
-                    "torch_ms": f"{row.medians['torch'] * 1e3:.1f}" if "torch" in row.medians else "-",
-                    "ratio": fmt_ratio(ratio) if ratio is not None else "-",
-                    "target": "none" if target is None else f"≤ {target:g}",
-                    "verdict": verdict,
-                }
-            )
+            rows.append(_bench_row(row, impl, ratio, target))
             if ratio is not None and impl != "torch":
                 bars.append(
                     Bar(

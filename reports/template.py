@@ -117,6 +117,7 @@ details > summary { cursor: pointer; color: #1a4fa0; }
 {% endfor %}
 </svg>
 {% endmacro %}
+{% macro badge(v) %}{% if v %}<span class="badge {{ 's-pass' if v == 'met' else 's-fail' }}">{{ v }}</span>{% endif %}{% endmacro %}
 {% macro counts_text(counts) %}{% for s in statuses %}{% if counts.by_status[s] %}<span class="badge s-{{ s }}">{{ counts.by_status[s] }} {{ s }}</span> {% endif %}{% endfor %}{% endmacro %}
 
 <h1>Upsample conformance report</h1>
@@ -277,11 +278,11 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 
 {% if bench %}
 <h2 id="bench">Benchmarks (<code>tox -e bench</code>)</h2>
-<p class="muted small">From <code>{{ bench.data.path }}</code>{% if bench.data.date %}, {{ bench.data.date }}{% endif %}{% if bench.data.machine %}, {{ bench.data.machine }}{% endif %}: fixed representative cases, each implementation and torch CPU on one thread, medians. Ratio = implementation / torch; targets are goals, never asserted.</p>
+<p class="muted small">From <code>{{ bench.data.path }}</code>{% if bench.data.date %}, {{ bench.data.date }}{% endif %}{% if bench.data.machine %}, {{ bench.data.machine }}{% endif %}: fixed representative cases, each implementation and torch CPU on one thread, medians, forward and backward (groups named <code>… backward</code>: the backend's <code>vjp</code> against <code>torch.autograd.grad</code>, forwards untimed). Ratio = implementation / torch; × floor = implementation / a plain copy of the case's bytes (the memory floor); peak = the most memory one call had allocated at once (tracemalloc, its result included; numpy only); targets are goals, never asserted.</p>
 {% if bench.chart %}{{ chart(bench.chart) }}{% endif %}
 <table class="small">
-<thead><tr><th>case</th><th>shape</th><th>implementation</th><th>ms</th><th>torch ms</th><th>ratio</th><th>target</th><th></th></tr></thead>
-<tbody>{% for r in bench.rows %}<tr><td>{{ r.case }}</td><td>{{ r.shape }}</td><td>{{ r.impl }}</td><td>{{ r.ms }}</td><td>{{ r.torch_ms }}</td><td>{{ r.ratio }}</td><td>{{ r.target }}</td><td>{% if r.verdict %}<span class="badge {{ 's-pass' if r.verdict == 'met' else 's-fail' }}">{{ r.verdict }}</span>{% endif %}</td></tr>{% endfor %}</tbody>
+<thead><tr><th>case</th><th>shape</th><th>implementation</th><th>ms</th><th>torch ms</th><th>ratio</th><th>target</th><th></th><th>floor ms</th><th>× floor</th><th>target</th><th></th><th>peak</th><th></th></tr></thead>
+<tbody>{% for r in bench.rows %}<tr><td>{{ r.case }}</td><td>{{ r.shape }}</td><td>{{ r.impl }}</td><td>{{ r.ms }}</td><td>{{ r.torch_ms }}</td><td>{{ r.ratio }}</td><td>{{ r.target }}</td><td>{{ badge(r.verdict) }}</td><td>{{ r.floor_ms }}</td><td>{{ r.floor_ratio }}</td><td>{{ r.floor_target }}</td><td>{{ badge(r.floor_verdict) }}</td><td>{{ r.peak }}</td><td>{{ badge(r.peak_verdict) }}</td></tr>{% endfor %}</tbody>
 </table>
 {% for n in bench.data.notes %}<div class="notes small">{{ n }}</div>{% endfor %}
 {% endif %}

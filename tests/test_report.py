@@ -625,6 +625,32 @@ def test_benchmark_results_pair_numpy_with_torch(statuses_file: Path, tmp_path: 
         assert 'id="bench"' not in report(tmp_path / "b", statuses_file)
 
 
+def test_benchmark_results_show_the_floor_the_backward_groups_and_the_peak(statuses_file: Path, tmp_path: Path) -> None:
+    def bench(group: str, impl: str, median: float, **extra: Any) -> dict[str, Any]:
+        slug = group.replace(" ", "-")
+        return {
+            "group": group,
+            "name": f"test_x[{slug}-{impl}]",
+            "params": {"case": f"UNSERIALIZABLE[Case(name={group!r})]", "implementation": impl},
+            "extra_info": {"shape": [8, 64, 128, 128], "target": 1.0, "result_bytes": 100_000_000, **extra},
+            "stats": {"median": median, "rounds": 7},
+        }
+
+    benches = [
+        bench("nearest 2x up", "numpy", 0.03, floor_target=2.0, peak_bytes=150_000_000),
+        bench("nearest 2x up", "torch", 0.06, floor_target=2.0),
+        bench("nearest 2x up", "floor", 0.01, floor_target=2.0),
+        bench("nearest 2x up backward", "numpy", 0.12),
+        bench("nearest 2x up backward", "torch", 0.06),
+    ]
+    (tmp_path / "bench.json").write_text(json.dumps({"benchmarks": benches}))
+    page_text = report(tmp_path, statuses_file, extra=("--bench", str(tmp_path / "bench.json")))
+    assert "<td>numpy</td><td>30.0</td><td>60.0</td><td>0.50×</td><td>≤ 1</td>" in page_text
+    assert "<td>10.0</td><td>3.00×</td><td>≤ 2</td>" in page_text and "150 MB (1.5× result)" in page_text
+    assert "<td>nearest 2x up backward</td>" in page_text and "2.00×" in page_text
+    assert ">floor<" not in page_text  # a yardstick, not a row of its own
+
+
 def test_missing_or_empty_results_exit_2(tmp_path: Path) -> None:
     proc = run_cli("report", "--results", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "does not exist" in proc.stderr

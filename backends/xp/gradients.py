@@ -43,7 +43,7 @@ from backends.xp.conv_transpose import BLOCK_BYTES as CONV_BLOCK_BYTES
 from backends.xp.conv_transpose import checked_plan
 from backends.xp.interpolate import BLOCK_BYTES as INTERPOLATE_BLOCK_BYTES
 from backends.xp.interpolate import _plan_pass, compute_dtype
-from backends.xp.unpooling import max_pool
+from backends.xp.unpooling import across_planes, max_pool
 from reference.conv_transpose import IntOrSeq
 from reference.dtypes import is_floating
 from reference.interpolate import Taps, axis_taps, plan_interpolate
@@ -302,8 +302,7 @@ def max_pool_vjp(
         # Windows that share no input: every index is distinct within its
         # plane, so the cotangent is scattered as max_unpool scatters values.
         grad = xp.zeros((planes, per_plane), dtype=dtype)
-        rows = xp.arange(planes).reshape(-1, 1)
-        grad[rows, index.reshape(planes, -1)] = g.reshape(planes, -1)
+        grad.reshape(-1)[across_planes(xp, index.reshape(planes, -1), per_plane, in_place=True)] = g.reshape(-1)
         return {"x": grad.reshape(x.shape)}
 
     after = [
@@ -360,8 +359,8 @@ def max_unpool_vjp(
     low, high = int(flat.min()), int(flat.max())
     if low < 0 or high >= plane:
         raise invalid_index_error(low if low < 0 else high, out)
-    flat_g = g.reshape(math.prod(lead), plane)
-    return {"x": xp.take_along_axis(flat_g, flat, axis=-1).astype(dtype, copy=False).reshape(x.shape)}
+    gathered = g.reshape(-1)[across_planes(xp, flat, plane)]
+    return {"x": gathered.astype(dtype, copy=False).reshape(x.shape)}
 
 
 # --------------------------------------------------------------------------

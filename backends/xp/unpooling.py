@@ -5,7 +5,11 @@ kernel taps in row-major order (a Python loop over taps, never over outputs):
 each tap is one strided view of the padded input, and a running maximum keeps
 torch's tie rule (the first maximum wins: strict ``>``) and NaN rule (a NaN
 always takes over).  Padding never wins, since nothing is below the lowest
-value.  ``max_unpool`` is one scatter into a zero output.
+value.  Where no window reaches into padding and the input holds no NaN (the
+common case, told by one sum), the padded copy and the NaN checks are left
+out and the maximum and the winning tap are updated in place
+(``_max_pool_inside``): the same results with far less memory traffic.
+``max_unpool`` is one scatter into a zero output.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from reference.conv_transpose import IntOrSeq
 from reference.dtypes import is_floating
 from reference.unpooling import _first_tap, invalid_index_error, plan_max_pool, plan_max_unpool
 
+#: Input bytes a block of planes takes through every tap of the fast path
+#: (``_max_pool_inside``): a share of a per-core L2 cache.  ``None``: all at once.
+BLOCK_BYTES = 1 << 19
+
 
 def _lowest(dtype: np.dtype) -> float | int:
     return -np.inf if is_floating(dtype) else np.iinfo(dtype).min
@@ -33,6 +41,8 @@ def max_pool(
     padding: IntOrSeq = 0,
     dilation: IntOrSeq = 1,
     ceil_mode: bool = False,
+    *,
+    block_bytes: int | None = BLOCK_BYTES,
 ) -> tuple[Any, Any]:
     plan = plan_max_pool(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     k, s, p, d, out = plan.kernel, plan.stride, plan.padding, plan.dilation, plan.output_lengths
@@ -44,6 +54,8 @@ def max_pool(
     after = [
         max(0, (o - 1) * si + (ki - 1) * di - pi - li + 1) for o, si, ki, di, pi, li in zip(out, s, k, d, p, spatial)
     ]
+    if not any(p) and not any(after) and math.prod(out) and math.prod(lead) and not _may_hold_nan(xp, x, dtype):
+        return _max_pool_inside(xp, x, plan, block_bytes)
     padded = xp.full(lead + tuple(li + pi + a for li, pi, a in zip(spatial, p, after)), _lowest(dtype), dtype=dtype)
     padded[(..., *(slice(pi, pi + li) for pi, li in zip(p, spatial)))] = x
     # Flat input position of window start o along each axis, for the indices.
@@ -69,6 +81,76 @@ def max_pool(
     return best, index
 
 
+def _may_hold_nan(xp: Any, x: Any, dtype: np.dtype) -> bool:
+    """Whether ``x`` may hold a NaN: one reduction, no array allocated.  A
+    finite sum rules NaN out; an infinite one (infinities, overflow) is
+    inconclusive and answers yes, sending the call down the careful path."""
+    if dtype.kind != "f":
+        return False
+    return not math.isfinite(float(xp.sum(x, dtype=np.float64 if dtype.itemsize > 4 else np.float32)))
+
+
+def _max_pool_inside(xp: Any, x: Any, plan: Any, block_bytes: int | None) -> tuple[Any, Any]:
+    """``max_pool`` where every window lies inside the input and no value is
+    NaN: no padded copy, no fill, no NaN checks, and no int64 index carried
+    through the taps.
+
+    Taps run in row-major order, so their offsets within a window increase:
+    the tap that last beat the running maximum strictly (torch's tie rule:
+    the first maximum wins) has the largest offset among those that beat it,
+    and ``code = maximum(code, better * offset)`` tracks it in a narrow
+    integer; the index is ``code`` plus the window's start, once at the end.
+    The running maximum is ``maximum``: a tie is between equal bits except
+    ``-0.0 == 0.0``, so a result holding a zero reads its maxima back at the
+    indices (which keep the earlier zero, as torch does).  Planes go through every
+    tap in blocks of about ``block_bytes`` of input, so that the taps read a
+    block from cache.  Results agree with the general path bit for bit."""
+    k, s, d, out = plan.kernel, plan.stride, plan.dilation, plan.output_lengths
+    n = len(k)
+    spatial = tuple(x.shape[-n:])
+    lead = tuple(x.shape[:-n])
+    planes = math.prod(lead)
+    src = x.reshape((planes, *spatial))
+    plane_strides = np.cumprod((1,) + spatial[:0:-1])[::-1]
+    taps = list(np.ndindex(*k))
+    offsets = [sum(t * di * int(ps) for t, di, ps in zip(tap, d, plane_strides)) for tap in taps]
+    code_dtype = np.dtype(np.int32 if offsets[-1] < 2**31 else np.int64)
+    block = planes if block_bytes is None else max(1, block_bytes // (math.prod(spatial) * x.dtype.itemsize))
+    rows = min(block, planes)
+    code = xp.empty((rows, *out), dtype=code_dtype)
+    better = xp.empty((rows, *out), dtype=bool)
+    step = xp.empty((rows, *out), dtype=code_dtype)
+    best = xp.empty((planes, *out), dtype=x.dtype)
+    index = xp.empty((planes, *out), dtype=np.int64)
+    start = sum(
+        xp.asarray(np.arange(out[a]) * s[a] * int(plane_strides[a])).reshape((-1,) + (1,) * (n - 1 - a))
+        for a in range(n)
+    )
+    for first in range(0, planes, block):
+        last = min(planes, first + block)
+        m = last - first
+
+        def view(tap: tuple[int, ...], first: int = first, last: int = last) -> Any:
+            taken = (slice(j * di, j * di + (o - 1) * si + 1, si) for j, di, si, o in zip(tap, d, s, out))
+            return src[(slice(first, last), *taken)]
+
+        top, c, b, st = best[first:last], code[:m], better[:m], step[:m]
+        top[...] = view(taps[0])
+        c[...] = 0
+        for tap, tap_offset in zip(taps[1:], offsets[1:]):
+            v = view(tap)
+            xp.greater(v, top, out=b)
+            xp.maximum(top, v, out=top)
+            xp.multiply(b, code_dtype.type(tap_offset), out=st)
+            xp.maximum(c, st, out=c)
+        xp.add(c, start, out=index[first:last])
+    if x.dtype.kind == "f" and bool((best == 0).any()):
+        # A zero's sign may be the later tap's: read each maximum back at its index.
+        flat = (planes, math.prod(out))
+        best = xp.take_along_axis(src.reshape(planes, -1), index.reshape(flat), axis=-1)
+    return best.reshape(lead + tuple(out)), index.reshape(lead + tuple(out))
+
+
 def max_unpool(
     xp: Any,
     x: Any,
@@ -90,6 +172,18 @@ def max_unpool(
         if low < 0 or high >= plane:
             raise invalid_index_error(low if low < 0 else high, out)
     y = xp.zeros((flat.shape[0], plane), dtype=x.dtype)
-    rows = xp.arange(flat.shape[0]).reshape(-1, 1)
-    y[rows, flat] = x.reshape(flat.shape)
+    y.reshape(-1)[across_planes(xp, flat, plane)] = x.reshape(-1)
     return y.reshape(lead + out)
+
+
+def across_planes(xp: Any, index: Any, plane: int, *, in_place: bool = False) -> Any:
+    """Per-plane indices ``index`` (planes, k) as indices into all planes
+    flattened, one 1-D array: a scatter or gather through them is one flat
+    indexing, about twice as fast as the two-index form ``y[rows, index]``
+    (which broadcasts a row index beside it), in the same order.
+    ``in_place`` adds the offsets into ``index`` (a caller's temporary)."""
+    offsets = xp.arange(0, index.shape[0] * plane, plane, dtype=index.dtype).reshape(-1, 1)
+    if in_place:
+        index += offsets
+        return index.reshape(-1)
+    return (index + offsets).reshape(-1)
