@@ -45,6 +45,8 @@ STOP_GRACE = 10.0
 #: and switching costs about as much (a run's job starts a worker process,
 #: which imports torch).
 SWITCH_SECONDS = 5.0
+#: The message a job sends with the seconds a task took, before its ``done``.
+TOOK = "took"
 #: The thread pools (torch's OpenMP, MKL, NumPy's OpenBLAS) a process sizes at start-up.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -75,7 +77,10 @@ def _job_main(conn: Connection, factory: Callable[..., Runner], args: tuple[Any,
             index = conn.recv()
             if index is None:
                 return
+            start = time.monotonic()
             outcome = runner(index, lambda kind, payload, index=index: conn.send((kind, index, payload)))
+            # the task's own time (the job's start-up, which the parent would see too, is not the task's)
+            conn.send((TOOK, index, time.monotonic() - start))
             conn.send(("done", index, outcome))
     except (EOFError, BrokenPipeError):
         return  # the parent is gone
@@ -106,9 +111,8 @@ class _Job:
     conn: Connection
     #: The task it is on; ``None`` once told to stop.
     task: int | None = None
-    #: The group of the last task it was handed, and when.
+    #: The group of the last task it was handed.
     group: Hashable = None
-    since: float = 0.0
 
 
 def _signal_name(code: int | None) -> str:
@@ -185,7 +189,7 @@ class Pool:
         job.task = (own or alone or spare or [None])[0]
         if job.task is not None:
             self._pending.remove(job.task)
-            job.group, job.since = self._groups[job.task], time.monotonic()
+            job.group = self._groups[job.task]
         try:
             job.conn.send(job.task)
         except OSError:  # it died already (the next read says so): the task waits for another job
@@ -198,9 +202,11 @@ class Pool:
         try:
             while job.conn.poll():
                 kind, index, payload = job.conn.recv()
+                if kind == TOOK:
+                    self._took.append(payload)
+                    continue
                 self.on_message(kind, index, payload)
                 if kind == "done":
-                    self._took.append(time.monotonic() - job.since)
                     self._hand_out(job)
         except (EOFError, OSError):
             self._lost(job)
@@ -229,7 +235,9 @@ class Pool:
                 job.process.join()
             try:
                 while job.conn.poll():
-                    self.on_message(*job.conn.recv())
+                    kind, index, payload = job.conn.recv()
+                    if kind != TOOK:
+                        self.on_message(kind, index, payload)
             except (EOFError, OSError):
                 pass
             job.conn.close()

@@ -85,7 +85,7 @@ def _may_hold_nan(xp: Any, x: Any, dtype: np.dtype) -> bool:
     """Whether ``x`` may hold a NaN: one reduction, no array allocated.  A
     finite sum rules NaN out; an infinite one (infinities, overflow) is
     inconclusive and answers yes, sending the call down the careful path."""
-    if dtype.kind != "f":
+    if not is_floating(dtype):
         return False
     return not math.isfinite(float(xp.sum(x, dtype=np.float64 if dtype.itemsize > 4 else np.float32)))
 
@@ -144,7 +144,7 @@ def _max_pool_inside(xp: Any, x: Any, plan: Any, block_bytes: int | None) -> tup
             xp.multiply(b, code_dtype.type(tap_offset), out=st)
             xp.maximum(c, st, out=c)
         xp.add(c, start, out=index[first:last])
-    if x.dtype.kind == "f" and bool((best == 0).any()):
+    if is_floating(x.dtype) and bool((best == 0).any()):
         # A zero's sign may be the later tap's: read each maximum back at its index.
         flat = (planes, math.prod(out))
         best = xp.take_along_axis(src.reshape(planes, -1), index.reshape(flat), axis=-1)
