@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from reference.conv_transpose import plan_conv_transpose
+from reference.dtypes import is_complex
 from reference.interpolate import apply_along_axis, axis_taps, plan_interpolate
 from reference.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from reference.unpooling import max_pool, plan_max_unpool, spatial_rank
@@ -118,12 +119,19 @@ def max_unpool_vjp(
     return {"x": np.take_along_axis(flat_g, flat_idx, axis=-1).reshape(x.shape)}
 
 
+def exact(g: np.ndarray) -> np.ndarray:
+    """``g`` in the reference's exact dtype: complex128 for complex (a
+    permutation's adjoint is its inverse, conjugation changes nothing), float64
+    otherwise."""
+    return g.astype(np.complex128 if is_complex(g.dtype) else np.float64)
+
+
 def pixel_shuffle_vjp(
     g: np.ndarray, x: np.ndarray, upscale_factor: int, absolute: bool = False
 ) -> dict[str, np.ndarray]:
     if x.size == 0:  # nothing to permute (and pixel_unshuffle keeps empty shapes as they are)
         return {"x": np.zeros(x.shape)}
-    return {"x": pixel_unshuffle(np.abs(g) if absolute else g.astype(np.float64), upscale_factor)}
+    return {"x": pixel_unshuffle(np.abs(g) if absolute else exact(g), upscale_factor)}
 
 
 def pixel_unshuffle_vjp(
@@ -131,7 +139,7 @@ def pixel_unshuffle_vjp(
 ) -> dict[str, np.ndarray]:
     if x.size == 0:
         return {"x": np.zeros(x.shape)}
-    return {"x": pixel_shuffle(np.abs(g) if absolute else g.astype(np.float64), downscale_factor)}
+    return {"x": pixel_shuffle(np.abs(g) if absolute else exact(g), downscale_factor)}
 
 
 def vjp(

@@ -307,3 +307,17 @@ class NondeterministicGradient(ReferenceGradients):
             g.flat[0] = np.nextafter(g.flat[0], np.inf)
             grads["x"] = g
         return grads
+
+
+class PixelShuffleThroughFloat64(NumpyBackend):
+    """pixel_shuffle that moves the data as float64, then casts back: int64
+    beyond 2**53 is rounded, a complex value loses its imaginary part."""
+
+    name = "pixel-shuffle-float64"
+
+    def pixel_shuffle(self, x, upscale_factor):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # NumPy's ComplexWarning is the point here
+            return super().pixel_shuffle(x.astype(np.float64), upscale_factor).astype(x.dtype)
