@@ -321,3 +321,16 @@ class PixelShuffleThroughFloat64(NumpyBackend):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # NumPy's ComplexWarning is the point here
             return super().pixel_shuffle(x.astype(np.float64), upscale_factor).astype(x.dtype)
+
+
+class MaxPoolThroughFloat32(NumpyBackend):
+    """max_pool of integers computed on a float32 copy: int32 and int64 values
+    beyond 2**24 round, neighbours tie, and the values come back changed."""
+
+    name = "max-pool-float32"
+
+    def max_pool(self, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        if x.dtype.kind != "i":
+            return super().max_pool(x, kernel_size, stride, padding, dilation, ceil_mode)
+        values, indices = super().max_pool(x.astype(np.float32), kernel_size, stride, padding, dilation, ceil_mode)
+        return values.astype(x.dtype), indices

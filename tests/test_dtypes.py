@@ -119,3 +119,37 @@ def test_torch_differentiates_complex_pixel_shuffle_as_the_reference_does():
     (grad,) = torch.autograd.grad(torch.nn.functional.pixel_shuffle(t, 2), t, torch.from_numpy(g))
     ours = ops.get("pixel_shuffle").vjp(g, x, upscale_factor=2)["x"]
     assert ours.dtype == np.complex128 and np.array_equal(ours, grad.numpy().astype(np.complex128))
+
+
+def test_max_pool_takes_the_signed_integers_forward_only_and_max_unpool_none():
+    """Measured on torch 2.13 CPU (tests/test_registry.py probes each claim)."""
+    info = ops.get("max_pool")
+    assert set(ops.SIGNED_INTS) <= set(info.forward_dtypes())
+    assert not set(ops.SIGNED_INTS) & set(info.backward_dtypes()) and "bool" not in info.forward_dtypes()
+    assert set(ops.get("max_unpool").forward_dtypes()) == set(ops.FLOATS)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "reference"])
+def test_max_pool_keeps_int64_beyond_float64s_precision(backend):
+    """Neighbours 2**62 + 1 and 2**62 are one value in float64: the maximum and
+    its index must still be the larger; a window of the dtype's minimum (ties,
+    padding's fill) names its first element."""
+    lo = np.iinfo(np.int64).min
+    x = np.array([[[2**62, 2**62 + 1, 2**62 + 1, 2**62, lo, lo]]], dtype=np.int64)
+    values, indices = load(backend).max_pool(x, (2,), padding=1)
+    t_values, t_indices = torch.nn.functional.max_pool1d(
+        torch.from_numpy(x), 2, padding=1, return_indices=True
+    )
+    assert values.dtype == np.int64 and values.tolist() == t_values.tolist() == [[[2**62, 2**62 + 1, 2**62, lo]]]
+    assert indices.tolist() == t_indices.tolist() == [[[0, 1, 3, 5]]]
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_a_max_pool_through_float32_is_caught_at_the_default_example_count(dtype, tmp_path):
+    results = tmp_path / "r.jsonl"
+    argv = ["run", "--op", "max_pool", "--dtype", dtype, "--seed", "0", "--no-grad", "--no-isolation"]
+    argv += ["--quiet", "--shrink-seconds", "5", "--results", str(results)]
+    assert main([argv[0], "--backend", "tests.broken_backends:MaxPoolThroughFloat32", *argv[1:]]) == 1
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert any(r.get("type") == "result" and r["status"] == "fail" and r["dtype"] == dtype for r in records)
+    assert main([argv[0], "--backend", "numpy", *argv[1:]]) == 0
