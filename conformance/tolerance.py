@@ -263,10 +263,14 @@ def compare_numeric(
     ``|exact|``; for sums of many products (conv_transpose) the largest sum of
     absolute terms, since cancellation leaves a small result with the error
     of its large terms."""
-    a64 = actual.astype(np.float64)
-    t64 = torch_out.astype(np.float64)
+    # complex: the float policy on the modulus of the difference, with the
+    # eps of the parts' dtype
+    wide = np.complex128 if is_complex(dtype) else np.float64
+    a64 = actual.astype(wide)
+    t64 = torch_out.astype(wide)
     expected = np.clip(exact, 0.0, 255.0) if dtype == "uint8" else exact
     magnitude = _magnitude(exact, dtype, magnitude)
+    dtype = COMPONENT.get(dtype, dtype)  # from here on the policy of the parts' dtype
     slack = 0.0 if dtype == "uint8" else SLACK_ULPS[dtype] * EPS[dtype] * magnitude
     # torch's error where it agrees with the reference on which values are
     # finite (equal non-finite values are no error, nor an overflow to inf

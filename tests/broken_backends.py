@@ -334,3 +334,15 @@ class MaxPoolThroughFloat32(NumpyBackend):
             return super().max_pool(x, kernel_size, stride, padding, dilation, ceil_mode)
         values, indices = super().max_pool(x.astype(np.float32), kernel_size, stride, padding, dilation, ceil_mode)
         return values.astype(x.dtype), indices
+
+
+class ConvTransposeDropsImaginary(NumpyBackend):
+    """conv_transpose computing complex inputs on their real parts only."""
+
+    name = "conv-transpose-real"
+
+    def conv_transpose(self, x, weight, bias=None, *args, **kwargs):
+        if x.dtype.kind != "c":
+            return super().conv_transpose(x, weight, bias, *args, **kwargs)
+        real = [None if a is None else a.real.copy() for a in (x, weight, bias)]
+        return super().conv_transpose(*real, *args, **kwargs).astype(x.dtype)

@@ -153,3 +153,49 @@ def test_a_max_pool_through_float32_is_caught_at_the_default_example_count(dtype
     records = [json.loads(line) for line in results.read_text().splitlines()]
     assert any(r.get("type") == "result" and r["status"] == "fail" and r["dtype"] == dtype for r in records)
     assert main([argv[0], "--backend", "numpy", *argv[1:]]) == 0
+
+
+def test_conv_transpose_takes_int64_and_complex_and_differentiates_complex():
+    info = ops.get("conv_transpose")
+    assert {"int64", "complex64", "complex128"} <= set(info.forward_dtypes())
+    assert "int64" not in info.backward_dtypes() and {"complex64", "complex128"} <= set(info.backward_dtypes())
+
+
+def test_the_reference_keeps_the_imaginary_part_and_refuses_what_it_does_not_define():
+    from reference import conv_transpose
+    from reference.dtypes import exact_dtype
+
+    x = _draw("complex64", "complex", (1, 2, 3))
+    w = _draw("complex64", "complex", (2, 1, 2))
+    ours = conv_transpose(x, w)
+    want = torch.nn.functional.conv_transpose1d(torch.from_numpy(x).cdouble(), torch.from_numpy(w).cdouble())
+    assert ours.dtype == np.complex128 and np.allclose(ours, want.numpy(), rtol=1e-6)
+    big = np.array([[[2**62 + 1, 3]]], dtype=np.int64)
+    one = np.ones((1, 1, 1), dtype=np.int64)
+    assert conv_transpose(big, one).tolist() == [[[2**62 + 1, 3]]]  # int64 arithmetic, no float64 on the way
+    with pytest.raises(TypeError, match="no arithmetic for bool"):
+        exact_dtype(np.bool_)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "reference"])
+def test_complex_gradient_follows_torchs_conjugate_convention(backend):
+    """torch's gradient of a complex op is J^H g (conj(J) transposed): checked
+    against torch.autograd, and apart from the plain transpose J^T g."""
+    x = _draw("complex128", "complex", (1, 2, 3))
+    w = _draw("complex128", "complex", (2, 2, 2))
+    g = _draw("complex128", "complex", (1, 2, 4))
+    tx, tw = (torch.from_numpy(a).requires_grad_(True) for a in (x, w))
+    want = torch.autograd.grad(torch.nn.functional.conv_transpose1d(tx, tw), (tx, tw), torch.from_numpy(g))
+    ours = load(backend).vjp("conv_transpose", g, x, weight=w)
+    assert np.allclose(ours["x"], want[0].numpy()) and np.allclose(ours["weight"], want[1].numpy())
+    plain = load(backend).vjp("conv_transpose", g, x.conj(), weight=w.conj())  # J^T g
+    assert not np.allclose(plain["x"], want[0].numpy())
+
+
+def test_a_conv_transpose_that_drops_the_imaginary_part_is_caught(tmp_path):
+    results = tmp_path / "r.jsonl"
+    argv = ["run", "--op", "conv_transpose", "--dtype", "complex64", "--seed", "0", "--no-grad", "--no-isolation"]
+    argv += ["--quiet", "--shrink-seconds", "5", "--results", str(results)]
+    assert main([argv[0], "--backend", "tests.broken_backends:ConvTransposeDropsImaginary", *argv[1:]]) == 1
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert any(r.get("type") == "result" and r["status"] == "fail" and r["dtype"] == "complex64" for r in records)

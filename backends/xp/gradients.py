@@ -183,6 +183,8 @@ def conv_transpose_vjp(
     plan = checked_plan(x, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
     dtype = np.dtype(x.dtype)
     work = compute_dtype(dtype)
+    if is_complex(dtype):  # torch's conjugate-linear convention: J^H g
+        x, weight = xp.conj(x), xp.conj(weight)
     c_out_g = weight.shape[1]
     c_out = plan.groups * c_out_g
     out_shape = (c_out, *plan.output_lengths)
