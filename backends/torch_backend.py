@@ -166,13 +166,13 @@ class TorchBackend(BackendBase):
 
     def vjp(self, op: str, grad_output: Any, x: Any, **kwargs: Any) -> dict[str, Any]:
         """torch autograd: the gradient of ``op`` with respect to every
-        floating-point tensor given (``x``, ``weight``, ``bias``; integer
-        ``indices`` have none)."""
+        floating-point or complex tensor given (``x``, ``weight``, ``bias``;
+        integer ``indices`` have none)."""
         torch = self._torch()
         arrays = {"x": x, **{k: v for k, v in kwargs.items() if isinstance(v, torch.Tensor)}}
         params = {k: v for k, v in kwargs.items() if k not in arrays}
         leaves = {
-            k: v.detach().clone().requires_grad_(True) for k, v in arrays.items() if v.is_floating_point()
+            k: v.detach().clone().requires_grad_(True) for k, v in arrays.items() if v.is_floating_point() or v.is_complex()
         }
         inputs = {**arrays, **leaves}
         out = getattr(self, op)(inputs.pop("x"), **inputs, **params)

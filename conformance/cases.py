@@ -16,9 +16,12 @@ import numpy as np
 
 from reference.dtypes import is_floating, type_expression
 
-#: How values are drawn: a NumPy expression of ``rng``, ``{shape}`` and
-#: ``{dtype}`` (the target dtype's scalar type, ``np.float16`` or
-#: ``ml_dtypes.bfloat16``: the values are cast to it afterwards).
+#: How values are drawn: a NumPy expression of ``rng``, ``{shape}``,
+#: ``{dtype}`` (the target dtype's scalar type where it is floating,
+#: ``np.float16`` or ``ml_dtypes.bfloat16``, else float32's: ``np.finfo``
+#: takes it) and ``{own}`` (the target dtype's own scalar type, ``np.int64``:
+#: ``np.iinfo`` takes the integer ones).  The values are cast to the target
+#: dtype afterwards.
 DISTRIBUTIONS: dict[str, str] = {
     "normal": "rng.standard_normal({shape})",
     "unit": "rng.random({shape})",
@@ -48,6 +51,23 @@ DISTRIBUTIONS: dict[str, str] = {
     "subnormal": (
         "rng.standard_normal({shape}) * np.finfo({dtype}).smallest_subnormal"
         " * 2.0 ** rng.integers(0, np.finfo({dtype}).nmant + 2, {shape})"
+    ),
+    # Integer dtypes: the whole range, both ends included (int64's too: drawn
+    # as int64, never through a float, which holds 53 bits).
+    "integers": "rng.integers(np.iinfo({own}).min, np.iinfo({own}).max, {shape}, dtype={own}, endpoint=True)",
+    # The dtype's extremes and their neighbours: five values, so small windows tie.
+    "int_extremes": (
+        "rng.choice(np.array([np.iinfo({own}).min, np.iinfo({own}).min + 1, 0,"
+        " np.iinfo({own}).max - 1, np.iinfo({own}).max], dtype={own}), {shape})"
+    ),
+    "bools": "rng.random({shape}) < 0.5",
+    # Complex: real and imaginary parts drawn independently, put side by side
+    # as float64 pairs and viewed as complex128 (``re + 1j * im`` would turn an
+    # infinite part into NaN: 1j * inf has a NaN real part).
+    "complex": "np.stack([rng.standard_normal({shape}), rng.standard_normal({shape})], -1).view(np.complex128)[..., 0]",
+    "complex_specials": (
+        "np.stack([np.where(rng.random({shape}) < 0.15, rng.choice([np.nan, np.inf, -np.inf, -0.0, 0.0], {shape}),"
+        " rng.standard_normal({shape})) for _ in range(2)], -1).view(np.complex128)[..., 0]"
     ),
 }
 #: The special-value distributions, drawn for every op in floating dtypes, in
@@ -79,9 +99,9 @@ class InputSpec:
         # {dtype} names a floating dtype (np.finfo): an integer array takes float32's
         # values, cast (only a case relabelled to another dtype meets this)
         floating = type_expression(self.dtype if is_floating(self.dtype) else "float32")
-        expr = DISTRIBUTIONS[self.distribution].format(shape=repr(tuple(self.shape)), dtype=floating)
         # float64 values cast once: ml_dtypes rounds them to bfloat16 directly, to nearest even
         cast = type_expression(self.dtype)
+        expr = DISTRIBUTIONS[self.distribution].format(shape=repr(tuple(self.shape)), dtype=floating, own=cast)
         lines = [f"rng = np.random.default_rng({self.seed})", f"{name} = ({expr}).astype({cast})"]
         layout = LAYOUTS[self.layout]
         if layout:

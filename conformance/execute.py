@@ -22,6 +22,7 @@ from backends.reference_backend import to_dtype
 from conformance import ops
 from conformance.cases import Case
 from conformance.repro import gradient_inputs, torch_lines
+from reference.dtypes import is_complex
 
 Phase = Callable[[str], None]
 
@@ -152,7 +153,8 @@ def magnitudes(case: Case, arrays: dict[str, np.ndarray], n: int) -> tuple[float
         return tuple(_finite_max(m) for m in reference_outputs(case, arrays, absolute=True))
     if case.op != "conv_transpose":
         return (None,) * n
-    absolute = {name: np.abs(a.astype(np.float64)) for name, a in arrays.items()}
+    # moduli of complex values (a float64 cast would drop the imaginary part)
+    absolute = {name: np.abs(a.astype(np.complex128 if is_complex(a.dtype) else np.float64)) for name, a in arrays.items()}
     return (_finite_max(reference_outputs(case, absolute)[0]),)
 
 

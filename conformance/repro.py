@@ -127,10 +127,13 @@ def repro(case: Case, backend_spec: str) -> str:
             f"    a, e = backend.to_numpy(a), {_to_numpy(case, 'e')}",
             '    print("expected", e.dtype, e.shape, "| actual", a.dtype, a.shape)',
             "    if a.shape == e.shape:",
-            "        same = (a == e) | (np.isnan(a.astype(np.float64)) & np.isnan(e.astype(np.float64)))",
-            "        diff = np.where(same, 0.0, np.abs(a.astype(np.float64) - e.astype(np.float64)))",
+            "        same = (a == e) | (np.isnan(a) & np.isnan(e))",
+            # through complex128: keeps a complex value's imaginary part (and takes bool)
+            "        diff = np.where(same, 0.0, np.abs(a.astype(np.complex128) - e.astype(np.complex128)))",
             '        print("max |actual - expected| =", diff.max(initial=0.0),',
-            '              "at", np.unravel_index(diff.argmax(), diff.shape) if diff.size else None)',
+            '              "at", np.unravel_index(diff.argmax(), diff.shape) if diff.size else None,',
+            # int64 beyond 2**53 may differ by less than float64 resolves: the count does not
+            '              "|", int((~same).sum()), "element(s) differ")',
             "",
         ]
     )
@@ -160,7 +163,7 @@ def _backward(case: Case, backend_spec: str) -> str:
             f"actual = backend.vjp({case.op!r}, backend.from_numpy(grad_output), {_backend_args(case)}, **kwargs)",
             "for name, e in expected.items():",
             f"    a, e = backend.to_numpy(actual[name]), {_to_numpy(case, 'e')}",
-            "    diff = np.abs(a.astype(np.float64) - e.astype(np.float64)) if a.shape == e.shape else None",
+            "    diff = np.abs(a.astype(np.complex128) - e.astype(np.complex128)) if a.shape == e.shape else None",
             '    print(name, "expected", e.dtype, e.shape, "| actual", a.dtype, a.shape,',
             '          "| max |actual - expected| =", "shapes differ" if diff is None else diff.max(initial=0.0))',
             "",

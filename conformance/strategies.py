@@ -20,6 +20,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from conformance.cases import SPECIAL_DISTRIBUTIONS, Case, InputSpec, Operand, PooledIndices, UniqueIndices
+from reference.dtypes import is_complex, is_floating
 from reference.interpolate import (
     ALIGN_CORNERS_MODES,
     ANTIALIAS_MODES,
@@ -41,7 +42,20 @@ SPECIAL_SCALES = (2.0, 1.0, 0.5, 3.0, 1.5, 4.0, 1 / 3, 0.7, 2.5, 1.0001, 0.9999,
 LAYOUT_CHOICES = ("contiguous", "transposed", "strided", "reversed", "fortran")
 
 #: Order in which dtypes are drawn (and shrunk towards).
-DTYPE_PREFERENCE = ("float32", "float64", "float16", "bfloat16", "uint8")
+DTYPE_PREFERENCE = (
+    "float32",
+    "float64",
+    "float16",
+    "bfloat16",
+    "uint8",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "bool",
+    "complex64",
+    "complex128",
+)
 
 #: One case in ``EMPTY_ONE_IN`` has a zero-size dimension (a batch of 0, or
 #: for pixel (un)shuffle any dimension): empty inputs are a corner, not the
@@ -247,8 +261,15 @@ def _draw_values(draw: st.DrawFn, dtype: str, extra: Sequence[str] = ()) -> str:
     # drawn for every dtype, so that each path takes as many choices and
     # shrinking still prefers float32 to uint8 (it prefers fewer choices first)
     special = _one_in(draw, SPECIAL_ONE_IN)
+    ties = [e for e in extra if e == "ties"]  # NaN has no integer or bool value
     if dtype == "uint8":
-        return draw(st.sampled_from(["bytes", "extremes", *[e for e in extra if e == "ties"]]))
+        return draw(st.sampled_from(["bytes", "extremes", *ties]))
+    if dtype == "bool":
+        return "bools"
+    if is_complex(dtype):  # real and imaginary parts drawn independently
+        return "complex_specials" if special else "complex"
+    if not is_floating(dtype):  # the signed integers: their whole range, and their extremes
+        return draw(st.sampled_from(["integers", "int_extremes", *ties]))
     if special:
         return draw(st.sampled_from(SPECIAL_DISTRIBUTIONS))
     # no "large" in float16: 1e4 times an overshoot leaves its range ("huge" is the overflow check)
@@ -307,9 +328,16 @@ def conv_transpose_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> C
     values = _draw_values(draw, dtype)
     seed = draw(st.integers(0, 2**32 - 1))
     layout = draw(st.sampled_from(LAYOUT_CHOICES))
-    operands: list[tuple[str, Operand]] = [("weight", InputSpec((c_in, c_out, *kernel), dtype, "normal", seed + 1))]
+    if values == "complex_specials":
+        # a complex product with an infinite part is NaN or infinite by the
+        # implementation's recovery rules (C99 Annex G or the textbook
+        # formula: torch and NumPy differ), no contract: finite parts only
+        values = "complex"
+    # complex weights with imaginary parts: else dropping x's alone could pass
+    weights = "complex" if is_complex(dtype) else "normal"
+    operands: list[tuple[str, Operand]] = [("weight", InputSpec((c_in, c_out, *kernel), dtype, weights, seed + 1))]
     if draw(st.booleans()):
-        operands.append(("bias", InputSpec((c_out * groups,), dtype, "normal", seed + 2)))
+        operands.append(("bias", InputSpec((c_out * groups,), dtype, weights, seed + 2)))
     return Case("conv_transpose", InputSpec(shape, dtype, values, seed, layout), params, tuple(operands))
 
 
@@ -483,5 +511,7 @@ def backward_case(case: Case, forward: Callable[..., object]) -> Case | None:
         if out[1].size and out[1].max() >= np.prod(case.input.shape[-rank:]):
             return None
         out = out[0]
-    cotangent = InputSpec(tuple(out.shape), case.dtype, "normal", (case.input.seed + 7919) % 2**32)
+    # a complex cotangent with an imaginary part: else a gradient conjugated the wrong way passes
+    values = "complex" if is_complex(case.dtype) else "normal"
+    cotangent = InputSpec(tuple(out.shape), case.dtype, values, (case.input.seed + 7919) % 2**32)
     return Case(case.op, case.input, case.params, (*case.operands, ("grad_output", cotangent)), direction="backward")

@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from reference.dtypes import BFLOAT16
+from reference.dtypes import BFLOAT16, is_complex, is_floating
 
 EPS: dict[str, float] = {
     "float16": float(np.finfo(np.float16).eps),
@@ -76,6 +76,8 @@ EPS: dict[str, float] = {
 #: which a slack of 1 lets pass (measured: tests/test_mutation.py).  float16
 #: keeps 1, as before.
 SLACK_ULPS: dict[str, float] = {"float16": 1.0, "bfloat16": 1 / 8, "float32": 4.0, "float64": 4.0}
+#: A complex dtype's parts are of this real dtype: its eps and ULPs apply.
+COMPONENT: dict[str, str] = {"complex64": "float32", "complex128": "float64"}
 #: Half-width of the band around ``k + 0.5`` where uint8 may round either way.
 UINT8_BOUNDARY = 1e-3
 #: Torch's error beyond this many eps (uint8: beyond 1) flags the case.
@@ -106,7 +108,8 @@ def ulp_at(dtype: str, magnitude: float) -> float:
     """The unit of the ULP figures: the spacing of ``dtype`` at ``max(1,
     magnitude)`` (the case's magnitude, as in the bound), the spacing below the
     largest finite value at or beyond it; 1 for integer dtypes (uint8: a
-    step of 1, int64 indices)."""
+    step of 1, int64 indices); a complex dtype's, that of its parts."""
+    dtype = COMPONENT.get(dtype, dtype)
     if dtype not in EPS:
         return 1.0
     largest = np.finfo(dtype).max
@@ -180,28 +183,61 @@ def _metrics(
 
 def same_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Elementwise "the same value" for data movement: equal with the same sign
-    (so ``-0.0`` differs from ``0.0``), or both NaN (whatever their sign bits)."""
+    (so ``-0.0`` differs from ``0.0``), or both NaN (whatever their sign bits).
+    Complex values compare part by part (each part so); integers and bools in
+    their own dtype (int64 beyond 2**53 has no float64 twin)."""
+    if is_complex(a.dtype) or is_complex(b.dtype):
+        a, b = a.astype(np.complex128), b.astype(np.complex128)
+        return same_values(a.real, b.real) & same_values(a.imag, b.imag)
+    if not (is_floating(a.dtype) or is_floating(b.dtype)):
+        return np.asarray(a == b)
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     with np.errstate(invalid="ignore"):
         return ((a64 == b64) & (np.signbit(a64) == np.signbit(b64))) | (np.isnan(a64) & np.isnan(b64))
 
 
+def exact_errors(actual: np.ndarray, expected: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """``|actual - expected|`` (float64) where ``same`` is False, 0 where it is
+    True: complex as the magnitude of the difference, integers exactly (Python
+    integers: no wrap-around at int64's ends, then at least 1 where they
+    differ), NaN against a number infinite."""
+    if not (is_floating(actual.dtype) or is_complex(actual.dtype)):
+        diff = np.abs(actual.astype(object) - expected.astype(object)).astype(np.float64)
+        return np.where(same, 0.0, np.maximum(diff, 1.0))
+    kind = np.complex128 if is_complex(actual.dtype) or is_complex(expected.dtype) else np.float64
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(actual.astype(kind) - expected.astype(kind))
+    return np.where(same, 0.0, np.where(np.isnan(err), np.inf, err))
+
+
+def _magnitudes(a: np.ndarray) -> np.ndarray:
+    """``|a|`` as float64, for the relative error (complex: the modulus)."""
+    return np.abs(a.astype(np.complex128)) if is_complex(a.dtype) else np.abs(a.astype(np.float64))
+
+
 def compare_exact(actual: np.ndarray, expected: np.ndarray, torch_out: np.ndarray) -> Comparison:
     """Data movement: equal to the reference, bit for bit (NaN equals NaN; the
-    sign of a zero counts, so does that of an infinity)."""
+    sign of a zero counts, so does that of an infinity; complex values part by
+    part; integers in their own dtype)."""
     dtype = str(expected.dtype)
-    a64, e64 = actual.astype(np.float64), expected.astype(np.float64)
-    same = same_values(a64, e64)
-    m = _metrics(a64, e64, dtype)
+    same = same_values(actual, expected)
+    err = exact_errors(actual, expected, same)
+    m = _metrics(err, _magnitudes(expected), dtype, err)
     mismatches = int(same.size - same.sum())
     if mismatches and m["max_abs"] == 0.0:  # only signs of zeros differ: point at the first
         m["worst_index"] = [int(i) for i in np.unravel_index(int(np.argmin(same)), same.shape)]
-    t64 = torch_out.astype(np.float64)
-    torch_same = t64.shape == e64.shape and bool(same_values(t64, e64).all())
-    signs = int((~same & (a64 == e64)).sum())
+    comparable = torch_out.shape == expected.shape
+    torch_same = comparable and bool(same_values(torch_out, expected).all())
+    torch_err = exact_errors(torch_out, expected, same_values(torch_out, expected)) if comparable else np.zeros(0)
+    signs = int((~same & (err == 0.0)).sum())
     reason = f"{mismatches} element(s) differ from the exact result"
     if signs:
         reason += f" ({signs} of them a zero of the other sign)"
+    vs_torch = (
+        exact_errors(actual, torch_out, same_values(actual, torch_out))
+        if actual.shape == torch_out.shape
+        else np.zeros(0)
+    )
     return Comparison(
         passed=mismatches == 0,
         reason="" if mismatches == 0 else reason,
@@ -211,9 +247,9 @@ def compare_exact(actual: np.ndarray, expected: np.ndarray, torch_out: np.ndarra
         mismatches=mismatches,
         worst_index=m["worst_index"],
         bound=0.0,
-        torch_max_abs=float(_errors(t64, e64).max(initial=0.0)),
+        torch_max_abs=float(torch_err.max(initial=0.0)),
         torch_off_reference=not torch_same,
-        max_abs_vs_torch=float(_errors(a64, t64).max(initial=0.0)),
+        max_abs_vs_torch=float(vs_torch.max(initial=0.0)),
     )
 
 
@@ -227,10 +263,14 @@ def compare_numeric(
     ``|exact|``; for sums of many products (conv_transpose) the largest sum of
     absolute terms, since cancellation leaves a small result with the error
     of its large terms."""
-    a64 = actual.astype(np.float64)
-    t64 = torch_out.astype(np.float64)
+    # complex: the float policy on the modulus of the difference, with the
+    # eps of the parts' dtype
+    wide = np.complex128 if is_complex(dtype) else np.float64
+    a64 = actual.astype(wide)
+    t64 = torch_out.astype(wide)
     expected = np.clip(exact, 0.0, 255.0) if dtype == "uint8" else exact
     magnitude = _magnitude(exact, dtype, magnitude)
+    dtype = COMPONENT.get(dtype, dtype)  # from here on the policy of the parts' dtype
     slack = 0.0 if dtype == "uint8" else SLACK_ULPS[dtype] * EPS[dtype] * magnitude
     # torch's error where it agrees with the reference on which values are
     # finite (equal non-finite values are no error, nor an overflow to inf

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reference.dtypes import exact_dtype
+
 IntOrSeq = int | Sequence[int]
 
 
@@ -235,7 +237,8 @@ def conv_transpose(
     dilation: IntOrSeq = 1,
     output_size: Sequence[int] | None = None,
 ) -> np.ndarray:
-    """Reference ``conv_transpose{1,2,3}d`` (rank from ``weight``), exact float64.
+    """Reference ``conv_transpose{1,2,3}d`` (rank from ``weight``), exact float64
+    (complex128 for complex inputs, int64 for int64: ``exact_dtype``).
 
     For every kernel tap ``j`` (one offset per spatial axis), the input times
     ``weight[:, :, j]`` is added into the output at positions ``i*s + j*d - p``:
@@ -254,13 +257,15 @@ def conv_transpose(
         dilation,
         output_size,
     )
-    xb = x.astype(np.float64) if plan.batched else x.astype(np.float64)[None]
-    w = weight.astype(np.float64)
+    # float64, complex128 (both parts) or int64: see exact_dtype
+    work = exact_dtype(np.result_type(x.dtype, weight.dtype))
+    xb = x.astype(work) if plan.batched else x.astype(work)[None]
+    w = weight.astype(work)
     n_batch, c_in = xb.shape[:2]
     spatial = xb.shape[2:]
     g = plan.groups
     c_out_g = w.shape[1]
-    y = np.zeros((n_batch, c_out_g * g, *plan.uncropped_lengths))
+    y = np.zeros((n_batch, c_out_g * g, *plan.uncropped_lengths), dtype=work)
     xg = xb.reshape(n_batch, g, c_in // g, *spatial)
     wg = w.reshape(g, c_in // g, c_out_g, *plan.kernel)
     for tap in itertools.product(*(range(k) for k in plan.kernel)):
@@ -270,5 +275,5 @@ def conv_transpose(
         region += contribution.reshape(region.shape)
     y = y[(slice(None), slice(None), *plan.crop())]
     if bias is not None:
-        y = y + np.asarray(bias, dtype=np.float64).reshape((1, -1) + (1,) * len(spatial))
+        y = y + np.asarray(bias).astype(work).reshape((1, -1) + (1,) * len(spatial))
     return y if plan.batched else y[0]

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from reference.conv_transpose import plan_conv_transpose
+from reference.dtypes import exact_dtype
 from reference.interpolate import apply_along_axis, axis_taps, plan_interpolate
 from reference.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from reference.unpooling import max_pool, plan_max_unpool, spatial_rank
@@ -62,14 +63,16 @@ def conv_transpose_vjp(
 ) -> dict[str, np.ndarray]:
     """Gather ``g`` from where each (input, tap) pair landed."""
     plan = plan_conv_transpose(x.shape, weight.shape, None if bias is None else bias.shape, **params)
-    magnitude = (lambda a: np.abs(a.astype(np.float64))) if absolute else (lambda a: a.astype(np.float64))
-    xb, gb, w = magnitude(x), magnitude(g), magnitude(weight)
+    magnitude = (lambda a: np.abs(a.astype(exact_dtype(a.dtype)))) if absolute else (lambda a: exact(a))
+    # torch's complex gradient is the conjugate-linear one, J^H g: x and w enter
+    # their partners' gradients conjugated (no-ops on real arrays)
+    xb, gb, w = magnitude(x).conj(), magnitude(g), magnitude(weight).conj()
     if not plan.batched:
         xb, gb = xb[None], gb[None]
     n, c_in = xb.shape[:2]
     groups, c_out_g = plan.groups, w.shape[1]
     # The cotangent of the uncropped output: zero where the padding was cut off.
-    full = np.zeros((n, c_out_g * groups, *plan.uncropped_lengths))
+    full = np.zeros((n, c_out_g * groups, *plan.uncropped_lengths), dtype=gb.dtype)
     full[(slice(None), slice(None), *plan.crop())] = gb
     full_g = full.reshape(n, groups, c_out_g, *plan.uncropped_lengths)
     xg = xb.reshape(n, groups, c_in // groups, *xb.shape[2:])
@@ -118,12 +121,19 @@ def max_unpool_vjp(
     return {"x": np.take_along_axis(flat_g, flat_idx, axis=-1).reshape(x.shape)}
 
 
+def exact(g: np.ndarray) -> np.ndarray:
+    """``g`` in the reference's exact dtype: complex128 for complex (a
+    permutation's adjoint is its inverse, conjugation changes nothing), float64
+    otherwise."""
+    return g.astype(exact_dtype(g.dtype))
+
+
 def pixel_shuffle_vjp(
     g: np.ndarray, x: np.ndarray, upscale_factor: int, absolute: bool = False
 ) -> dict[str, np.ndarray]:
     if x.size == 0:  # nothing to permute (and pixel_unshuffle keeps empty shapes as they are)
         return {"x": np.zeros(x.shape)}
-    return {"x": pixel_unshuffle(np.abs(g) if absolute else g.astype(np.float64), upscale_factor)}
+    return {"x": pixel_unshuffle(np.abs(g) if absolute else exact(g), upscale_factor)}
 
 
 def pixel_unshuffle_vjp(
@@ -131,7 +141,7 @@ def pixel_unshuffle_vjp(
 ) -> dict[str, np.ndarray]:
     if x.size == 0:
         return {"x": np.zeros(x.shape)}
-    return {"x": pixel_shuffle(np.abs(g) if absolute else g.astype(np.float64), downscale_factor)}
+    return {"x": pixel_shuffle(np.abs(g) if absolute else exact(g), downscale_factor)}
 
 
 def vjp(

@@ -307,3 +307,42 @@ class NondeterministicGradient(ReferenceGradients):
             g.flat[0] = np.nextafter(g.flat[0], np.inf)
             grads["x"] = g
         return grads
+
+
+class PixelShuffleThroughFloat64(NumpyBackend):
+    """pixel_shuffle that moves the data as float64, then casts back: int64
+    beyond 2**53 is rounded, a complex value loses its imaginary part."""
+
+    name = "pixel-shuffle-float64"
+
+    def pixel_shuffle(self, x, upscale_factor):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # NumPy's ComplexWarning is the point here
+            return super().pixel_shuffle(x.astype(np.float64), upscale_factor).astype(x.dtype)
+
+
+class MaxPoolThroughFloat32(NumpyBackend):
+    """max_pool of integers computed on a float32 copy: int32 and int64 values
+    beyond 2**24 round, neighbours tie, and the values come back changed."""
+
+    name = "max-pool-float32"
+
+    def max_pool(self, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        if x.dtype.kind != "i":
+            return super().max_pool(x, kernel_size, stride, padding, dilation, ceil_mode)
+        values, indices = super().max_pool(x.astype(np.float32), kernel_size, stride, padding, dilation, ceil_mode)
+        return values.astype(x.dtype), indices
+
+
+class ConvTransposeDropsImaginary(NumpyBackend):
+    """conv_transpose computing complex inputs on their real parts only."""
+
+    name = "conv-transpose-real"
+
+    def conv_transpose(self, x, weight, bias=None, *args, **kwargs):
+        if x.dtype.kind != "c":
+            return super().conv_transpose(x, weight, bias, *args, **kwargs)
+        real = [None if a is None else a.real.copy() for a in (x, weight, bias)]
+        return super().conv_transpose(*real, *args, **kwargs).astype(x.dtype)

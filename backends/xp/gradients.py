@@ -45,7 +45,7 @@ from backends.xp.interpolate import BLOCK_BYTES as INTERPOLATE_BLOCK_BYTES
 from backends.xp.interpolate import _plan_pass, compute_dtype
 from backends.xp.unpooling import across_planes, max_pool
 from reference.conv_transpose import IntOrSeq
-from reference.dtypes import is_floating
+from reference.dtypes import is_complex, is_floating
 from reference.interpolate import Taps, axis_taps, plan_interpolate
 from reference.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from reference.unpooling import invalid_index_error, plan_max_pool, plan_max_unpool
@@ -183,6 +183,8 @@ def conv_transpose_vjp(
     plan = checked_plan(x, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
     dtype = np.dtype(x.dtype)
     work = compute_dtype(dtype)
+    if is_complex(dtype):  # torch's conjugate-linear convention: J^H g
+        x, weight = xp.conj(x), xp.conj(weight)
     c_out_g = weight.shape[1]
     c_out = plan.groups * c_out_g
     out_shape = (c_out, *plan.output_lengths)
@@ -411,6 +413,6 @@ def vjp(xp: Any, op: str, grad_output: Any, x: Any, **kwargs: Any) -> dict[str, 
     function = globals().get(f"{op}_vjp")
     if function is None:
         raise NotImplementedError(f"no gradient is defined for {op!r} in backends/xp/gradients.py")
-    if not is_floating(x.dtype):  # torch refuses gradients for integer tensors
+    if not (is_floating(x.dtype) or is_complex(x.dtype)):  # torch refuses gradients for integer tensors
         raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {x.dtype}")
     return function(xp, grad_output, x, **kwargs)

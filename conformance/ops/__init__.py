@@ -8,10 +8,13 @@ Import order is check order: interpolate, conv_transpose, pooling, pixel
 import importlib
 
 from conformance.ops.registry import (
+    COMPLEX,
+    DIFFERENTIABLE,
     FLOATS,
     INVALID_CALLS_CELL,
     KNOWN_DTYPES,
     REGISTRY,
+    SIGNED_INTS,
     OpInfo,
     deviations,
     get,
@@ -24,10 +27,13 @@ from conformance.ops.registry import (
 )
 
 __all__ = [
+    "COMPLEX",
+    "DIFFERENTIABLE",
     "FLOATS",
     "INVALID_CALLS_CELL",
     "KNOWN_DTYPES",
     "REGISTRY",
+    "SIGNED_INTS",
     "OpInfo",
     "deviations",
     "get",

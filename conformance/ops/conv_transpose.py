@@ -6,7 +6,7 @@ from typing import Any
 
 from conformance.cases import Case, InputSpec, Operand
 from conformance.deviations import deviations_for
-from conformance.ops.registry import FLOATS, DtypeRule, OpInfo, invalid_call, register
+from conformance.ops.registry import COMPLEX, FLOATS, DtypeRule, OpInfo, invalid_call, register
 from conformance.strategies import conv_transpose_cases, fixed_large_cases
 from reference.conv_transpose import conv_transpose
 from reference.gradients import conv_transpose_vjp
@@ -115,7 +115,9 @@ CONV_TRANSPOSE = register(
         torch_code=_torch_code,
         strategy=ranked(conv_transpose_cases),
         fixed_cases=large_cases("conv_transpose"),
-        dtypes=lambda mode, antialias: FLOATS,
+        # torch 2.13 CPU (measured): the floats, int64 (no other integer) and
+        # complex, forward; gradients for the floats and complex
+        dtypes=lambda mode, antialias: (*FLOATS, "int64", *COMPLEX),
         vjp=conv_transpose_vjp,
         differentiable=("x", "weight", "bias"),
         invalid_calls=INVALID_CALLS,

@@ -6,7 +6,7 @@ from typing import Any
 
 from conformance.cases import Case
 from conformance.deviations import deviations_for
-from conformance.ops.registry import FLOATS, KNOWN_DTYPES, DtypeRule, OpInfo, invalid_call, register
+from conformance.ops.registry import FLOATS, DtypeRule, OpInfo, invalid_call, register
 from conformance.strategies import fixed_interpolate_cases, interpolate_cases
 from reference.gradients import interpolate_vjp
 from reference.interpolate import ANTIALIAS_MODES, DATA_MOVEMENT_MODES, MODE_RANKS, interpolate
@@ -20,7 +20,7 @@ def interpolate_dtypes(mode: str, antialias: bool) -> tuple[str, ...]:
     if antialias or mode == "lanczos":
         return ("float32", "float64", "uint8")
     if mode in ("nearest", "nearest-exact", "bilinear", "bicubic"):
-        return KNOWN_DTYPES
+        return (*FLOATS, "uint8")
     return FLOATS
 
 

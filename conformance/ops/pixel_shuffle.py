@@ -43,6 +43,7 @@ PIXEL_SHUFFLE = register(
         torch_code=_torch_code("pixel_shuffle"),
         strategy=_strategy("pixel_shuffle"),
         fixed_cases=large_cases("pixel_shuffle"),
+        # every dtype: torch's kernel moves bytes (measured on torch 2.13 CPU)
         dtypes=lambda mode, antialias: KNOWN_DTYPES,
         vjp=pixel_shuffle_vjp,
         exact=True,
@@ -68,6 +69,7 @@ PIXEL_UNSHUFFLE = register(
         torch_code=_torch_code("pixel_unshuffle"),
         strategy=_strategy("pixel_unshuffle"),
         fixed_cases=large_cases("pixel_unshuffle"),
+        # every dtype: torch's kernel moves bytes (measured on torch 2.13 CPU)
         dtypes=lambda mode, antialias: KNOWN_DTYPES,
         vjp=pixel_unshuffle_vjp,
         exact=True,

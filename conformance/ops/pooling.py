@@ -8,7 +8,7 @@ from typing import Any
 from conformance.cases import Case, InputSpec, UniqueIndices
 from conformance.deviations import deviations_for
 from conformance.ops.conv_transpose import RANK_CELLS, large_cases, ranked
-from conformance.ops.registry import FLOATS, KNOWN_DTYPES, OpInfo, invalid_call, register
+from conformance.ops.registry import FLOATS, SIGNED_INTS, OpInfo, invalid_call, register
 from conformance.strategies import max_pool_cases, max_unpool_cases
 from reference.gradients import max_pool_vjp, max_unpool_vjp
 from reference.unpooling import max_pool, max_unpool, spatial_rank
@@ -53,7 +53,9 @@ MAX_POOL = register(
         torch_code=_max_pool_code,
         strategy=ranked(max_pool_cases),
         fixed_cases=large_cases("max_pool"),
-        dtypes=lambda mode, antialias: KNOWN_DTYPES,
+        # torch 2.13 CPU: every real dtype but bool with return_indices=True
+        # (max_pool1d without indices refuses integers); gradients: floats only
+        dtypes=lambda mode, antialias: (*FLOATS, "uint8", *SIGNED_INTS),
         vjp=max_pool_vjp,
         exact=True,
         invalid_calls=(

@@ -20,10 +20,18 @@ from typing import Any
 from conformance.cases import Case, InputSpec, Operand
 from conformance.deviations import Deviation
 
-#: Every dtype the harness can draw, by NumPy name, in drawing order.
-#: ``bfloat16`` is ``ml_dtypes``'s (``reference.dtypes``): NumPy has none.
-KNOWN_DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64", "uint8")
+#: The real floating dtypes; ``bfloat16`` is ``ml_dtypes``'s
+#: (``reference.dtypes``): NumPy has none.
 FLOATS: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
+#: The signed integer dtypes (uint8 stands apart: interpolate takes it too).
+SIGNED_INTS: tuple[str, ...] = ("int8", "int16", "int32", "int64")
+COMPLEX: tuple[str, ...] = ("complex64", "complex128")
+#: Every dtype the harness can draw, by NumPy name, in drawing order (the
+#: order of ``list``, the report's matrix and the README's table).
+KNOWN_DTYPES: tuple[str, ...] = (*FLOATS, "uint8", *SIGNED_INTS, "bool", *COMPLEX)
+#: The dtypes torch differentiates (``requires_grad`` takes floating and
+#: complex tensors only).
+DIFFERENTIABLE: tuple[str, ...] = (*FLOATS, *COMPLEX)
 
 #: ``dtypes(mode, antialias)`` -> the dtypes torch's CPU kernels take there.
 DtypeRule = Callable[[str, bool], Sequence[str]]
@@ -113,10 +121,10 @@ class OpInfo:
         return tuple(self.dtypes(mode, antialias))
 
     def backward_dtypes(self, mode: str = "", antialias: bool = False) -> tuple[str, ...]:
-        """torch differentiates floating tensors only, where the forward runs."""
+        """torch differentiates floating and complex tensors only, where the forward runs."""
         if self.vjp is None:
             return ()
-        return tuple(d for d in self.forward_dtypes(mode, antialias) if d in FLOATS)
+        return tuple(d for d in self.forward_dtypes(mode, antialias) if d in DIFFERENTIABLE)
 
     def dtypes_for(self, direction: str) -> DtypeRule:
         return self.backward_dtypes if direction == "backward" else self.forward_dtypes
