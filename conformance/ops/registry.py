@@ -174,6 +174,16 @@ class OpInfo:
 REGISTRY: dict[str, OpInfo] = {}
 
 
+def dtype_table() -> str:
+    """README's table of the dtypes each op takes, forward and backward, as
+    Markdown (``tests/test_registry.py`` keeps README's copy equal to it)."""
+    lines = ["| op | forward | backward |", "| --- | --- | --- |"]
+    for name in names():
+        info = get(name)
+        lines.append(f"| `{name}` | {info.describe_dtypes()} | {info.describe_dtypes('backward')} |")
+    return "\n".join(lines)
+
+
 def register(info: OpInfo) -> OpInfo:
     """Add ``info`` (replacing a record of the same name); returns it."""
     REGISTRY[info.name] = info
