@@ -64,7 +64,7 @@ class VariantOracle(Oracle):
         except Exception as exc:  # the variant refuses the call: that is its contract here
             return Expected(None, exc, None, None, exc)
         dtype = arrays["x"].dtype
-        rounded = tuple(to_dtype(e, dtype) if e.dtype == np.float64 else e for e in exact)
+        rounded = tuple(to_dtype(e, dtype) if e.dtype in (np.float64, np.complex128) else e for e in exact)
         return Expected(rounded, None, None, exact, None, None, magnitudes(case, arrays, len(exact)))
 
 

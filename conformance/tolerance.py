@@ -272,22 +272,8 @@ def compare_numeric(
     magnitude = _magnitude(exact, dtype, magnitude)
     dtype = COMPONENT.get(dtype, dtype)  # from here on the policy of the parts' dtype
     slack = 0.0 if dtype == "uint8" else SLACK_ULPS[dtype] * EPS[dtype] * magnitude
-    # torch's error where it agrees with the reference on which values are
-    # finite (equal non-finite values are no error, nor an overflow to inf
-    # where the exact value overflows); a non-finite disagreement of torch's
-    # flags the case but sets no bound
     torch_errors = _with_overflow(_errors(t64, expected), t64, expected, dtype, slack)
-    torch_agrees = np.isfinite(torch_errors)
-    torch_err = float(torch_errors[torch_agrees].max(initial=0.0))
-    torch_nonfinite = not torch_agrees.all()
-    if dtype == "uint8":
-        bound = min(max(0.5 + UINT8_BOUNDARY, torch_err + UINT8_BOUNDARY), 1.0 + UINT8_BOUNDARY)
-        torch_off = torch_err > 1.0 or torch_nonfinite
-    else:
-        # kept finite (torch_err + slack overflows where torch is as far off as
-        # float64 reaches): an infinite error, a non-finite disagreement, must exceed it
-        bound = min(torch_err + slack, float(np.finfo(np.float64).max))
-        torch_off = torch_err > TORCH_OFF_REFERENCE_ULPS * EPS[dtype] * magnitude or torch_nonfinite
+    bound, torch_err, torch_off = _bound(torch_errors, dtype, slack, magnitude)
     err = _with_overflow(_errors(a64, expected), a64, expected, dtype, bound)
     m = _metrics(a64, expected, dtype, err, magnitude)
     # a non-finite disagreement is an infinite error: counted once, below
@@ -317,6 +303,24 @@ def compare_numeric(
         torch_off_reference=torch_off,
         max_abs_vs_torch=float(_errors(a64, t64).max(initial=0.0)),
     )
+
+
+def _bound(torch_errors: np.ndarray, dtype: str, slack: float, magnitude: float) -> tuple[float, float, bool]:
+    """``(bound, torch's error, torch off the reference)``.  torch's error is
+    taken where it agrees with the reference on which values are finite
+    (equal non-finite values are no error, nor an overflow to inf where the
+    exact value overflows); a non-finite disagreement of torch's flags the
+    case but sets no bound."""
+    torch_agrees = np.isfinite(torch_errors)
+    torch_err = float(torch_errors[torch_agrees].max(initial=0.0))
+    torch_nonfinite = not torch_agrees.all()
+    if dtype == "uint8":
+        bound = min(max(0.5 + UINT8_BOUNDARY, torch_err + UINT8_BOUNDARY), 1.0 + UINT8_BOUNDARY)
+        return bound, torch_err, torch_err > 1.0 or torch_nonfinite
+    # kept finite (torch_err + slack overflows where torch is as far off as
+    # float64 reaches): an infinite error, a non-finite disagreement, must exceed it
+    bound = min(torch_err + slack, float(np.finfo(np.float64).max))
+    return bound, torch_err, torch_err > TORCH_OFF_REFERENCE_ULPS * EPS[dtype] * magnitude or torch_nonfinite
 
 
 def _magnitude(exact: np.ndarray, dtype: str, magnitude: float | None) -> float:

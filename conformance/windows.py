@@ -32,6 +32,8 @@ from typing import Any
 import ml_dtypes  # noqa: F401  (registers bfloat16 with NumPy: np.dtype("bfloat16"))
 import numpy as np
 
+from reference.dtypes import is_complex, is_floating
+
 #: Version of the dict ``failure_values`` returns.
 FORMAT = 1
 #: Half the window's side: a 5 x 5 slice of the last two axes.
@@ -66,6 +68,10 @@ def _format(value: Any, dtype: str, digits: int | None = None) -> str:
     kind = np.asarray(value).dtype
     if np.issubdtype(kind, np.integer) or kind == np.bool_:
         return str(int(value))
+    if np.issubdtype(kind, np.complexfloating):  # each part as a real of the parts' dtype
+        part = {"complex64": "float32", "complex128": "float64"}.get(dtype, "float64")
+        c = complex(value)
+        return f"({_format(c.real, part, digits)}{'+' if not c.imag < 0 else ''}{_format(c.imag, part, digits)}j)"
     v = float(value)
     if math.isnan(v):
         return "nan"
@@ -94,7 +100,8 @@ def _valid_index(index: Any, shape: tuple[int, ...]) -> bool:
 
 def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Elementwise: not the same value (two NaNs are the same)."""
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    wide = np.complex128 if np.iscomplexobj(a) or np.iscomplexobj(b) else np.float64
+    a64, b64 = a.astype(wide), b.astype(wide)
     return ~((a64 == b64) | (np.isnan(a64) & np.isnan(b64)))
 
 
@@ -150,8 +157,10 @@ def _marks(main: dict[str, np.ndarray], dtype: str, cmp: dict[str, Any]) -> tupl
     if got is None:
         return None, ""
     bound = _number(cmp.get("bound"))
-    if dtype.startswith("float") and exact is not None and exact.shape == got.shape and bound and bound > 0:
-        g, e = got.astype(np.float64), exact.astype(np.float64)
+    numeric = is_floating(dtype) or is_complex(dtype)
+    if numeric and exact is not None and exact.shape == got.shape and bound and bound > 0:
+        wide = np.complex128 if is_complex(dtype) else np.float64
+        g, e = got.astype(wide), exact.astype(wide)
         with np.errstate(invalid="ignore", over="ignore"):  # beyond float64's range: an infinite error
             err = np.where(_differs(g, e), np.abs(g - e), 0.0)
         return np.where(np.isnan(err), True, err > bound), f"beyond the bound ({bound:.3g}) from the exact value"
