@@ -88,7 +88,8 @@ def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_s
         conn.send(("result", result))
 
 
-def _signal_name(code: int | None) -> str:
+def exit_text(code: int | None) -> str:
+    """How a process ended, from its exit code: ``signal 11 (SIGSEGV)``."""
     if code is None:
         return "no exit code"
     if code < 0:
@@ -214,7 +215,7 @@ class IsolatedChecker:
         except (EOFError, OSError, BrokenPipeError):
             self._process.join(5)
             what = "crash"
-            detail = f"the worker died ({_signal_name(self._process.exitcode)}) while running {PHASES[step]}"
+            detail = f"the worker died ({exit_text(self._process.exitcode)}) while running {PHASES[step]}"
         self._kill()
         self.restarts += 1
         blame = "" if step == "backend" else " (not the backend's own code)"

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
+from conformance.isolation import exit_text
+
 #: Seconds a stopped job may take to close its workers before it is killed.
 STOP_GRACE = 10.0
 #: Below this mean time per task, a job does not switch groups to take the
@@ -113,17 +115,6 @@ class _Job:
     task: int | None = None
     #: The group of the last task it was handed.
     group: Hashable = None
-
-
-def _signal_name(code: int | None) -> str:
-    if code is None:
-        return "no exit code"
-    if code < 0:
-        try:
-            return f"signal {-code} ({signal.Signals(-code).name})"
-        except ValueError:
-            return f"signal {-code}"
-    return f"exit code {code}"
 
 
 class Pool:
@@ -218,7 +209,7 @@ class Pool:
         job.process.join(STOP_GRACE)
         died = job.task is not None
         if died:
-            self.on_lost(job.task, f"the job process died ({_signal_name(job.process.exitcode)})")
+            self.on_lost(job.task, f"the job process died ({exit_text(job.process.exitcode)})")
         # A job told to stop leaves the tasks still pending to the busy ones.
         if self._pending and (died or not any(j.task is not None for j in self._running)):
             self._start(job.group)
