@@ -38,6 +38,11 @@ BUILTIN: dict[str, str] = {
     "torch": "backends.torch_backend:TorchBackend",
     "torch-cuda": "backends.torch_backend:TorchCudaBackend",
     "cupy": "backends.cupy_backend:CupyBackend",
+    # resize libraries (backends/libraries/): optional extras, available once installed
+    "opencv": "backends.libraries.opencv:OpenCVBackend",
+    "pillow": "backends.libraries.pillow:PillowBackend",
+    "scipy": "backends.libraries.scipy_ndimage:ScipyBackend",
+    "skimage": "backends.libraries.skimage_transform:SkimageBackend",
 }
 
 #: ``variant:NAME`` loads a semantic variant of ``reference.variants`` as a backend.

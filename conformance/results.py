@@ -12,7 +12,17 @@ from conformance.tolerance import Comparison
 
 STATUSES = ("pass", "fail", "error", "unsupported")
 #: Result fields kept in ``Result.extra`` and written as top-level record keys.
-EXTRA_FIELDS = ("isolation", "phase", "deterministic", "transfer_s", "values", "separates", "diagnosis", "exceptions")
+EXTRA_FIELDS = (
+    "isolation",
+    "phase",
+    "deterministic",
+    "transfer_s",
+    "values",
+    "separates",
+    "diagnosis",
+    "exceptions",
+    "call",
+)
 
 
 @dataclass
@@ -32,7 +42,8 @@ class Result:
     #: ``deterministic`` (backward), ``transfer_s``, ``values`` (the windows a
     #: failure card shows, see ``conformance.windows``), ``separates`` (the
     #: variants a discriminating case tells apart from torch's semantics),
-    #: ``exceptions`` (where torch or the backend raised: what each did).
+    #: ``exceptions`` (where torch or the backend raised: what each did),
+    #: ``call`` (a library adapter's ``call_used``: the library call made).
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -27,7 +27,9 @@ Schema (one object per line, each with a ``type``):
     materialize, torch, reference, backend, compare) when the worker died;
     ``values`` (fail and error results: the values around the worst element,
     as display text, from ``conformance.windows.failure_values``; null when
-    there were no outputs to show), which the HTML report draws.
+    there were no outputs to show), which the HTML report draws; ``call``
+    (backends with a ``call_used(op, params)``, the library adapters: the
+    library call the case was mapped to; absent for unsupported cases).
 ``cell_done``
     Closes a cell: ``run_id``, ``backend``, ``op``, ``mode``, ``attempt``,
     ``counts``.  A cell without one was cut short (a killed run); ``--resume``

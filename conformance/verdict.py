@@ -254,6 +254,10 @@ def check_case(
         if mutated and "modified its input" not in result.message:
             # the likelier cause of whatever an earlier check saw
             result.message += f" (it also modified its input {', '.join(mutated)})"
+    call_used = getattr(backend, "call_used", None)
+    if callable(call_used) and not case.names_problem:
+        # the library call this case maps to, for the report's library matrix
+        result.extra["call"] = call_used(case.op, case.params)
     if trial.want.torch_crash is not None:
         if result.comparison is not None:
             result.comparison.torch_off_reference = True
