@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     discriminate.add_argument(
         "--examples", type=int, default=400, metavar="N", help="drawn cases per variant and cell (default 400)"
     )
+    _add_pictures_parser(sub)
     return parser
 
 
@@ -180,6 +181,9 @@ def _add_search_arguments(run: argparse.ArgumentParser) -> None:
 # --- report: the HTML conformance report (reports/html.py) -------------------
 DEFAULT_REPORT_DIR = Path("reports") / "out"
 DEFAULT_BENCH = Path("results") / "bench.json"
+DEFAULT_PICTURES = Path("results") / "pictures.json"
+#: The resize-library backends the pictures show by default (those not installed are left out).
+PICTURE_LIBRARIES = ("opencv", "pillow", "scipy", "skimage", "jax", "tensorflow", "onnxruntime", "onnx-reference")
 
 
 def _add_report_parser(sub: Any) -> None:
@@ -206,6 +210,20 @@ def _add_report_parser(sub: Any) -> None:
         help=f"pytest-benchmark JSON to include (default {DEFAULT_BENCH} when it exists)",
     )
     report.add_argument(
+        "--pictures",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"pictures JSON to include (`pictures` writes it; default {DEFAULT_PICTURES} when it exists)",
+    )
+    report.add_argument(
+        "--readme",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also rewrite the library table in this README (between its library-table markers) from the results",
+    )
+    report.add_argument(
         "--no-rebuild",
         action="store_true",
         help="ignored, kept for older scripts: the report runs nothing, a failure's values are recorded when it runs",
@@ -222,11 +240,55 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     bench = args.bench if args.bench is not None else (DEFAULT_BENCH if DEFAULT_BENCH.is_file() else None)
     if bench is not None and not bench.is_file():
         raise UsageError(f"benchmark file {str(bench)!r} does not exist")
+    pictures = args.pictures if args.pictures is not None else (DEFAULT_PICTURES if DEFAULT_PICTURES.is_file() else None)
+    if pictures is not None and not pictures.is_file():
+        raise UsageError(f"pictures file {str(pictures)!r} does not exist")
+    results = args.results or [DEFAULT_RESULTS]
     try:
-        path = write_report(args.results or [DEFAULT_RESULTS], args.out, bench, rebuild=not args.no_rebuild)
+        path = write_report(results, args.out, bench, rebuild=not args.no_rebuild, pictures=pictures)
+        if args.readme is not None:
+            _rewrite_readme(results, args.readme)
     except ReportError as exc:
         raise UsageError(str(exc)) from exc
     out.write(f"report written to {path}\n")
+    return 0
+
+
+def _rewrite_readme(results: list[Path], readme: Path) -> None:
+    from reports.data import load
+    from reports.libraries import library_matrix, readme_lines, replace_readme_table
+
+    try:
+        text = readme.read_text(encoding="utf-8")
+        readme.write_text(replace_readme_table(text, readme_lines(library_matrix(load(results)))), encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot rewrite the library table in {str(readme)!r}: {exc}") from exc
+
+
+def _add_pictures_parser(sub: Any) -> None:
+    pictures = sub.add_parser(
+        "pictures", help="resize a zone plate and a checkerboard with torch and each library, for the report"
+    )
+    pictures.add_argument(
+        "--backend",
+        action="append",
+        metavar="NAME",
+        help=f"library backends to show (repeatable; default those of {', '.join(PICTURE_LIBRARIES)} installed)",
+    )
+    pictures.add_argument(
+        "--out", type=Path, default=DEFAULT_PICTURES, metavar="PATH", help=f"JSON to write (default {DEFAULT_PICTURES})"
+    )
+
+
+def cmd_pictures(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        import PIL  # noqa: F401 -- the pictures are PNG, encoded by Pillow
+
+        from conformance.pictures import write_pictures
+    except ImportError as exc:
+        raise UsageError(f"the pictures need Pillow: python -m pip install -e '.[pillow]' ({exc})") from exc
+    path = write_pictures(args.out, args.backend or PICTURE_LIBRARIES)
+    out.write(f"pictures written to {path}\n")
     return 0
 
 
@@ -299,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list(sys.stdout)
         if args.command == "report":
             return cmd_report(args, sys.stdout)
+        if args.command == "pictures":
+            return cmd_pictures(args, sys.stdout)
         if args.command == "discriminate":
             from conformance.discriminating import build
 

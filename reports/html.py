@@ -48,6 +48,8 @@ from reports.data import (
     sort_dtypes,
     text,
 )
+from reports.libraries import html_context as library_context
+from reports.libraries import load_pictures
 from reports.template import TEMPLATE
 from reports.values import Window, record_window
 
@@ -646,8 +648,11 @@ def _totals(data: ReportData) -> dict[str, Any]:
     return {"counts": counts, "cells": cells, "bad_cells": bad}
 
 
-def context(data: ReportData, bench: BenchData | None = None) -> dict[str, Any]:
-    """Everything the template needs, computed from the results alone."""
+def context(
+    data: ReportData, bench: BenchData | None = None, pictures: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Everything the template needs, computed from the results alone (and
+    the pictures file, ``conformance.pictures``: images already encoded)."""
     off = _off_reference(data)
     return {
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -666,6 +671,8 @@ def context(data: ReportData, bench: BenchData | None = None) -> dict[str, Any]:
         "timings": _timings(data),
         "expected": _expected(data),
         "bench": _bench(bench),
+        "libraries": library_context(data),
+        "pictures": pictures,
         "env": _environments(data),
         "dtypes": sort_dtypes({d for m in data.machines for d in m.dtypes}),
     }
@@ -684,6 +691,7 @@ def write_report(
     out_dir: str | os.PathLike[str],
     bench: str | os.PathLike[str] | None = None,
     rebuild: bool = True,
+    pictures: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Render ``results`` (and ``bench``, a pytest-benchmark JSON file) into
     ``out_dir/index.html`` and return its path. Raises ``reports.data.ReportError``
@@ -695,7 +703,8 @@ def write_report(
     del rebuild  # the values come from the records (``conformance.windows``)
     data = load(results)
     bench_data = load_bench(bench) if bench is not None else None
-    page = render(context(data, bench_data))
+    pictures_data = load_pictures(pictures) if pictures is not None else None
+    page = render(context(data, bench_data, pictures_data))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "index.html"

@@ -53,6 +53,11 @@ table.matrix td.c { text-align: center; white-space: nowrap; min-width: 74px; fo
 table.matrix td.c a { color: inherit; font-weight: 700; }
 table.matrix tr.first td { border-top: 2px solid #9a9aa2; }
 table.matrix td.rep { color: #b0b0b8; }
+#library-table td { max-width: 260px; vertical-align: top; }
+#library-table td .mono { font-size: 10.5px; overflow-wrap: anywhere; }
+.pictures { display: flex; flex-wrap: wrap; gap: 10px; }
+.pictures figure { margin: 0; max-width: 200px; }
+.pictures img { image-rendering: pixelated; display: block; }
 table.matrix th.machine { text-align: center; background: #eceef3; }
 table.matrix thead th { position: sticky; top: 0; z-index: 1; }
 table.matrix thead tr:nth-child(2) th { top: 27px; }
@@ -126,7 +131,7 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 <nav>
 <a href="#glance">At a glance</a><a href="#matrix">Matrix</a><a href="#failures">Failures ({{ failures|length }})</a>{% if expected %}<a href="#expected">Expected deviations</a>{% endif %}
 <a href="#offref">torch off the reference ({{ off_reference_total }})</a><a href="#timings">Timings</a>
-{% if bench %}<a href="#bench">Benchmarks</a>{% endif %}<a href="#environment">Environment</a>
+{% if bench %}<a href="#bench">Benchmarks</a>{% endif %}{% if libraries %}<a href="#libraries">Libraries</a>{% endif %}{% if pictures %}<a href="#pictures">Pictures</a>{% endif %}<a href="#environment">Environment</a>
 </nav>
 
 <div class="totals" id="totals">
@@ -177,6 +182,31 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 {% endfor %}
 </tbody>
 </table>
+
+{% if libraries %}
+<h2 id="libraries">Resize libraries against torch</h2>
+<p class="muted small">Each library's call that stands for torch's (op, mode, align_corners, antialias, upscale or downscale, dtype), and how close it comes over the cases drawn: <b>exact</b> (no error at all), <b>conforms</b> (within torch's tolerance; worst error and ULP), <b>differs</b> (cases outside it; worst error and ULP), <b>not expressible</b> (no call of the library expresses it: the adapter's reason). Hover a cell for the call used; each adapter's docstring (<code>backends/libraries/</code>) holds its full mapping.</p>
+<table class="matrix small" id="library-table">
+<thead><tr><th>op</th><th>mode</th><th>align_corners</th><th>antialias</th><th>scale</th><th>dtype</th>{% for l in libraries.libraries %}<th>{{ l }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for row in libraries.rows %}
+<tr>{% for k in row.key %}<td>{{ k }}</td>{% endfor %}
+{% for td in row.tds %}<td class="s-{{ td.status }}" title="{{ td.calls|join('; ') }}">{{ td.text }}{% for c in td.calls %}<div class="mono muted">{{ c }}</div>{% endfor %}</td>{% endfor %}
+</tr>
+{% endfor %}
+</tbody>
+</table>
+{% endif %}
+{% if pictures %}
+<h2 id="pictures">Pictures: each library beside torch</h2>
+<p class="muted small">{{ pictures.note }}</p>
+{% for group in pictures.groups %}
+<h3>{{ group.title }}</h3>
+<div class="pictures">
+{% for p in group.entries %}<figure><img src="{{ p.image }}" alt="{{ p.label }}" width="{{ p.width }}"><figcaption class="small"><b>{{ p.label }}</b>{% if p.call %}<br><code>{{ p.call }}</code>{% endif %}{% if p.diff %}<br><img src="{{ p.diff }}" alt="|difference| of {{ p.label }} from torch" width="{{ p.width }}"><br>|{{ p.label }} − torch|, max {{ p.max_diff }}{% endif %}{% if p.reason %}<br>{{ p.reason }}{% endif %}</figcaption></figure>{% endfor %}
+</div>
+{% endfor %}
+{% endif %}
 
 <h2 id="failures">Failures</h2>
 {% if not failures %}<p>No failing cell: every checked case conforms.</p>{% else %}
