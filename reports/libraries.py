@@ -39,17 +39,16 @@ PNG_URI = "data:image/png;base64,"
 
 
 def scale_direction(shape: Any, params: dict[str, Any]) -> str:
-    """``upscale``, ``downscale``, ``same size`` or ``mixed`` (axes both ways)
-    for an interpolate case, from torch's own output size; ``-`` for other ops
-    or a case torch refuses."""
+    """The spatial rank and ``upscale``, ``downscale``, ``same size`` or
+    ``mixed`` (axes both ways) of an interpolate case, from torch's own output
+    size (``2-D upscale``); ``-`` for other ops or a case torch refuses."""
     try:
         plan = plan_interpolate(tuple(shape), **params)
     except Exception:  # an invalid call: no direction
         return "-"
     ups = {o > i for i, o in zip(plan.input_size, plan.output_size) if o != i}
-    if not ups:
-        return "same size"
-    return "mixed" if len(ups) == 2 else "upscale" if True in ups else "downscale"
+    way = "same size" if not ups else "mixed" if len(ups) == 2 else "upscale" if True in ups else "downscale"
+    return f"{len(plan.input_size)}-D {way}"
 
 
 def row_key(record: dict[str, Any]) -> RowKey:
@@ -157,7 +156,8 @@ def library_matrix(data: ReportData) -> LibraryMatrix:
 
     def order(row: RowKey) -> tuple[Any, ...]:
         op, mode, align, antialias, direction, dtype = row
-        where = _DIRECTIONS.index(direction) if direction in _DIRECTIONS else len(_DIRECTIONS)
+        way = direction.partition(" ")[2] or direction
+        where = (direction[:1], _DIRECTIONS.index(way) if way in _DIRECTIONS else len(_DIRECTIONS))
         return (op, mode_rank(op, mode), align, antialias, where, dtype_rank[dtype])
 
     rows = sorted({row for row, _ in cells}, key=order)
@@ -188,26 +188,47 @@ def _merged(matrix: LibraryMatrix, library: str, rows: Iterable[RowKey]) -> Libr
 
 def _short(call: str) -> str:
     """A call without its array argument, for a table cell."""
-    return re.sub(r"\(x\[n, c\], ", "(…, ", call)
+    return re.sub(r"\(x\[n, c\](, )?", "(…\\1", call)
+
+
+#: Directions README's table keeps (the HTML matrix has them all).
+README_DIRECTIONS = ("upscale", "downscale")
+
+
+def _readme_verdict(cell: LibraryCell, library: str) -> str:
+    """exact / within torch's tolerance / differs, over the dtypes the library
+    took; not possible (with the reason) where it took none."""
+    taken = LibraryCell([r for r in cell.records if r.get("status") != "unsupported"])
+    if not taken.records:
+        semantic = [r for r in cell.reasons if "'s resize takes no" not in r]
+        return "not possible: " + "; ".join(semantic or cell.reasons)
+    dtypes = ", ".join(sort_dtypes({text(r.get("dtype")) for r in taken.records}))
+    c = taken.counts
+    if taken.verdict == "exact":
+        return f"exact ({dtypes})"
+    if taken.verdict == "conforms":
+        return f"within torch's tolerance, worst {c.worst_abs:.2g} ({dtypes})"
+    bad = c.checked - c.by_status.get("pass", 0)
+    return f"differs in {bad} of {c.checked} cases, worst {c.worst_abs:.2g} ({dtypes})"
 
 
 def readme_lines(matrix: LibraryMatrix) -> list[str]:
     """README's table: per torch call (dtypes merged) and library, the call
-    used and how close it came: exact / conforms, worst error / differs / not
-    possible, with the reason."""
+    used and how close it came: exact / within torch's tolerance / differs /
+    not possible, with the reason."""
     groups: dict[RowKey, list[RowKey]] = {}
     for row in matrix.rows:
-        groups.setdefault((*row[:5], ""), []).append(row)
-    lines = ["| torch | library | call | result (dtypes) |", "| --- | --- | --- | --- |"]
+        if row[4].endswith(README_DIRECTIONS) or row[4] == "-":
+            groups.setdefault((*row[:5], ""), []).append(row)
+    lines = ["| torch | library | call | result |", "| --- | --- | --- | --- |"]
     for coarse, rows in groups.items():
         for library in matrix.libraries:
             cell = _merged(matrix, library, rows)
             if not cell.records:
                 continue
-            dtypes = ", ".join(sort_dtypes({text(r.get("dtype")) for r in cell.records}))
             call = "; ".join(f"`{_short(c)}`" for c in cell.calls) or "-"
-            verdict = cell.text.replace("|", "/")
-            lines.append(f"| {_torch_call(coarse)} | {library} | {call} | {verdict} ({dtypes}) |")
+            verdict = _readme_verdict(cell, library).replace("|", "/")
+            lines.append(f"| {_torch_call(coarse)} | {library} | {call} | {verdict} |")
     return lines
 
 
