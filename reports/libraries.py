@@ -195,6 +195,14 @@ def _short(call: str) -> str:
 README_DIRECTIONS = ("upscale", "downscale")
 
 
+def _worst(c: Counts) -> str:
+    """The worst error in ULPs of the dtype it was seen in: an absolute error
+    means nothing across dtypes and value ranges (1e+287 off on values near
+    float64's largest is a few ULPs).  Infinite where NaN or an infinity
+    landed elsewhere than torch's."""
+    return f"worst {c.worst_ulp_text} ulp" if c.compared else "no value compared"
+
+
 def _readme_verdict(cell: LibraryCell, library: str) -> str:
     """exact / within torch's tolerance / differs, over the dtypes the library
     took; not possible (with the reason) where it took none."""
@@ -207,9 +215,11 @@ def _readme_verdict(cell: LibraryCell, library: str) -> str:
     if taken.verdict == "exact":
         return f"exact ({dtypes})"
     if taken.verdict == "conforms":
-        return f"within torch's tolerance, worst {c.worst_abs:.2g} ({dtypes})"
+        return f"within torch's tolerance, {_worst(c)} ({dtypes})"
     bad = c.checked - c.by_status.get("pass", 0)
-    return f"differs in {bad} of {c.checked} cases, worst {c.worst_abs:.2g} ({dtypes})"
+    # equal magnitudes everywhere, yet failing: a zero's sign or NaN's place
+    how = "only in the sign of zero or where NaN lands" if c.compared and c.worst_ulp == 0 else _worst(c)
+    return f"differs in {bad} of {c.checked} cases, {how} ({dtypes})"
 
 
 def readme_lines(matrix: LibraryMatrix) -> list[str]:
