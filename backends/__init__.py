@@ -38,6 +38,10 @@ BUILTIN: dict[str, str] = {
     "torch": "backends.torch_backend:TorchBackend",
     "torch-cuda": "backends.torch_backend:TorchCudaBackend",
     "cupy": "backends.cupy_backend:CupyBackend",
+    "jax": "backends.libraries.jax_image:JaxBackend",
+    "tensorflow": "backends.libraries.tensorflow_image:TensorflowBackend",
+    "onnxruntime": "backends.libraries.onnx_runtime:OnnxRuntimeBackend",
+    "onnx-reference": "backends.libraries.onnx_reference:OnnxReferenceBackend",
 }
 
 #: ``variant:NAME`` loads a semantic variant of ``reference.variants`` as a backend.
