@@ -78,13 +78,21 @@ KNOWN = [
     ("onnxruntime", _interpolate((1, 2, 4, 5), mode="bilinear", scale_factor=[1.5, 2.5], align_corners=True), "pass"),
     ("onnxruntime", _unpool((1, 2, 4, 4), 2, [5, 5]), "pass"),
     # ONNX's align_corners mode is not torch's antialiased, aligned-corners convention
-    ("onnxruntime", _interpolate((1, 1, 7, 5), mode="bilinear", size=[3, 3], align_corners=True, antialias=True), "fail"),
+    (
+        "onnxruntime",
+        _interpolate((1, 1, 7, 5), mode="bilinear", size=[3, 3], align_corners=True, antialias=True),
+        "fail",
+    ),
     # the reference evaluator: the same models; it agrees where ORT does on sizes
     ("onnx-reference", _interpolate((1, 2, 5, 4), mode="bicubic", size=[9, 7], align_corners=True), "pass"),
     ("onnx-reference", _interpolate((1, 2, 9, 8), mode="bilinear", size=[4, 3], antialias=True), "pass"),
     # ... and departs from it on align_corners with scales (its output positions follow the
     # scale, not the sizes), and on MaxUnpool with an output_shape larger than the default
-    ("onnx-reference", _interpolate((1, 2, 4, 5), mode="bilinear", scale_factor=[1.5, 2.5], align_corners=True), "fail"),
+    (
+        "onnx-reference",
+        _interpolate((1, 2, 4, 5), mode="bilinear", scale_factor=[1.5, 2.5], align_corners=True),
+        "fail",
+    ),
     ("onnx-reference", _unpool((1, 2, 4, 4), 2, [5, 5]), "error"),
 ]
 

@@ -166,7 +166,16 @@ class OnnxBackend(LibraryBackend):
     """torch's ops as one-node ONNX models; a subclass runs them on one engine
     (``_run``: the engine's session for a signature, cached, run on the feeds)."""
 
-    extra = "onnx"
+    def availability(self) -> tuple[bool, str]:
+        # both engines need onnx itself to build their models
+        try:
+            import onnx  # noqa: F401
+        except ImportError as exc:
+            return False, (
+                f"onnx is not installed ({exc}); from the checkout's root: "
+                f"python -m pip install -c constraints.txt -e '.[{self.extra}]'"
+            )
+        return super().availability()
 
     def _run(self, signature: Signature, feeds: dict[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError

@@ -41,6 +41,7 @@ class OnnxReferenceBackend(OnnxBackend):
 
     name = "onnx-reference"
     module = "onnx"
+    extra = "onnx"
 
     def _run(self, signature: Signature, feeds: dict[str, np.ndarray]) -> np.ndarray:
         return np.asarray(_evaluator(signature).run(None, feeds)[0])

@@ -52,6 +52,8 @@ class OnnxRuntimeBackend(OnnxBackend):
 
     name = "onnxruntime"
     module = "onnxruntime"
+    #: installs onnxruntime and onnx (which builds the models)
+    extra = "onnxruntime"
 
     def _run(self, signature: Signature, feeds: dict[str, np.ndarray]) -> np.ndarray:
         return _session(signature).run(None, feeds)[0]
