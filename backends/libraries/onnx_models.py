@@ -37,7 +37,8 @@ scale factor used as given             the ``scales`` input: ``(1, 1, *scale_fac
 ``conv_transpose{1,2,3}d``             ``ConvTranspose(X, W, B, strides, pads=padding at both ends,
                                        dilations, group=groups, output_padding, kernel_shape)``: the
                                        weight layout ``(C_in, C_out / groups, k...)`` is torch's; an
-                                       unbatched input gets a batch axis
+                                       unbatched input gets a batch axis; ``output_padding >= stride``
+                                       (torch takes it below the dilation): unsupported
 ``max_unpool{1,2,3}d``                 ``MaxUnpool(X, I, output_shape=(N, C, *out), kernel_shape,
                                        strides, pads)``.  ONNX's indices are linear over the whole
                                        tensor, torch's over one plane: the adapter adds
@@ -264,6 +265,10 @@ class OnnxBackend(LibraryBackend):
             dilation,
             output_size,
         )
+        if any(op >= s for op, s in zip(plan.output_padding, plan.stride)):
+            # torch takes it when below the dilation; both engines refuse it (ORT: "output_padding
+            # may be too large for stride"; the reference evaluator: a shape mismatch)
+            raise Unsupported("ONNX ConvTranspose takes no output_padding >= stride")
         attributes = {
             "kernel_shape": list(plan.kernel),
             "strides": list(plan.stride),

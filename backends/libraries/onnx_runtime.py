@@ -36,7 +36,7 @@ def _session(signature: Signature) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.log_severity_level = 3  # no warnings on stderr for each new model
+    options.log_severity_level = 4  # no log lines on stderr: a failure's message travels in its exception
     try:
         return ort.InferenceSession(
             build_model(signature).SerializeToString(), options, providers=["CPUExecutionProvider"]
@@ -56,4 +56,8 @@ class OnnxRuntimeBackend(OnnxBackend):
     extra = "onnxruntime"
 
     def _run(self, signature: Signature, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        return _session(signature).run(None, feeds)[0]
+        import onnxruntime as ort
+
+        quiet = ort.RunOptions()
+        quiet.log_severity_level = 4  # as the session's: the exception carries the message
+        return _session(signature).run(None, feeds, quiet)[0]
