@@ -93,8 +93,9 @@ class JaxBackend(LibraryBackend):
 
     def _lib(self) -> ModuleType:
         jax = super()._lib()
-        # float64 stays float64 (JAX truncates it to float32 otherwise)
-        jax.config.update("jax_enable_x64", True)
+        if not jax.config.jax_enable_x64:
+            # float64 stays float64 (JAX truncates it to float32 otherwise)
+            jax.config.update("jax_enable_x64", True)
         return jax
 
     def from_numpy(self, array: np.ndarray) -> Any:
