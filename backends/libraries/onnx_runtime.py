@@ -18,7 +18,8 @@ torch                             ONNX Runtime
 
 One ``InferenceSession`` per model signature (op, attributes, element types,
 ranks), cached.  A dtype the node allows but ONNX Runtime has no CPU kernel
-for (Resize on float64, say) is unsupported, with its message.
+for (Resize on float64, say), or an element type it has none of (complex), is
+unsupported, with its message.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def _session(signature: Signature) -> Any:
             build_model(signature).SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
     except Exception as exc:
-        if "NOT_IMPLEMENTED" in str(exc):  # no kernel for this node and element type
+        # no kernel for this node and element type, or no such element type at all (complex)
+        if "NOT_IMPLEMENTED" in str(exc) or "is not currently registered or supported" in str(exc):
             raise Unsupported(f"onnxruntime: {exc}") from exc
         raise
 
