@@ -120,6 +120,8 @@ class JaxBackend(LibraryBackend):
             if mode in ("nearest", "nearest-exact", "area"):
                 method = "nearest" if mode != "area" else "area"
                 return f'jax.image.resize(x, shape, "{method}")'
+            if mode not in _METHODS:
+                return None
             method = _METHODS[mode][bool(params.get("antialias"))]
             return (
                 f'jax.image.scale_and_translate(x, shape, spatial_dims, scale, translation, "{method}", '

@@ -68,7 +68,7 @@ from backends.libraries import LibraryBackend
 from backends.libraries.torch_checks import check_shuffle, check_unpool_indices
 from backends.protocol import Unsupported
 from reference.conv_transpose import plan_conv_transpose
-from reference.interpolate import ResizePlan, plan_interpolate
+from reference.interpolate import MODE_RANKS, ResizePlan, plan_interpolate
 from reference.unpooling import plan_max_unpool, spatial_rank
 
 IntOrSeq = int | Sequence[int]
@@ -196,6 +196,8 @@ class OnnxBackend(LibraryBackend):
                 "pixel_shuffle": 'DepthToSpace(mode="CRD", blocksize=r)',
                 "pixel_unshuffle": "SpaceToDepth(blocksize=r), channels reordered DCR -> CRD",
             }.get(op)
+        if params.get("mode", "nearest") not in MODE_RANKS:
+            return None
         plan = ResizePlan(
             str(params.get("mode", "nearest")),
             (),

@@ -74,7 +74,7 @@ from backends.libraries import LibraryBackend
 from backends.libraries.torch_checks import check_shuffle, scale_and_translation
 from backends.protocol import Unsupported
 from reference.conv_transpose import plan_conv_transpose
-from reference.interpolate import ResizePlan, plan_interpolate
+from reference.interpolate import MODE_RANKS, ResizePlan, plan_interpolate
 
 IntOrSeq = int | Sequence[int]
 
@@ -115,8 +115,10 @@ _CALLS = {
     "bicubic": 'tf.image.resize(x, size, "bicubic", antialias=False)',
     "v1_bilinear": "tf.compat.v1.image.resize_bilinear(x, size, align_corners=True)",
     "v1_bicubic": "tf.compat.v1.image.resize_bicubic(x, size, align_corners=True)",
-    "resize_antialias": "tf.image.resize(x, size, method, antialias=True)",
-    "scale_and_translate": "tf.raw_ops.ScaleAndTranslate(x, size, scale, translation, kernel_type, antialias)",
+    "resize_antialias": 'tf.image.resize(x, size, "{method}", antialias=True)',
+    "scale_and_translate": (
+        'tf.raw_ops.ScaleAndTranslate(x, size, scale, translation, kernel_type="{kernel}", antialias={antialias})'
+    ),
 }
 
 
@@ -148,7 +150,10 @@ class TensorflowBackend(LibraryBackend):
             # (torch ignores it on an axis whose length does not change; the call then is tf.image.resize's)
             scale_given = params.get("scale_factor") is not None and not params.get("recompute_scale_factor")
             call = _resize_call(mode, bool(params.get("align_corners")), bool(params.get("antialias")), scale_given)
-            return None if mode == "trilinear" else _CALLS[call]
+            if mode == "trilinear" or mode not in MODE_RANKS:
+                return None
+            kernel = _ANTIALIAS.get(mode, ("bilinear", "triangle"))
+            return _CALLS[call].format(method=kernel[0], kernel=kernel[1], antialias=bool(params.get("antialias")))
         if op == "conv_transpose":
             return "tf.nn.conv{1,2,3}d_transpose(x, w, output_shape, strides, padding='VALID'), cropped"
         if op == "pixel_shuffle":
