@@ -43,6 +43,10 @@ BUILTIN: dict[str, str] = {
     "pillow": "backends.libraries.pillow:PillowBackend",
     "scipy": "backends.libraries.scipy_ndimage:ScipyBackend",
     "skimage": "backends.libraries.skimage_transform:SkimageBackend",
+    "jax": "backends.libraries.jax_image:JaxBackend",
+    "tensorflow": "backends.libraries.tensorflow_image:TensorflowBackend",
+    "onnxruntime": "backends.libraries.onnx_runtime:OnnxRuntimeBackend",
+    "onnx-reference": "backends.libraries.onnx_reference:OnnxReferenceBackend",
 }
 
 #: ``variant:NAME`` loads a semantic variant of ``reference.variants`` as a backend.
