@@ -17,7 +17,7 @@ import numpy as np
 
 from backends.reference_backend import ReferenceBackend, to_dtype
 from reference import variants
-from reference.dtypes import is_floating
+from reference.dtypes import is_complex, is_floating
 from reference.gradients import vjp as reference_vjp
 
 #: Inputs larger than this are not transposed element by element (too slow).
@@ -25,18 +25,20 @@ MAX_TRANSPOSE_ELEMENTS = 4096
 
 
 def transpose_vjp(forward: Any, g: np.ndarray, x: np.ndarray, **kwargs: Any) -> np.ndarray:
-    """``J^T g`` for a ``forward`` linear in ``x`` (the bias, an affine part, left out):
-    entry ``j`` is ``<forward(e_j), g>``."""
+    """``J^H g`` for a ``forward`` linear in ``x`` (the bias, an affine part, left out):
+    entry ``j`` is ``<forward(e_j), g>`` (conjugated for complex, torch's
+    convention: the gradient of a real loss through ``A x`` is ``A^H g``)."""
     if x.size > MAX_TRANSPOSE_ELEMENTS:
         raise MemoryError(f"the variant's gradient transposes at most {MAX_TRANSPOSE_ELEMENTS} input elements")
     kwargs = {k: v for k, v in kwargs.items() if k != "bias"}
-    g = np.asarray(g, np.float64)
-    grad = np.zeros(x.size)
+    exact = np.complex128 if is_complex(x.dtype) else np.float64
+    g = np.asarray(g, exact)
+    grad = np.zeros(x.size, exact)
     basis = np.zeros(x.size, dtype=x.dtype)  # one-hot: exact in x's dtype, whose rules apply
     for j in range(x.size):
         basis[j] = 1.0
-        out = np.asarray(forward(basis.reshape(x.shape), **kwargs), np.float64)
-        grad[j] = float(np.sum(out * g)) if out.shape == g.shape else math.nan
+        out = np.asarray(forward(basis.reshape(x.shape), **kwargs), exact)
+        grad[j] = np.sum(np.conj(out) * g) if out.shape == g.shape else math.nan
         basis[j] = 0.0
     return grad.reshape(x.shape)
 
@@ -100,7 +102,7 @@ class VariantBackend(ReferenceBackend):
         return exact
 
     def vjp(self, op: str, grad_output: np.ndarray, x: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
-        if not is_floating(x.dtype):
-            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {x.dtype}")
+        if not (is_floating(x.dtype) or is_complex(x.dtype)):
+            raise RuntimeError(f"only Tensors of floating point and complex dtype can require gradients, got {x.dtype}")
         exact = self.exact_vjp(op, grad_output, x, **kwargs)
         return {name: to_dtype(g, kwargs.get(name, x).dtype) for name, g in exact.items()}

@@ -40,3 +40,35 @@ def test_a_shuffled_channel_order_is_named(tmp_path):
     found = _diagnoses(tmp_path, "tests.broken_backends:PixelShuffleSwapsSubpixels", "pixel_shuffle", "--no-grad")
     assert found and all(d["verdict"] == "variant" for d in found), found
     assert all("pixel-shuffle-subpixels-transposed" in d["variants"] for d in found), found
+
+
+def test_a_variant_takes_every_dtype_its_op_takes():
+    """A variant's gradient on complex input is ``J^H g`` as torch's, and a
+    variant oracle's integer results are compared exactly (not through a
+    float tolerance, which has no meaning for int64)."""
+    import numpy as np
+
+    from backends.variant_backend import VariantBackend
+    from conformance.cases import Case, InputSpec
+    from conformance.diagnosis import VariantOracle
+    from conformance.verdict import check_case
+    from reference.gradients import vjp as reference_vjp
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((1, 2, 3)) + 1j * rng.standard_normal((1, 2, 3))).astype(np.complex64)
+    w = (rng.standard_normal((2, 2, 2)) + 1j * rng.standard_normal((2, 2, 2))).astype(np.complex64)
+    g = (rng.standard_normal((1, 2, 4)) + 1j * rng.standard_normal((1, 2, 4))).astype(np.complex64)
+    # output_padding 0: the variant's forward is the reference's, so must its gradient be
+    got = VariantBackend("conv-transpose-output-padding-zeros").vjp("conv_transpose", g, x, weight=w)
+    want = reference_vjp("conv_transpose", g, x, weight=w)
+    np.testing.assert_allclose(got["x"], want["x"], rtol=1e-5)
+
+    case = Case(
+        "conv_transpose",
+        InputSpec((1, 2, 3), "int64", "integers", 1),
+        {"stride": 2, "output_padding": 1},
+        (("weight", InputSpec((2, 2, 2), "int64", "integers", 2)),),
+    )
+    oracle = VariantOracle("conv-transpose-output-padding-zeros")
+    assert check_case(case, VariantBackend("conv-transpose-output-padding-zeros"), oracle).status == "pass"
+    assert check_case(case, VariantBackend("conv-transpose-output-padding-at-start"), oracle).status == "fail"
