@@ -198,13 +198,13 @@ class WrongShape(NumpyBackend):
 
 
 class ReturnsNaN(NumpyBackend):
-    """Puts a NaN into every non-empty bicubic result."""
+    """Puts a NaN into every non-empty bilinear result."""
 
     name = "returns-nan"
 
     def interpolate(self, x, *args, **kwargs):
         y = super().interpolate(x, *args, **kwargs)
-        if kwargs.get("mode") == "bicubic" and y.size and y.dtype.kind == "f":
+        if kwargs.get("mode") == "bilinear" and y.size and y.dtype.kind == "f":
             y = y.copy()
             y.flat[0] = np.nan
         return y

@@ -337,6 +337,20 @@ def test_comparisons_of_huge_and_non_finite_values_warn_nothing(dtype: str) -> N
             compare_numeric(a, exact, rounded, dtype, magnitude=np.inf)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("distribution", ["huge", "large"])
+def test_drawing_values_past_a_narrow_dtypes_range_warns_nothing(dtype: str, distribution: str) -> None:
+    """The main job printed a thousand "overflow encountered in cast" lines:
+    values past float16's range become inf on purpose, silently."""
+    from conformance.cases import Case, InputSpec
+
+    case = Case("interpolate", InputSpec((1, 1, 8, 8), dtype, distribution, 3), {"scale_factor": 2.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = case.materialize()["x"]
+    assert x.dtype.name == dtype
+
+
 # --- 8. "0" where nothing was checked ----------------------------------------------------------------
 
 
