@@ -34,6 +34,23 @@ DEFAULT_MEMORY_LIMIT = 8 << 30
 STARTUP_TIMEOUT = 300.0
 
 
+#: What a forkserver imports once, before it forks any worker.
+PRELOAD = ["numpy", "torch", "torch.nn.functional", "backends", "conformance.verdict", "conformance.diagnosis"]
+
+
+def worker_context() -> Any:
+    """``forkserver`` where there is one, else ``spawn``.  Both start a worker
+    from a clean process, not from the parent's state (CUDA-safe: importing
+    torch initialises no CUDA).  The forkserver imports torch and the harness
+    once, so each worker, a restart after a crash or a hang included, starts
+    in milliseconds instead of seconds."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
 def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_spec: str = "torch") -> None:
     """The worker's loop: load the backend, then check cases until told to stop."""
     if memory_limit:
@@ -130,7 +147,7 @@ class IsolatedChecker:
         self.oracle_spec = oracle_spec
         self.timeout = timeout
         self.memory_limit = memory_limit
-        self._ctx = mp.get_context("spawn")
+        self._ctx = worker_context()
         self._process: Any = None
         self._conn: Connection | None = None
         self.restarts = 0

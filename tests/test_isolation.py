@@ -289,3 +289,17 @@ def test_when_torch_itself_crashes_the_backend_is_judged_against_the_reference()
     assert result["status"] == "pass", result["message"]
     if "torch itself fails" in result["message"]:
         assert result["comparison"]["torch_off_reference"]
+
+
+def test_workers_fork_from_a_server_that_imported_torch_once():
+    """A restarted worker (after each crash or hang) must not import torch
+    again: on POSIX the workers come from a forkserver that preloads it."""
+    import multiprocessing as mp
+
+    from conformance.isolation import PRELOAD, worker_context
+
+    ctx = worker_context()
+    if "forkserver" in mp.get_all_start_methods():
+        assert ctx.get_start_method() == "forkserver" and "torch" in PRELOAD
+    else:
+        assert ctx.get_start_method() == "spawn"
