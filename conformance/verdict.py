@@ -160,8 +160,10 @@ def hygiene(trial: Trial) -> Result | None:
         elif trial.exact or g.dtype.kind not in "fc":
             same = np.array_equal(g, c, equal_nan=True)
         else:
+            # complex: the modulus of the difference (a float64 cast would drop the imaginary part)
+            wide = np.complex128 if g.dtype.kind == "c" else np.float64
             with np.errstate(invalid="ignore"):  # inf - inf: judged by the NaN test beside it
-                diff = np.abs(g.astype(np.float64) - c.astype(np.float64))
+                diff = np.abs(g.astype(wide) - c.astype(wide))
             same = bool(np.all((diff <= bound) | (np.isnan(g) & np.isnan(c)) | (g == c)))
         if not same:
             return trial.result("fail", f"gives other results for the {case.input.layout} input than for a contiguous copy of it")

@@ -199,3 +199,30 @@ def test_a_conv_transpose_that_drops_the_imaginary_part_is_caught(tmp_path):
     assert main([argv[0], "--backend", "tests.broken_backends:ConvTransposeDropsImaginary", *argv[1:]]) == 1
     records = [json.loads(line) for line in results.read_text().splitlines()]
     assert any(r.get("type") == "result" and r["status"] == "fail" and r["dtype"] == "complex64" for r in records)
+
+
+def test_a_complex_result_that_depends_on_the_layout_only_in_its_imaginary_part_is_caught():
+    """The layout check compares complex results as complex numbers: each
+    layout's result within the bound of the exact one, yet the two further
+    apart than it, in the imaginary part alone."""
+    from conformance.execute import Oracle
+    from conformance.verdict import check_case
+    from tests.broken_backends import NumpyBackend
+
+    weight = ("weight", InputSpec((2, 2, 3, 2), "complex64", "complex", 7))
+    x = InputSpec((1, 2, 6, 5), "complex64", "complex", 3, "transposed")
+    case = Case("conv_transpose", x, {"stride": (2, 1), "padding": (0, 0)}, (weight,))
+    numpy_backend, oracle = load("numpy"), Oracle()
+    honest = check_case(case, numpy_backend, oracle)
+    assert honest.status == "pass", honest.message
+    tilt = 0.6j * honest.comparison.bound
+
+    class TiltsByLayout(NumpyBackend):
+        name = "tilts-by-layout"
+
+        def conv_transpose(self, x, *args, **kwargs):
+            out = super().conv_transpose(x, *args, **kwargs)
+            return (out + (tilt if x.flags.c_contiguous else -tilt)).astype(out.dtype)
+
+    result = check_case(case, TiltsByLayout(), oracle)
+    assert result.status == "fail" and "contiguous copy" in result.message, result.message

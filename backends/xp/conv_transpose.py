@@ -104,6 +104,7 @@ def checked_plan(
     return plan
 
 
+@np.errstate(invalid="ignore", over="ignore")  # NaN and infinities are data; a cast to float16 overflows as torch's
 def conv_transpose(
     xp: Any,
     x: Any,

@@ -233,6 +233,7 @@ def _plan_pass(xp: Any, d: int, n_in: int, taps: Taps, dtype: np.dtype) -> _Pass
     return _Pass(d, n_in, n_out, p, q, hi, phases, gathers)
 
 
+@np.errstate(invalid="ignore", over="ignore")  # NaN and infinities are data; a cast to float16 overflows as torch's
 def interpolate(
     xp: Any,
     x: Any,
