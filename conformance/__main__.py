@@ -12,6 +12,13 @@ from conformance.dependencies import message
 
 def run() -> int:
     try:
+        # numpy first: torch imported without it (by the forkserver) would
+        # print a warning beside the one line naming what is missing
+        import numpy  # noqa: F401
+
+        from conformance.isolation import start_worker_server
+
+        start_worker_server(sys.argv[1:])
         from conformance.cli import main
 
         return main()

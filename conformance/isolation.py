@@ -1,7 +1,7 @@
 """Run cases in worker processes, so that a backend cannot take the run down.
 
-Each backend under test gets one long-lived worker process (started with
-``spawn``: no state shared with the parent, CUDA-safe).  The parent sends a
+Each backend under test gets one long-lived worker process (forked from a
+forkserver, ``worker_context``: no state shared with the parent, CUDA-safe).  The parent sends a
 case; the worker runs the whole check — the torch oracle, the reference and
 the backend — and sends back the result.  Before each step it reports which
 step it is in, so that when the worker
@@ -49,6 +49,21 @@ def worker_context() -> Any:
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
     return ctx
+
+
+def start_worker_server(argv: list[str]) -> None:
+    """Start the forkserver now, for a command that will need it (``run``
+    without ``--no-isolation``): it imports ``PRELOAD`` in its own process
+    while this one imports the same modules, instead of after, so a run's
+    first worker or job is ready seconds sooner.  Nothing if the command
+    will not start workers, or the platform has no forkserver.  (A module
+    it cannot import it skips in silence: the command names it.)"""
+    if argv[:1] != ["run"] or {"--no-isolation", "-h", "--help"} & set(argv):
+        return
+    if worker_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()  # returns at once: the server imports on its own
 
 
 def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_spec: str = "torch") -> None:

@@ -8,8 +8,9 @@ job something to switch to (a worker process per backend), so the jobs start
 on different groups and a free job takes the next task of its own group while
 there is one (see ``Pool._hand_out``).
 
-A job is a ``spawn``-ed process (no state shared with the parent, CUDA-safe)
-that asks ``factory(*args)`` once for its runner, then calls
+A job is a process from the forkserver that isolation workers come from too
+(``isolation.worker_context``: no state shared with the parent, CUDA-safe;
+``spawn`` where there is none) that asks ``factory(*args)`` once for its runner, then calls
 ``runner(index, send)`` for each task it is handed (``send(kind, payload)``
 reaches the parent's ``on_message(kind, index, payload)``; what the runner
 returns follows as ``("done", index, value)``) and ``runner.close()`` at the
@@ -28,9 +29,9 @@ What goes wrong stays local:
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
-from conformance.isolation import exit_text
+from conformance.isolation import exit_text, worker_context
 
 #: Seconds a stopped job may take to close its workers before it is killed.
 STOP_GRACE = 10.0
@@ -67,8 +68,9 @@ def _terminated(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def _job_main(conn: Connection, factory: Callable[..., Runner], args: tuple[Any, ...]) -> None:
+def _job_main(conn: Connection, factory: Callable[..., Runner], args: tuple[Any, ...], threads: str) -> None:
     """A job's loop: tasks from the parent until told to stop (``None``)."""
+    _take_thread_share(threads)
     # Ctrl-C reaches the whole process group: the parent decides what it means.
     # Ignored (not handled) so that the workers this job spawns ignore it too.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -90,14 +92,33 @@ def _job_main(conn: Connection, factory: Callable[..., Runner], args: tuple[Any,
         runner.close()
 
 
+def thread_share(jobs: int) -> str:
+    """Threads per job: each job gets a share of the machine's cores for its
+    thread pools (N processes each running threads for every core would
+    oversubscribe it, and the waiting of OpenMP threads makes that slower
+    than one job)."""
+    return str(max(1, (os.cpu_count() or 1) // jobs))
+
+
+def _take_thread_share(threads: str) -> None:
+    """In a job: its share of threads for the thread variables not set by
+    the user, before anything starts a pool, so that the job's forkserver
+    and the workers it forks inherit them; torch, imported already by the
+    forkserver this job came from, is told directly.  (A forked job's
+    environment is its forkserver's, from before the parent set them.)"""
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
 @contextmanager
 def threads_per_job(jobs: int) -> Iterator[None]:
     """While jobs start, the environment they (and the workers they start)
-    inherit gives each a share of the machine's cores for its thread pools:
-    N processes each running threads for every core would oversubscribe it,
-    and the waiting of OpenMP threads makes that slower than one job.  A
-    variable already set is kept."""
-    share = str(max(1, (os.cpu_count() or 1) // jobs))
+    inherit gives each its ``thread_share`` (a ``spawn``-ed job's environment
+    is the parent's).  A variable already set is kept."""
+    share = thread_share(jobs)
     added = [name for name in THREAD_VARIABLES if name not in os.environ]
     os.environ.update(dict.fromkeys(added, share))
     try:
@@ -136,7 +157,9 @@ class Pool:
         self.jobs = jobs
         self.factory, self.args = factory, args
         self.on_message, self.on_lost = on_message, on_lost
-        self._ctx = mp.get_context("spawn")
+        # from the forkserver the isolation workers come from: a job starts in
+        # milliseconds, from a clean process all the same (CUDA-safe)
+        self._ctx = worker_context()
         self._running: list[_Job] = []
         self._pending: list[int] = []
         self._groups: Sequence[Hashable] = []
@@ -159,7 +182,9 @@ class Pool:
 
     def _start(self, group: Hashable = None) -> None:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_job_main, args=(child, self.factory, self.args), name="conformance-job")
+        process = self._ctx.Process(
+            target=_job_main, args=(child, self.factory, self.args, thread_share(self.jobs)), name="conformance-job"
+        )
         process.start()
         child.close()
         job = _Job(process, parent, group=group)
