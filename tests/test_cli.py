@@ -2,20 +2,11 @@
 a minimal, runnable repro."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_cli(*args, cwd=ROOT):
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args], cwd=cwd, capture_output=True, text=True, timeout=600
-    )
+from tests.cli_runner import run_cli, run_repro
 
 
 def test_conforming_backend_exits_0(tmp_path):
@@ -92,9 +83,7 @@ def test_wrong_backend_exits_1_with_minimal_repro(tmp_path, spec, op, mode, must
     assert case["input"]["layout"] == "contiguous"
     assert np.prod(case["input"]["shape"]) <= 16, case
     # the repro, pasted into Python at the checkout's root, runs and shows the difference
-    out = subprocess.run(
-        [sys.executable, "-"], input=minimal[0]["repro"], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    out = run_repro(minimal[0]["repro"])
     assert out.returncode == 0, out.stderr
     shown = out.stdout
     if "max |actual - expected| =" in shown:

@@ -2,9 +2,6 @@
 autograd; wrong and nondeterministic gradients are caught and reported."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +15,8 @@ from conformance.execute import Oracle
 from conformance.search import Cell, case_strategy
 from conformance.verdict import check_case
 from reference.gradients import vjp
+from tests.cli_runner import run_cli, run_repro
 
-ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = load("reference")
 ORACLE = Oracle()
 
@@ -85,12 +82,6 @@ def test_torch_autograd_oracle_names_every_differentiable_input():
     assert set(grads) == set(ops.get("conv_transpose").differentiable)
 
 
-def run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
-
-
 def test_a_wrong_gradient_only_is_caught_with_a_minimal_repro(tmp_path):
     results = tmp_path / "r.jsonl"
     proc = run_cli(
@@ -115,9 +106,7 @@ def test_a_wrong_gradient_only_is_caught_with_a_minimal_repro(tmp_path):
     minimal = [r for r in records if r.get("minimal")]
     assert len(minimal) == 1 and minimal[0]["direction"] == "backward"
     assert "mode='bilinear'" in minimal[0]["repro"] and "backend.vjp(" in minimal[0]["repro"]
-    out = subprocess.run(
-        [sys.executable, "-"], input=minimal[0]["repro"], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    out = run_repro(minimal[0]["repro"])
     assert out.returncode == 0, out.stderr
     assert float(out.stdout.split("max |actual - expected| =")[1].split()[0]) > 0
     assert "bwd" in proc.stdout  # the summary shows backward rows beside forward ones

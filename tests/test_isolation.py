@@ -15,16 +15,11 @@ from conformance.execute import Oracle
 from conformance.ops import invalid_calls
 from conformance.store import current_results, read_records
 from conformance.verdict import check_case
+from tests.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 INVALID_CALLS = invalid_calls()
 BROKEN = "tests.broken_backends:"
-
-
-def run_cli(*args, timeout=600):
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
 
 
 def results_of(path):
@@ -76,7 +71,7 @@ def test_a_mix_of_good_and_broken_backends_is_reported_backend_by_backend(tmp_pa
         "--results",
         str(results),
     ]
-    proc = run_cli(*args, timeout=900)
+    proc = run_cli(*args)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     records = results_of(results)
     by_backend = {}

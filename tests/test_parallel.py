@@ -5,8 +5,6 @@ surviving a job that dies and an interrupted parent."""
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,16 +13,11 @@ import pytest
 from conformance import parallel
 from conformance.parallel import Pool
 from conformance.session import RunConfig, resume_state
+from tests.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 #: A small run: two backends, pixel_shuffle and max_unpool forward, backward and invalid calls (20 cells).
 SMALL = ["--op", "pixel_shuffle", "--op", "max_unpool", "--examples", "10", "--seed", "3", "--quiet"]
-
-
-def run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args], cwd=ROOT, capture_output=True, text=True, timeout=900
-    )
 
 
 def records(path):

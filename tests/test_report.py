@@ -20,6 +20,7 @@ import pytest
 
 from conformance import ops
 from reports.values import NOT_RECORDED
+from tests import cli_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = "tests.broken_backends:IgnoresAlignCorners"
@@ -39,11 +40,8 @@ def esc(value: str) -> str:
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     """The CLI, run from an empty folder: a ``results/bench.json`` that
     ``tox -e bench`` left in the checkout must not reach these reports."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     with tempfile.TemporaryDirectory() as cwd:
-        return subprocess.run(
-            [sys.executable, "-m", "conformance", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-        )
+        return cli_runner.run_cli(*args, cwd=cwd)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

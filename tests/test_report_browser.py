@@ -15,11 +15,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = "tests.broken_backends:IgnoresAlignCorners"
@@ -84,14 +85,9 @@ def report_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     and messages are hostile markup."""
     tmp = tmp_path_factory.mktemp("browser")
     results = tmp / "r.jsonl"
-    run = subprocess.run(
-        [sys.executable, "-m", "conformance", "run", "--backend", "numpy", "--backend", BROKEN]
-        + ["--op", "interpolate", "--mode", "bilinear", "--examples", "20", "--seed", "0"]
-        + ["--results", str(results), "--quiet"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    run = run_cli(
+        *["run", "--backend", "numpy", "--backend", BROKEN, "--op", "interpolate", "--mode", "bilinear"],
+        *["--examples", "20", "--seed", "0", "--results", str(results), "--quiet"],
     )
     assert run.returncode == 1, run.stdout + run.stderr
     case = next(json.loads(line) for line in results.read_text().splitlines() if '"minimal": true' in line)["case"]
@@ -116,14 +112,7 @@ def report_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     other = tmp / "other.jsonl"
     other.write_text("".join(json.dumps(r) + "\n" for r in evil))
     out = tmp / "out"
-    proc = subprocess.run(
-        [sys.executable, "-m", "conformance", "report", "--results", str(results), "--results", str(other)]
-        + ["--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = run_cli("report", "--results", str(results), "--results", str(other), "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out / "index.html"
 

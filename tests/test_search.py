@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from conformance.results import Result
 from conformance.search import GIVE_UP_AFTER, Cell, search_cell
 from conformance.session import RunConfig
 from reports.html import write_report
+from tests.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,12 +66,12 @@ def test_failure_cards_render_the_same_after_the_backend_module_is_gone(tmp_path
     plugin.mkdir()
     (plugin / "doubling_backend.py").write_text(BROKEN)
     results = tmp_path / "results.jsonl"
-    env = {"PYTHONPATH": f"{plugin}:{ROOT}", "PATH": "/usr/bin:/bin"}
     args = ["run", "--backend", "doubling_backend:Doubles", "--op", "pixel_shuffle", "--examples", "10"]
-    run = subprocess.run(
-        [sys.executable, "-m", "conformance", *args, "--no-grad", "--results", str(results), "--quiet"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
+    sys.path.insert(0, str(plugin))  # where a plug-in module is found (its workers inherit the path)
+    try:
+        run = run_cli(*args, "--no-grad", "--results", str(results), "--quiet")
+    finally:
+        sys.path.remove(str(plugin))
     assert run.returncode == 1, run.stdout + run.stderr
     before = write_report([results], tmp_path / "before", None).read_text()
     shutil.rmtree(plugin)
