@@ -208,3 +208,37 @@ def test_an_interrupted_pool_stops_its_jobs_and_keeps_what_they_sent():
     assert time.monotonic() - start < 30
     assert ("record", 1) in messages and ("done", 1) not in messages
     assert not pool._running
+
+
+class ThreadsSeen:
+    """Each task returns the job's thread variable and torch's thread count."""
+
+    def __call__(self, index, send):
+        import torch
+
+        return os.environ.get("OMP_NUM_THREADS"), torch.get_num_threads()
+
+    def close(self):
+        pass
+
+
+def test_each_job_runs_on_its_share_of_the_cores(monkeypatch):
+    """Two jobs on N cores take N // 2 threads each (a variable set by the
+    user is kept): else each would run a thread per core and oversubscribe.
+    The jobs' forkserver is started first, with no thread variable, as
+    ``python -m conformance run`` starts it: a forked job's environment is
+    the server's."""
+    from multiprocessing import forkserver
+
+    for name in parallel.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    server = forkserver._forkserver
+    if hasattr(server, "_stop"):  # CPython's own (private) way to start afresh
+        server._stop()
+    if parallel.worker_context().get_start_method() == "forkserver":
+        server.ensure_running()
+    done = []
+    pool = Pool(2, ThreadsSeen, (), lambda kind, i, v: done.append(v) if kind == "done" else None, lambda i, w: None)
+    pool.run([0, 1])
+    want = parallel.thread_share(2)
+    assert done == [(want, int(want))] * 2
