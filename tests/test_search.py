@@ -37,6 +37,22 @@ def test_a_cell_that_keeps_crashing_gives_up_and_records_each_case_once():
     assert [r for r in recorded if r.minimal], "the first failure is still shrunk and reported"
 
 
+def test_invalid_calls_give_up_on_a_backend_that_keeps_hanging():
+    """Each entry would cost a timeout: the check stops after a few in a row."""
+    from backends import load
+    from conformance.ops import get
+    from conformance.search import check_invalid_calls
+
+    recorded: list[Result] = []
+
+    def hanging(case):
+        return Result("hangs", case, "error", "no answer within 60 s", extra={"isolation": "timeout"})
+
+    outcome = check_invalid_calls("interpolate", load("numpy"), Oracle(), recorded.append, hanging)
+    assert len(get("interpolate").invalid_calls) > GIVE_UP_AFTER
+    assert len(recorded) == GIVE_UP_AFTER == outcome.counts["error"]
+
+
 def test_run_settings_round_trip_and_older_files_read():
     config = RunConfig(backend=["numpy"], op=["interpolate"], examples=7, seed=3)
     assert RunConfig.from_json(config.to_json()) == config
