@@ -121,7 +121,7 @@ def _killed_run(tmp_path):
         "--op",
         "max_pool",
         "--examples",
-        "40",
+        "20",
         "--seed",
         "0",
         "--results",
