@@ -166,6 +166,8 @@ def test_unsupported_is_reported_not_failed(tmp_path):
         "lanczos",
         "--mode",
         "area",
+        "--jobs",  # one job: the test pays for no job's forkserver
+        "1",
         "--examples",
         "20",
         "--seed",

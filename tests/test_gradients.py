@@ -152,6 +152,8 @@ def test_no_grad_checks_forward_only(tmp_path):
         "--seed",
         "0",
         "--no-grad",
+        "--jobs",  # one job: the test pays for no job's forkserver
+        "1",
         "--results",
         str(results),
     )

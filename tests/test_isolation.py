@@ -124,6 +124,8 @@ def _killed_run(tmp_path):
         "20",
         "--seed",
         "0",
+        "--jobs",  # one job: kill and resume, not the job pool (tests/test_parallel.py)
+        "1",
         "--results",
         str(results),
         "--quiet",
@@ -165,7 +167,7 @@ def test_a_killed_run_loses_nothing_and_resumes_without_repeating_work(tmp_path)
     finished = {cell(r): r["attempt"] for r in before if r.get("type") == "cell_done"}
     assert len(finished) >= 2
     assert all(r.get("type") for r in before)  # every complete line reads back
-    proc = run_cli("run", "--resume", "--results", str(tmp_path / "r.jsonl"))
+    proc = run_cli("run", "--resume", "--jobs", "1", "--results", str(tmp_path / "r.jsonl"))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "resuming run" in proc.stderr
     after = list(read_records(results))
