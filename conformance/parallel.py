@@ -3,10 +3,10 @@
 The parent hands each job one task at a time (by its index, in list order,
 to whichever job is free) and receives everything the job sends back: it
 alone writes, so a run's records land in one file however many jobs run.
-Tasks come in groups (a run's: the backend a cell is checked for) that cost a
-job something to switch to (a worker process per backend), so the jobs start
-on different groups and a free job takes the next task of its own group while
-there is one (see ``Pool._hand_out``).
+Tasks come in groups that a job does best to keep to (a run's: a cell, checked
+for each backend in turn, the later ones on the cases the first drew), so the
+jobs start on different groups and a free job takes the next task of its own
+group while there is one (see ``Pool._hand_out``).
 
 A job is a process from the forkserver that isolation workers come from too
 (``isolation.worker_context``: no state shared with the parent, CUDA-safe;
@@ -45,8 +45,7 @@ from conformance.isolation import exit_text, worker_context
 STOP_GRACE = 10.0
 #: Below this mean time per task, a job does not switch groups to take the
 #: last task of a group another job is busy in: that job will soon be free,
-#: and switching costs about as much (a run's job starts a worker process,
-#: which imports torch).
+#: and would check it on the cases it drew already.
 SWITCH_SECONDS = 5.0
 #: The message a job sends with the seconds a task took, before its ``done``.
 TOOK = "took"

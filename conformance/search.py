@@ -70,12 +70,13 @@ def shared_dtypes(cell: Cell, backend: Backend) -> DtypeRule:
     return dtypes_for
 
 
-def case_strategy(cell: Cell, backend: Backend) -> Any:
+def case_strategy(cell: Cell, backend: Backend, dtypes_for: DtypeRule | None = None) -> Any:
     """The Hypothesis strategy of a cell; ``None`` when the backend and torch
     share no dtype there.  Backward cells draw forward cases and add a
-    cotangent (``backward_case``)."""
+    cotangent (``backward_case``).  ``dtypes_for``: the backend's
+    ``shared_dtypes`` rule, or a recorder of it."""
     info = ops.get(cell.op)
-    forward = info.strategy(cell.cell, shared_dtypes(cell, backend))
+    forward = info.strategy(cell.cell, dtypes_for or shared_dtypes(cell, backend))
     if forward is None or cell.direction == "forward":
         return forward
     return forward.map(lambda case: backward_case(case, info.reference)).filter(lambda case: case is not None)
@@ -204,22 +205,72 @@ def _own_constants_only() -> Iterator[None]:
         cache.cache.clear()
 
 
-def _explore(cell: Cell, strategy: Any, tally: _Tally, backend: Backend) -> None:
-    """Check ``cell.examples`` drawn cases (no shrinking here)."""
+class _Recorder:
+    """A dtype rule that remembers what it answered."""
+
+    def __init__(self, rule: DtypeRule) -> None:
+        self.rule = rule
+        self.answers: dict[tuple[str, bool], tuple[str, ...]] = {}
+
+    def __call__(self, mode: str, antialias: bool) -> list[str]:
+        answer = list(self.rule(mode, antialias))
+        self.answers[mode, antialias] = tuple(answer)
+        return answer
+
+
+@dataclass
+class _Drawn:
+    """The cases a cell's exploration drew, in order, and every answer of the
+    backend's dtype rule that the drawing asked for."""
+
+    answers: dict[tuple[str, bool], tuple[str, ...]]
+    cases: list[Case]
+
+
+#: The cases each cell drew in this process, by its search settings.  The
+#: draws are a function of those and of the dtype rule's answers alone (the
+#: seed fixes Hypothesis; a failure does not stop exploring), so a later
+#: backend whose rule answers alike checks the same cases without drawing
+#: them again (about half a case's time): what it would have drawn itself.
+_DRAWN: dict[tuple[Any, ...], _Drawn] = {}
+
+
+def _drawn_key(cell: Cell) -> tuple[Any, ...]:
+    dtypes = None if cell.dtypes is None else tuple(cell.dtypes)
+    return (cell.op, cell.cell, cell.direction, cell.examples, cell.seed, dtypes)
+
+
+def _explore(cell: Cell, tally: _Tally, backend: Backend) -> None:
+    """Check ``cell.examples`` drawn cases (no shrinking here); the cases an
+    earlier backend drew for the same cell when they are the same draws."""
+    rule = shared_dtypes(cell, backend)
+    drawn = _DRAWN.get(_drawn_key(cell))
+    if drawn is not None and all(tuple(rule(*asked)) == answer for asked, answer in drawn.answers.items()):
+        try:
+            for case in drawn.cases:
+                tally(case)
+        except _GiveUp:
+            pass
+        return
+    recorder = _Recorder(rule)
+    cases: list[Case] = []
 
     @seed(cell.seed)
     @settings(max_examples=cell.examples, phases=[Phase.generate], **_COMMON)
-    @given(strategy)
+    @given(case_strategy(cell, backend, recorder))
     def explore(case: Case) -> None:
+        cases.append(case)
         tally(case)
 
     try:
         with _own_constants_only():
             explore()
     except _GiveUp:
-        pass
+        return  # drew only part of the cell's cases
     except Unsatisfiable:
         tally.note(_unsupported(cell, backend, f"no valid {cell.describe()} case for {backend.name}'s dtypes"))
+        return
+    _DRAWN[_drawn_key(cell)] = _Drawn(recorder.answers, cases)
 
 
 def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result) -> Result:
@@ -285,7 +336,7 @@ def search_cell(
         tally.note(_unsupported(cell, backend, f"{backend.name} takes no dtype torch takes in {cell.describe()}"))
         return tally.outcome
     if not tally.gave_up:
-        _explore(cell, strategy, tally, backend)
+        _explore(cell, tally, backend)
     if tally.first_failure is None:
         return tally.outcome
     minimal = _shrink(cell, strategy, check, tally.first_failure)

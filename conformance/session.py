@@ -250,7 +250,9 @@ class Session:
             self._replay(loaded[b][1].name, cell, [*records, lost], f"JOB DIED: {why}")
 
         pool = Pool(self.config.jobs, Job, (self.config.to_json(), tasks), on_message, on_lost)
-        pool.run([b for b, _ in tasks])  # a job keeps to one backend's cells while it can: a worker each
+        # a job takes a cell's tasks of every backend one after the other: the
+        # later backends check the cases the first drew (search._DRAWN)
+        pool.run([(cell.op, cell.cell, cell.direction) for _, cell in tasks])
 
     def _replay(self, name: str, cell: Cell, records: list[dict[str, Any]], note: str) -> None:
         """The progress line of a cell a job checked, from its records."""
@@ -411,20 +413,20 @@ class Job:
         self.loaded = [(spec, load_backend(spec)) for spec in self.session.config.backend]
         self.oracle = cast(Oracle, _LazyOracle(self.session.config.oracle))
         self.tasks = tasks
-        #: The backend whose worker is open, the worker, and its checkers.
-        self.open: tuple[int, IsolatedChecker | None, list[Any]] | None = None
+        #: Per backend (its index), its worker and checkers, opened on its first task.
+        self.open: dict[int, tuple[IsolatedChecker | None, list[Any]]] = {}
 
     def __call__(self, index: int, send: Callable[[str, Any], None]) -> str:
         b, cell = self.tasks[index]
         spec, backend = self.loaded[b]
-        if self.open is None or self.open[0] != b:
-            self.close()
+        if b not in self.open:
             isolated, *checkers = self.session._checker(spec, backend)
-            self.open = (b, isolated, checkers)
-        outcome = self.session._cell(_Sender(send), cell, spec, backend, self.oracle, self.open[2])
+            self.open[b] = (isolated, checkers)
+        outcome = self.session._cell(_Sender(send), cell, spec, backend, self.oracle, self.open[b][1])
         return progress_note(outcome)
 
     def close(self) -> None:
-        if self.open is not None and self.open[1] is not None:
-            self.open[1].close()
-        self.open = None
+        for isolated, _ in self.open.values():
+            if isolated is not None:
+                isolated.close()
+        self.open = {}

@@ -53,6 +53,34 @@ def test_invalid_calls_give_up_on_a_backend_that_keeps_hanging():
     assert len(recorded) == GIVE_UP_AFTER == outcome.counts["error"]
 
 
+def test_a_later_backend_checks_the_cases_an_earlier_one_drew_when_its_dtypes_answer_alike(monkeypatch):
+    """The draws of a cell depend on its settings and on the backend's dtype
+    rule alone: a second backend whose rule answers alike gets the first's
+    cases without Hypothesis drawing them again; one whose rule differs draws
+    its own."""
+    from backends import load
+    from conformance import search
+    from tests.broken_backends import Float32NoLanczos
+
+    monkeypatch.setattr(search, "_DRAWN", {})
+    cell = Cell("interpolate", "bilinear", examples=15, seed=4)
+
+    def checked(backend):
+        cases: list = []
+        search_cell(cell, backend, backend.name, Oracle(), lambda r: cases.append(r.case))
+        return cases
+
+    numpy_cases = checked(load("numpy"))
+    draws = []
+    drawing = search.case_strategy
+    monkeypatch.setattr(search, "case_strategy", lambda *a: (draws.append(len(a)), drawing(*a))[1])
+    assert checked(load("reference")) == numpy_cases
+    assert draws == [2], "the reference drew its own cases"  # [2]: search_cell's own strategy, for a shrink
+    draws.clear()
+    float32_cases = checked(Float32NoLanczos())
+    assert draws == [2, 3] and {c.dtype for c in float32_cases} == {"float32"}
+
+
 def test_run_settings_round_trip_and_older_files_read():
     config = RunConfig(backend=["numpy"], op=["interpolate"], examples=7, seed=3)
     assert RunConfig.from_json(config.to_json()) == config
