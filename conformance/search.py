@@ -240,24 +240,23 @@ def _drawn_key(cell: Cell) -> tuple[Any, ...]:
     return (cell.op, cell.cell, cell.direction, cell.examples, cell.seed, dtypes)
 
 
-def _explore(cell: Cell, tally: _Tally, backend: Backend) -> None:
-    """Check ``cell.examples`` drawn cases (no shrinking here); the cases an
-    earlier backend drew for the same cell when they are the same draws."""
-    rule = shared_dtypes(cell, backend)
+def _explore(cell: Cell, strategy: Any, dtypes_for: _Recorder, tally: _Tally, backend: Backend) -> None:
+    """Check ``cell.examples`` cases drawn from ``strategy`` (no shrinking
+    here), built on ``dtypes_for``; the cases an earlier backend drew for the
+    same cell when they are the same draws."""
     drawn = _DRAWN.get(_drawn_key(cell))
-    if drawn is not None and all(tuple(rule(*asked)) == answer for asked, answer in drawn.answers.items()):
+    if drawn is not None and all(tuple(dtypes_for.rule(*asked)) == answer for asked, answer in drawn.answers.items()):
         try:
             for case in drawn.cases:
                 tally(case)
         except _GiveUp:
             pass
         return
-    recorder = _Recorder(rule)
     cases: list[Case] = []
 
     @seed(cell.seed)
     @settings(max_examples=cell.examples, phases=[Phase.generate], **_COMMON)
-    @given(case_strategy(cell, backend, recorder))
+    @given(strategy)
     def explore(case: Case) -> None:
         cases.append(case)
         tally(case)
@@ -270,7 +269,7 @@ def _explore(cell: Cell, tally: _Tally, backend: Backend) -> None:
     except Unsatisfiable:
         tally.note(_unsupported(cell, backend, f"no valid {cell.describe()} case for {backend.name}'s dtypes"))
         return
-    _DRAWN[_drawn_key(cell)] = _Drawn(recorder.answers, cases)
+    _DRAWN[_drawn_key(cell)] = _Drawn(dict(dtypes_for.answers), cases)  # a copy: a shrink may ask more
 
 
 def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result) -> Result:
@@ -331,12 +330,13 @@ def search_cell(
             tally(case)
     except _GiveUp:
         pass
-    strategy = case_strategy(cell, backend)
+    dtypes_for = _Recorder(shared_dtypes(cell, backend))
+    strategy = case_strategy(cell, backend, dtypes_for)
     if strategy is None:
         tally.note(_unsupported(cell, backend, f"{backend.name} takes no dtype torch takes in {cell.describe()}"))
         return tally.outcome
     if not tally.gave_up:
-        _explore(cell, tally, backend)
+        _explore(cell, strategy, dtypes_for, tally, backend)
     if tally.first_failure is None:
         return tally.outcome
     minimal = _shrink(cell, strategy, check, tally.first_failure)
