@@ -289,8 +289,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         op="interpolate",
         direction="forward",
         summary=(
-            "float32 and float16 linear, bicubic and antialiased resizes compute source coordinates and filter "
-            "weights in float32: where the exact weight of a tap is 0 and torch's is a rounding residue (or the "
+            "float32, float16 and bfloat16 linear, bicubic and antialiased resizes compute source coordinates "
+            "and filter weights in float32: where the exact weight of a tap is 0 and torch's is a rounding residue (or the "
             "opposite, or a near-zero lanczos weight of the other sign), an infinity in the input gives +-inf "
             "where the reference gives NaN (inf * 0), NaN where it gives +-inf, or the other infinity "
             "(1 -> 3 at output 1: torch -inf, the reference NaN; float64 follows the reference)."
@@ -303,7 +303,7 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         shows="off-reference",
         handling=FLAGGED,
         cells=("linear", "bilinear", "trilinear", "bicubic", "lanczos"),
-        dtypes=("float32", "float16"),
+        dtypes=("float32", "float16", "bfloat16"),
     ),
     Deviation(
         name="area-3d-float16-sums-overflow",

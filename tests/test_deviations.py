@@ -18,6 +18,7 @@ is revised rather than left stale.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -28,9 +29,11 @@ import numpy as np
 import pytest
 
 import reference
-from conformance.cases import Case
+from backends.torch_backend import TorchBackend
+from conformance.cases import Case, InputSpec
 from conformance.deviations import KNOWN_DEVIATIONS, SHOWS, TORCH_VERSION, Deviation, deviations_for
 from conformance.tolerance import compare_numeric
+from reference.dtypes import is_floating
 from reference.gradients import vjp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HARNESS_OPS = ("interpolate", "conv_transpose", "max_pool", "max_unpool", "pixel_shuffle", "pixel_unshuffle")
 #: The inputs a backward case takes gradients for (when the case has them).
 WRT = {"conv_transpose": ("x", "weight", "bias")}
+#: The floating dtypes the harness draws for torch's ops.
+FLOATING_DTYPES = ("float16", "bfloat16", "float32", "float64")
 #: Thread counts an "unspecified" result is compared across.
 THREADS = (1, 2, 8)
 #: Rounds over ``THREADS`` before an unspecified result is taken as specified.
@@ -92,16 +97,18 @@ def run_torch(case: Case) -> dict[str, np.ndarray]:
     g = arrays.pop("grad_output", None)
     backward = case.direction == "backward"
     wrt = [n for n in WRT.get(case.op, ("x",)) if n in arrays] if backward else []
-    tensors = {n: torch.from_numpy(a.copy()).requires_grad_(n in wrt) for n, a in arrays.items()}
+    # the torch backend's conversions: they carry bfloat16 (torch.from_numpy refuses it)
+    io = TorchBackend()
+    tensors = {n: io.from_numpy(a.copy()).requires_grad_(n in wrt) for n, a in arrays.items()}
     out = _torch_forward(case.op, tensors, case.params)
     if not backward:
         if isinstance(out, tuple):
-            return {"out": out[0].numpy(), "indices": out[1].numpy()}
-        return {"out": out.detach().numpy()}
+            return {"out": io.to_numpy(out[0]), "indices": io.to_numpy(out[1])}
+        return {"out": io.to_numpy(out)}
     out = out[0] if isinstance(out, tuple) else out
     assert g is not None and tuple(g.shape) == tuple(out.shape), "the case's grad_output does not fit torch's output"
-    grads = torch.autograd.grad(out, [tensors[n] for n in wrt], torch.from_numpy(g))
-    return {n: grad.numpy() for n, grad in zip(wrt, grads)}
+    grads = torch.autograd.grad(out, [tensors[n] for n in wrt], io.from_numpy(g))
+    return {n: io.to_numpy(grad) for n, grad in zip(wrt, grads)}
 
 
 def run_reference(case: Case, absolute: bool = False) -> dict[str, np.ndarray]:
@@ -135,20 +142,25 @@ def pinned_torch_installed() -> None:
         )
 
 
-def _shows_off_reference(d: Deviation) -> None:
-    got = run_torch(d.case)
-    exact = run_reference(d.case)
+def torch_off_reference(case: Case) -> list[str]:
+    """Where torch's result on ``case`` is off the reference beyond tolerance (one line per output)."""
+    got = run_torch(case)
+    exact = run_reference(case)
     assert sorted(got) == sorted(exact)
-    magnitudes = run_reference(d.case, absolute=True) if d.direction == "backward" else {}
+    magnitudes = run_reference(case, absolute=True) if case.direction == "backward" else {}
     flagged = []
     for name, e in exact.items():
         t = got[name]
         assert t.shape == e.shape, f"{name}: torch's shape {t.shape}, the reference's {e.shape}"
         magnitude = float(np.abs(magnitudes[name]).max(initial=0.0)) if name in magnitudes else None
-        cmp = compare_numeric(t, e, t, d.case.dtype, magnitude)
+        cmp = compare_numeric(t, e, t, case.dtype, magnitude)
         if cmp.torch_off_reference:
             flagged.append(f"{name}: torch's max error {cmp.torch_max_abs:.3g}")
-    assert flagged, f"{d.name}: torch now agrees with the reference on {d.case.describe()}"
+    return flagged
+
+
+def _shows_off_reference(d: Deviation) -> None:
+    assert torch_off_reference(d.case), f"{d.name}: torch now agrees with the reference on {d.case.describe()}"
 
 
 def _shows_raises(d: Deviation) -> None:
@@ -216,6 +228,36 @@ CHECKS = {
 @pytest.mark.parametrize("deviation", KNOWN_DEVIATIONS, ids=lambda d: d.name)
 def test_deviation_still_reproduces(deviation):
     CHECKS[deviation.shows](deviation)
+
+
+def in_dtype(case: Case, dtype: str) -> Case:
+    """The same call with the input and every floating operand in ``dtype``
+    (the same seeds: a special value stays where it was)."""
+    operands = tuple(
+        (name, dataclasses.replace(spec, dtype=dtype) if isinstance(spec, InputSpec) and is_floating(spec.dtype) else spec)
+        for name, spec in case.operands
+    )
+    return dataclasses.replace(case, input=dataclasses.replace(case.input, dtype=dtype), operands=operands)
+
+
+@pytest.mark.usefixtures("pinned_torch_installed")
+@pytest.mark.parametrize(
+    "deviation", [d for d in KNOWN_DEVIATIONS if d.shows == "off-reference" and d.dtypes], ids=lambda d: d.name
+)
+def test_an_off_reference_deviation_lists_every_floating_dtype_its_case_shows_in(deviation):
+    """A deviation limited to some dtypes accepts torch's failures only in
+    those: were it to show in another (bfloat16 computes in float32 as float16
+    does), a run of the torch backend that drew such a case would call torch
+    not conforming to itself.  Its own case, cast to each floating dtype it
+    does not list, must agree with the reference."""
+    missing = {}
+    for dtype in FLOATING_DTYPES:
+        if dtype in deviation.dtypes:
+            continue
+        flagged = torch_off_reference(in_dtype(deviation.case, dtype))
+        if flagged:
+            missing[dtype] = flagged
+    assert not missing, f"{deviation.name} shows in dtypes its entry does not list: {missing}"
 
 
 # --------------------------------------------------------------------------
