@@ -7,6 +7,7 @@ the very NumPy statements the repro prints (``materialize`` executes them).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,14 @@ LAYOUTS: dict[str, str | None] = {
     "reversed": "{name} = np.flip(np.flip({name}, -1).copy(), -1)",
     "fortran": "{name} = np.asfortranarray({name})",
 }
+
+
+@functools.lru_cache(maxsize=256)
+def compiled(source: str, filename: str = "<case>") -> Any:
+    """``source`` compiled for ``exec``.  A check materialises its case up to
+    three times and runs the op's one torch statement on every case: compiling
+    each time was a third of a case's set-up."""
+    return compile(source, filename, "exec")
 
 
 @dataclass(frozen=True)
@@ -236,7 +245,7 @@ class Case:
         # values past a narrow dtype's range (the "huge" and "large" draws in
         # float16, bfloat16) become inf on purpose: no warning per case
         with np.errstate(over="ignore", invalid="ignore"):
-            exec(self.code(), namespace)  # our own templates: see DISTRIBUTIONS, LAYOUTS
+            exec(compiled(self.code()), namespace)  # our own templates: see DISTRIBUTIONS, LAYOUTS
         return {name: namespace[name] for name in ("x", *(n for n, _ in self.operands))}
 
     def kwargs_code(self) -> str:

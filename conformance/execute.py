@@ -20,7 +20,7 @@ import numpy as np
 from backends import Backend
 from backends.reference_backend import to_dtype
 from conformance import ops
-from conformance.cases import Case
+from conformance.cases import Case, compiled
 from conformance.repro import gradient_inputs, torch_lines
 from reference.dtypes import is_complex
 
@@ -224,7 +224,7 @@ class Oracle:
         for name in wrt:
             tensors[name] = tensors[name].detach().clone().requires_grad_(True)
         namespace = {"torch": torch, "F": torch.nn.functional, "t": tensors, "kwargs": dict(case.params)}
-        code = compile("\n".join(torch_lines(case)), f"<torch code of {case.op}>", "exec")
+        code = compiled("\n".join(torch_lines(case)), f"<torch code of {case.op}>")
         self.torch.synchronize()
         start = time.perf_counter()
         with warnings.catch_warnings():
