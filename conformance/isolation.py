@@ -3,8 +3,9 @@
 Each backend under test gets one long-lived worker process (forked from a
 forkserver, ``worker_context``: no state shared with the parent, CUDA-safe).  The parent sends a
 case; the worker runs the whole check — the torch oracle, the reference and
-the backend — and sends back the result.  Before each step it reports which
-step it is in, so that when the worker
+the backend — and sends back the result.  Before each step it writes which
+step it is in to a shared integer (a message per step cost each case five
+wake-ups of the parent), so that when the worker
 
 * crashes (a segfault, ``os._exit``, the kernel's OOM killer), or
 * does not answer within the per-case timeout (a hang),
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import signal
-import time
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -66,8 +66,12 @@ def start_worker_server(argv: list[str]) -> None:
         forkserver.ensure_running()  # returns at once: the server imports on its own
 
 
-def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_spec: str = "torch") -> None:
-    """The worker's loop: load the backend, then check cases until told to stop."""
+def _worker_main(
+    conn: Connection, spec: str, memory_limit: int | None, oracle_spec: str = "torch", shared_step: Any = None
+) -> None:
+    """The worker's loop: load the backend, then check cases until told to stop.
+    ``shared_step``: a shared integer, where it writes the index (in ``PHASES``)
+    of the step it is in, for the parent to read if it dies or hangs."""
     if memory_limit:
         import resource
 
@@ -87,7 +91,8 @@ def _worker_main(conn: Connection, spec: str, memory_limit: int | None, oracle_s
 
     def phase(name: str) -> None:
         step[0] = name
-        conn.send(("phase", name))
+        if shared_step is not None:
+            shared_step.value = STEPS.index(name)
 
     try:
         backend = backends.load(spec)
@@ -141,6 +146,7 @@ PHASES = {
     "backend": "the backend",
     "compare": "comparing the results",
 }
+STEPS = tuple(PHASES)
 
 
 class IsolatedChecker:
@@ -165,12 +171,17 @@ class IsolatedChecker:
         self._ctx = worker_context()
         self._process: Any = None
         self._conn: Connection | None = None
+        #: The step the worker is in (an index into ``STEPS``), written by the worker.
+        self._step: Any = None
         self.restarts = 0
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
+        self._step = self._ctx.RawValue("i", STEPS.index("startup"))
         self._process = self._ctx.Process(
-            target=_worker_main, args=(child, self.spec, self.memory_limit, self.oracle_spec), daemon=True
+            target=_worker_main,
+            args=(child, self.spec, self.memory_limit, self.oracle_spec, self._step),
+            daemon=True,
         )
         self._process.start()
         child.close()
@@ -230,22 +241,19 @@ class IsolatedChecker:
                     }
                 self._conn.recv()  # ("ready", None)
                 step = "materialize"
-            assert self._conn is not None
-            deadline = time.monotonic() + self.timeout
+            assert self._conn is not None and self._step is not None
+            self._step.value = STEPS.index(step)
             self._conn.send((case_json, torch_failure, variant))
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._conn.poll(left):
-                    what = "timeout"
-                    detail = f"no answer within {self.timeout:g} s (a hang?) while running {PHASES[step]}"
-                    break
-                kind, payload = self._conn.recv()
-                if kind == "phase":
-                    step = payload
-                    continue
+            if self._conn.poll(self.timeout):
+                _, payload = self._conn.recv()
                 return payload
+            step = STEPS[self._step.value]
+            what = "timeout"
+            detail = f"no answer within {self.timeout:g} s (a hang?) while running {PHASES[step]}"
         except (EOFError, OSError, BrokenPipeError):
             self._process.join(5)
+            if self._step is not None:
+                step = STEPS[self._step.value]
             what = "crash"
             detail = f"the worker died ({exit_text(self._process.exitcode)}) while running {PHASES[step]}"
         self._kill()
