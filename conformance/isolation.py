@@ -16,12 +16,24 @@ When it is torch that died or hung, the case is checked again without torch,
 the backend judged against the reference alone and the case flagged.
 The worker's address space is capped (``RLIMIT_AS``), so a memory hog gets a
 ``MemoryError`` (reported like any exception) instead of taking the machine.
+
+What the oracles (torch and the reference) say about a case does not depend
+on the backend, so the worker of one of the harness's own backends
+(``TRUSTED``) sends it back with the result, and a later backend's worker in
+the same process checks the same case against it instead of asking torch and
+the reference again (``SharedOracle``): a third of a check's time.  A
+plug-in's worker never sends its oracle's answers: a backend that changed
+torch in its own process (thread settings, floating-point flags, a patched
+function) could otherwise move another backend's verdicts.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
+import pickle
 import signal
+from collections import OrderedDict
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -66,12 +78,86 @@ def start_worker_server(argv: list[str]) -> None:
         forkserver.ensure_running()  # returns at once: the server imports on its own
 
 
+#: The backends whose workers' oracle answers other backends' checks may use:
+#: the harness's own, which leave torch as they found it.
+TRUSTED = ("numpy", "reference", "torch", "torch-cuda", "cupy")
+#: Bytes of oracle answers a process keeps (the oldest go first): a cell's
+#: cases, for the next backend that checks the same cell.
+SHARED_ORACLE_BYTES = 256 << 20
+
+
+def trusted(spec: str) -> bool:
+    """Whether a worker of ``spec`` may answer for the oracle in other backends' checks."""
+    from backends import VARIANT_PREFIX
+
+    return spec in TRUSTED or spec.startswith(VARIANT_PREFIX)
+
+
+class SharedOracle:
+    """The oracle's answers (pickled ``Expected``) by oracle and case, that
+    the workers of trusted backends sent back; at most ``max_bytes`` of them."""
+
+    def __init__(self, max_bytes: int = SHARED_ORACLE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._blobs: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._bytes = 0
+
+    @staticmethod
+    def key(oracle_spec: str, case_json: dict[str, Any]) -> tuple[str, str]:
+        return oracle_spec, json.dumps(case_json, sort_keys=True)
+
+    def get(self, key: tuple[str, str]) -> bytes | None:
+        return self._blobs.get(key)
+
+    def put(self, key: tuple[str, str], blob: bytes) -> None:
+        if len(blob) > self.max_bytes or key in self._blobs:
+            return
+        self._blobs[key] = blob
+        self._bytes += len(blob)
+        while self._bytes > self.max_bytes:
+            _, dropped = self._blobs.popitem(last=False)
+            self._bytes -= len(dropped)
+
+    def clear(self) -> None:
+        self._blobs.clear()
+        self._bytes = 0
+
+
+#: This process's answers, shared by its checkers (a job checks a cell's backends one after another).
+SHARED = SharedOracle()
+
+
+def _dumps(expected: Any) -> bytes | None:
+    """``expected`` pickled; ``None`` if it will not pickle (an exception torch raised may not)."""
+    try:
+        return pickle.dumps(expected, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return None
+
+
+def _loads(blob: bytes | None) -> Any:
+    """The ``Expected`` another worker sent; ``None`` (ask the oracles) if it will not load."""
+    if blob is None:
+        return None
+    try:
+        return pickle.loads(blob)
+    except Exception:
+        return None
+
+
 def _worker_main(
-    conn: Connection, spec: str, memory_limit: int | None, oracle_spec: str = "torch", shared_step: Any = None
+    conn: Connection,
+    spec: str,
+    memory_limit: int | None,
+    oracle_spec: str = "torch",
+    shared_step: Any = None,
+    share: bool = False,
 ) -> None:
     """The worker's loop: load the backend, then check cases until told to stop.
     ``shared_step``: a shared integer, where it writes the index (in ``PHASES``)
-    of the step it is in, for the parent to read if it dies or hangs."""
+    of the step it is in, for the parent to read if it dies or hangs.
+    ``share``: send back what the oracles said about each case, for other
+    backends' checks of it."""
     if memory_limit:
         import resource
 
@@ -83,7 +169,7 @@ def _worker_main(
     from conformance.cases import Case
     from conformance.diagnosis import VariantOracle
     from conformance.execute import Oracle
-    from conformance.verdict import check_case
+    from conformance.verdict import judge_case
 
     variant_oracle = cache(VariantOracle)
 
@@ -106,14 +192,17 @@ def _worker_main(
         if message is None:
             return
         if backend is None:
-            conn.send(("result", {"status": "error", "message": f"the backend failed to load: {load_error}"}))
+            conn.send(("result", {"status": "error", "message": f"the backend failed to load: {load_error}"}, None))
             continue
-        case_json, torch_failure, variant = message
+        case_json, torch_failure, variant, known = message
+        answer = None
         try:
             judge = oracle if variant is None else variant_oracle(variant)
-            result = check_case(
-                Case.from_json(case_json), backend, judge, phase=phase, torch_failure=torch_failure
-            ).to_json()
+            want = _loads(known)
+            outcome, used = judge_case(Case.from_json(case_json), backend, judge, phase, torch_failure, want)
+            result = outcome.to_json()
+            if share and variant is None and want is None and used is not None:
+                answer = _dumps(used)
         except BaseException as exc:  # noqa: BLE001 - anything the harness did not expect, reported not fatal
             last = traceback.extract_tb(exc.__traceback__)[-1]
             result = {
@@ -122,7 +211,7 @@ def _worker_main(
                 f"at {last.filename}:{last.lineno})",
                 "phase": step[0],
             }
-        conn.send(("result", result))
+        conn.send(("result", result, answer))
 
 
 def exit_text(code: int | None) -> str:
@@ -163,9 +252,12 @@ class IsolatedChecker:
         timeout: float = DEFAULT_TIMEOUT,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
         oracle_spec: str = "torch",
+        shared: SharedOracle | None = SHARED,
     ) -> None:
         self.spec = spec
         self.oracle_spec = oracle_spec
+        #: Where the oracle's answers are shared with other checkers (``None``: not shared).
+        self.shared = shared
         self.timeout = timeout
         self.memory_limit = memory_limit
         self._ctx = worker_context()
@@ -180,7 +272,7 @@ class IsolatedChecker:
         self._step = self._ctx.RawValue("i", STEPS.index("startup"))
         self._process = self._ctx.Process(
             target=_worker_main,
-            args=(child, self.spec, self.memory_limit, self.oracle_spec, self._step),
+            args=(child, self.spec, self.memory_limit, self.oracle_spec, self._step, trusted(self.spec)),
             daemon=True,
         )
         self._process.start()
@@ -214,14 +306,21 @@ class IsolatedChecker:
     def check(self, case_json: dict[str, Any], variant: str | None = None) -> dict[str, Any]:
         """The result of a case; ``variant``: judged against that semantic
         variant instead of torch (for a diagnosis)."""
-        result = self._check(case_json, None, variant)
+        key = SharedOracle.key(self.oracle_spec, case_json)
+        known = self.shared.get(key) if self.shared is not None and variant is None else None
+        result, answer = self._check(case_json, None, variant, known)
         if result.get("isolation") and result.get("phase") == "torch":
             # torch itself died or hung on this case: that is torch's failure,
             # not the backend's; check the backend against the reference alone.
-            return self._check(case_json, result["message"].split(" while running")[0], variant)
+            result, answer = self._check(case_json, result["message"].split(" while running")[0], variant, None)
+        if answer is not None and self.shared is not None:
+            self.shared.put(key, answer)
         return result
 
-    def _check(self, case_json: dict[str, Any], torch_failure: str | None, variant: str | None) -> dict[str, Any]:
+    def _check(
+        self, case_json: dict[str, Any], torch_failure: str | None, variant: str | None, known: bytes | None
+    ) -> tuple[dict[str, Any], bytes | None]:
+        """The worker's result and the oracle's answer it sent (pickled), if any."""
         step = "materialize"
         try:
             if self._process is None or not self._process.is_alive():
@@ -238,15 +337,15 @@ class IsolatedChecker:
                         "(importing and loading the backend and torch)",
                         "isolation": "timeout",
                         "phase": "startup",
-                    }
+                    }, None
                 self._conn.recv()  # ("ready", None)
                 step = "materialize"
             assert self._conn is not None and self._step is not None
             self._step.value = STEPS.index(step)
-            self._conn.send((case_json, torch_failure, variant))
+            self._conn.send((case_json, torch_failure, variant, known))
             if self._conn.poll(self.timeout):
-                _, payload = self._conn.recv()
-                return payload
+                _, payload, answer = self._conn.recv()
+                return payload, answer
             step = STEPS[self._step.value]
             what = "timeout"
             detail = f"no answer within {self.timeout:g} s (a hang?) while running {PHASES[step]}"
@@ -259,4 +358,4 @@ class IsolatedChecker:
         self._kill()
         self.restarts += 1
         blame = "" if step == "backend" else " (not the backend's own code)"
-        return {"status": "error", "message": detail + blame, "isolation": what, "phase": step}
+        return {"status": "error", "message": detail + blame, "isolation": what, "phase": step}, None

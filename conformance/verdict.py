@@ -200,12 +200,14 @@ def determinism(trial: Trial) -> Result | None:
 CHECKS: tuple[Check, ...] = (exceptions, outputs, values, hygiene, alias, determinism)
 
 
-def _run(case: Case, backend: Backend, oracle: Oracle, phase: Phase, torch_failure: str | None) -> Trial | Result:
-    """Materialise the inputs, ask the oracles, run the backend."""
+def _run(
+    case: Case, backend: Backend, oracle: Oracle, phase: Phase, torch_failure: str | None, want: Expected | None
+) -> Trial | Result:
+    """Materialise the inputs, ask the oracles (unless ``want`` is their answer already), run the backend."""
     phase("materialize")
     arrays = case.materialize()  # in the case's memory layout, for the backend
     pristine = {name: a.copy() for name, a in arrays.items()}
-    trial = Trial(case, backend, oracle.expected(case, pristine, phase, torch_failure))
+    trial = Trial(case, backend, want or oracle.expected(case, pristine, phase, torch_failure))
     phase("backend")
     try:
         trial.seen = observe(backend, case, arrays, pristine)
@@ -241,13 +243,27 @@ def check_case(
     ``reference``, ``backend``, ``compare``): a worker process reports it, so
     that a crash or hang is blamed on the right party.  ``torch_failure``:
     torch is known to crash or hang here; the reference alone decides."""
+    return judge_case(case, backend, oracle, phase, torch_failure)[0]
+
+
+def judge_case(
+    case: Case,
+    backend: Backend,
+    oracle: Oracle,
+    phase: Phase = no_phase,
+    torch_failure: str | None = None,
+    want: Expected | None = None,
+) -> tuple[Result, Expected | None]:
+    """``check_case``, and what the oracles said (``None`` where the backend
+    does not take the case).  ``want``: what they say about this case, already
+    known (from another backend's check of it), so they are not asked again."""
     op = f"{case.op}:backward" if case.direction == "backward" else case.op
     reason = backend.unsupported_reason(op, case.dtype, case.params)
     if reason:
-        return Result(backend.name, case, "unsupported", reason)
-    trial = _run(case, backend, oracle, phase, torch_failure)
+        return Result(backend.name, case, "unsupported", reason), None
+    trial = _run(case, backend, oracle, phase, torch_failure, want)
     if isinstance(trial, Result):
-        return trial
+        return trial, None
     phase("compare")
     result = next((r for check in CHECKS if (r := check(trial)) is not None), None) or trial.result("pass")
     if result.failed:
@@ -265,4 +281,4 @@ def check_case(
             result.comparison.torch_off_reference = True
         note = f"torch itself fails here ({describe(trial.want.torch_crash)}): judged against the reference alone"
         result.message = f"{result.message}; {note}" if result.message else note
-    return result
+    return result, trial.want

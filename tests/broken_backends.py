@@ -179,6 +179,23 @@ class SlowToLoad(NumpyBackend):
         super().__init__()
 
 
+class PatchesTorch(NumpyBackend):
+    """Right, but changes torch in its own process: its worker's torch
+    refuses every pixel_shuffle.  What that torch says must move no other
+    backend's verdict."""
+
+    name = "patches-torch"
+
+    def __init__(self):
+        import torch.nn.functional as F
+
+        def refuses(*args, **kwargs):
+            raise RuntimeError("pixel_shuffle patched away by a backend")
+
+        F.pixel_shuffle = refuses
+        super().__init__()
+
+
 class HogsMemory(NumpyBackend):
     """Asks for a terabyte in pixel_unshuffle."""
 

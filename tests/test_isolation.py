@@ -300,3 +300,61 @@ def test_workers_fork_from_a_server_that_imported_torch_once():
         assert ctx.get_start_method() == "forkserver" and "torch" in PRELOAD
     else:
         assert ctx.get_start_method() == "spawn"
+
+
+PIXEL_SHUFFLE_CASE = {
+    "op": "pixel_shuffle",
+    "params": {"upscale_factor": 2},
+    "input": {
+        "kind": "array",
+        "shape": [1, 8, 3, 3],
+        "dtype": "float32",
+        "distribution": "normal",
+        "seed": 3,
+        "layout": "contiguous",
+    },
+    "operands": [],
+}
+
+
+def test_a_later_backend_checks_a_case_against_the_oracle_answer_an_earlier_one_got():
+    """torch and the reference answer once per case: the reference backend's
+    worker gets numpy's worker's answer (torch's time with it, to the bit)."""
+    from conformance.isolation import IsolatedChecker, SharedOracle
+
+    shared = SharedOracle()
+    key = SharedOracle.key("torch", PIXEL_SHUFFLE_CASE)
+    with IsolatedChecker("numpy", shared=shared) as numpy_checker:
+        first = numpy_checker.check(PIXEL_SHUFFLE_CASE)
+    assert first["status"] == "pass" and shared.get(key) is not None
+    with IsolatedChecker("reference", shared=shared) as reference_checker:
+        second = reference_checker.check(PIXEL_SHUFFLE_CASE)
+    assert second["status"] == "pass"
+    assert second["torch_time_s"] == first["torch_time_s"]  # not timed again: torch did not run
+    with IsolatedChecker("reference", shared=None) as alone:
+        assert alone.check(PIXEL_SHUFFLE_CASE)["torch_time_s"] != first["torch_time_s"]
+
+
+def test_a_plugin_that_changes_torch_in_its_worker_moves_no_other_backends_verdict():
+    """A plug-in's worker sends no oracle answers: its torch may not be torch."""
+    from conformance.isolation import IsolatedChecker, SharedOracle
+
+    shared = SharedOracle()
+    with IsolatedChecker(BROKEN + "PatchesTorch", shared=shared) as plugin:
+        spoiled = plugin.check(PIXEL_SHUFFLE_CASE)
+    assert spoiled["status"] == "fail" and "torch raises RuntimeError" in spoiled["message"]
+    assert shared.get(SharedOracle.key("torch", PIXEL_SHUFFLE_CASE)) is None
+    with IsolatedChecker("numpy", shared=shared) as numpy_checker:
+        assert numpy_checker.check(PIXEL_SHUFFLE_CASE)["status"] == "pass"
+
+
+def test_shared_oracle_answers_keep_within_their_byte_budget():
+    from conformance.isolation import SharedOracle
+
+    shared = SharedOracle(max_bytes=10)
+    shared.put(("torch", "a"), b"1234")
+    shared.put(("torch", "b"), b"5678")
+    shared.put(("torch", "c"), b"90ab")  # 12 bytes: the oldest goes
+    assert shared.get(("torch", "a")) is None and shared.get(("torch", "c")) == b"90ab"
+    shared.put(("torch", "d"), b"x" * 11)  # larger than the whole budget: not kept
+    assert shared.get(("torch", "d")) is None and shared.get(("torch", "b")) == b"5678"
