@@ -78,11 +78,41 @@ TRAP_SIZES = range(1, 81)
 TRAP_ONE_IN = 6
 NEAREST_TRAP_ONE_IN = 3
 
+# The strategies the composites below draw from are built once: one built
+# inside a composite is built and validated again on every draw, a third of
+# the draw's time (and a drawn case takes about 25 draws).  The same
+# strategies draw the same values, so a seed's cases do not change.
+_BOOLEANS = st.booleans()
+
+
+@functools.cache
+def _integers(low: int, high: int) -> st.SearchStrategy[int]:
+    return st.integers(low, high)
+
+
+@functools.cache
+def _sampled(choices: tuple[Any, ...] | range) -> st.SearchStrategy[Any]:
+    return st.sampled_from(choices)
+
+
+@functools.cache
+def _none_or(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.none() | strategy
+
+
+#: Leading dimensions of a pixel (un)shuffle input: 0 to 3 of them.
+_LEADING_DIMS = st.lists(_integers(1, 3), max_size=3)
+
+
+@functools.cache
+def _tuples(element: st.SearchStrategy[Any], n: int) -> st.SearchStrategy[tuple[Any, ...]]:
+    return st.tuples(*[element] * n)
+
 
 def spatial_extents(rank: int) -> st.SearchStrategy[tuple[int, ...]]:
     """Input lengths of the spatial axes: small, 1 included."""
     top = {1: 12, 2: 9, 3: 5}[rank]
-    return st.tuples(*[st.integers(1, top)] * rank)
+    return _tuples(_integers(1, top), rank)
 
 
 def float64_nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool) -> np.ndarray:
@@ -135,6 +165,7 @@ def nearest_traps(
     return scales, sizes
 
 
+@functools.cache
 def scale_values() -> st.SearchStrategy[float]:
     """Scale factors: the special ones, Python ints (torch takes them too), any."""
     return st.one_of(
@@ -148,33 +179,33 @@ def scale_values() -> st.SearchStrategy[float]:
 def interpolate_cases(draw: st.DrawFn, mode: str, dtypes_for: DtypeChooser) -> Case:
     """A valid ``interpolate`` call in ``mode``; rejected via ``assume`` when the
     backend and torch share no dtype for the drawn flags."""
-    ndim = draw(st.sampled_from(MODE_RANKS[mode]))
+    ndim = draw(_sampled(MODE_RANKS[mode]))
     rank = ndim - 2
     batch = _batch(draw)
-    channels = draw(st.integers(1, 3))
+    channels = draw(_integers(1, 3))
     extents = list(draw(spatial_extents(rank)))
 
-    antialias = mode == "lanczos" or (mode in ANTIALIAS_MODES and draw(st.booleans()))
+    antialias = mode == "lanczos" or (mode in ANTIALIAS_MODES and draw(_BOOLEANS))
     params: dict[str, object] = {"mode": mode}
     if _one_in(draw, NEAREST_TRAP_ONE_IN if mode in ("nearest", "nearest-exact") else TRAP_ONE_IN):
         params.update(_draw_trap(draw, mode, extents))
-    elif draw(st.booleans()):
-        sizes = draw(st.tuples(*[st.integers(1, 16)] * rank))
-        params["size"] = sizes[0] if rank == 1 or draw(st.booleans()) else sizes
-        if isinstance(params["size"], int) and rank > 1 and draw(st.booleans()):
+    elif draw(_BOOLEANS):
+        sizes = draw(_tuples(_integers(1, 16), rank))
+        params["size"] = sizes[0] if rank == 1 or draw(_BOOLEANS) else sizes
+        if isinstance(params["size"], int) and rank > 1 and draw(_BOOLEANS):
             params["size"] = (params["size"],) * rank
     else:
-        if draw(st.booleans()):
+        if draw(_BOOLEANS):
             params["scale_factor"] = draw(scale_values())
         else:
-            params["scale_factor"] = draw(st.tuples(*[scale_values()] * rank))
-        recompute = draw(st.sampled_from([None, False, True]))
+            params["scale_factor"] = draw(_tuples(scale_values(), rank))
+        recompute = draw(_sampled((None, False, True)))
         if recompute is not None:
             params["recompute_scale_factor"] = recompute
     shape = (batch, channels, *extents)
     if mode in ALIGN_CORNERS_MODES:
         choices = [None, False] if mode == "lanczos" else [None, False, True]
-        align = draw(st.sampled_from(choices))
+        align = draw(_sampled(tuple(choices)))
         if align is not None:
             params["align_corners"] = align
     if antialias:
@@ -189,10 +220,10 @@ def interpolate_cases(draw: st.DrawFn, mode: str, dtypes_for: DtypeChooser) -> C
     # float32 first: failures shrink towards the most common dtype
     dtypes = sorted(dtypes_for(mode, antialias), key=DTYPE_PREFERENCE.index)
     assume(bool(dtypes))
-    dtype = draw(st.sampled_from(dtypes))
+    dtype = draw(_sampled(tuple(dtypes)))
     distribution = _draw_values(draw, dtype)
-    seed = draw(st.integers(0, 2**32 - 1))
-    layout = draw(st.sampled_from(LAYOUT_CHOICES))
+    seed = draw(_integers(0, 2**32 - 1))
+    layout = draw(_sampled(LAYOUT_CHOICES))
     return Case("interpolate", InputSpec(shape, dtype, distribution, seed, layout), params)
 
 
@@ -206,20 +237,20 @@ def _draw_trap(draw: st.DrawFn, mode: str, extents: list[int]) -> dict[str, obje
     shortcuts = mode == "nearest" and rank == 2
     scales = [t for exact in kinds for t in nearest_traps(exact, shortcuts)[0]]
     sizes = [t for exact in kinds for t in nearest_traps(exact, shortcuts)[1]]
-    axis = draw(st.integers(0, rank - 1))
+    axis = draw(_integers(0, rank - 1))
     params: dict[str, object] = {}
-    if draw(st.booleans()):
-        n_in, n_out = draw(st.sampled_from(sizes))
-        others = draw(st.tuples(*[st.integers(1, 16)] * rank))
+    if draw(_BOOLEANS):
+        n_in, n_out = draw(_sampled(tuple(sizes)))
+        others = draw(_tuples(_integers(1, 16), rank))
         params["size"] = n_out if rank == 1 else tuple(n_out if d == axis else others[d] for d in range(rank))
     else:
-        n_in, scale = draw(st.sampled_from(scales))
-        if rank == 1 or draw(st.booleans()):
+        n_in, scale = draw(_sampled(tuple(scales)))
+        if rank == 1 or draw(_BOOLEANS):
             params["scale_factor"] = scale
         else:
-            others_s = draw(st.tuples(*[scale_values()] * rank))
+            others_s = draw(_tuples(scale_values(), rank))
             params["scale_factor"] = tuple(scale if d == axis else others_s[d] for d in range(rank))
-        if draw(st.booleans()):
+        if draw(_BOOLEANS):
             params["recompute_scale_factor"] = False
     extents[axis] = n_in
     return params
@@ -251,7 +282,7 @@ def fixed_interpolate_cases(mode: str, dtypes_for: DtypeChooser) -> list[Case]:
 def _draw_dtype(draw: st.DrawFn, dtypes: Sequence[str]) -> str:
     dtypes = sorted(dtypes, key=DTYPE_PREFERENCE.index)
     assume(bool(dtypes))
-    return draw(st.sampled_from(dtypes))
+    return draw(_sampled(tuple(dtypes)))
 
 
 def _draw_values(draw: st.DrawFn, dtype: str, extra: Sequence[str] = ()) -> str:
@@ -263,31 +294,31 @@ def _draw_values(draw: st.DrawFn, dtype: str, extra: Sequence[str] = ()) -> str:
     special = _one_in(draw, SPECIAL_ONE_IN)
     ties = [e for e in extra if e == "ties"]  # NaN has no integer or bool value
     if dtype == "uint8":
-        return draw(st.sampled_from(["bytes", "extremes", *ties]))
+        return draw(_sampled(("bytes", "extremes", *ties)))
     if dtype == "bool":
         return "bools"
     if is_complex(dtype):  # real and imaginary parts drawn independently
         return "complex_specials" if special else "complex"
     if not is_floating(dtype):  # the signed integers: their whole range, and their extremes
-        return draw(st.sampled_from(["integers", "int_extremes", *ties]))
+        return draw(_sampled(("integers", "int_extremes", *ties)))
     if special:
-        return draw(st.sampled_from(SPECIAL_DISTRIBUTIONS))
+        return draw(_sampled(SPECIAL_DISTRIBUTIONS))
     # no "large" in float16: 1e4 times an overshoot leaves its range ("huge" is the overflow check)
     choices = ["normal", "unit", *extra] + ([] if dtype == "float16" else ["large"])
-    return draw(st.sampled_from(choices))
+    return draw(_sampled(tuple(choices)))
 
 
 def _one_in(draw: st.DrawFn, n: int) -> bool:
     """True in about one draw of ``n``; shrinks to False.  (``sampled_from``
     is close to uniform; ``integers`` favours its bounds, 0 most of all.)"""
-    return bool(draw(st.sampled_from(range(n))) == n - 1)
+    return bool(draw(_sampled(range(n))) == n - 1)
 
 
 def _batch(draw: st.DrawFn) -> int:
     """A batch size: 1 or 2, or in one case of ``EMPTY_ONE_IN`` zero (both
     paths take the same choices: shrinking prefers fewer, then smaller ones)."""
     empty = _one_in(draw, EMPTY_ONE_IN)
-    size = draw(st.integers(1, 2))
+    size = draw(_integers(1, 2))
     return 0 if empty else size
 
 
@@ -300,34 +331,34 @@ def conv_transpose_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> C
     """A valid ``conv_transpose{rank}d`` call: groups, dilation, strides above
     the kernel, padding past ``kernel // 2``, 1x1 kernels, output padding up to
     its limit or an explicit ``output_size``, bias or none, unbatched inputs."""
-    groups = draw(st.integers(1, 3))
-    c_in, c_out = groups * draw(st.integers(1, 2)), draw(st.integers(1, 3))
-    kernel = draw(st.tuples(*[st.integers(1, 4)] * rank))
-    stride = draw(st.tuples(*[st.integers(1, 4)] * rank))
-    dilation = draw(st.tuples(*[st.integers(1, 3)] * rank))
-    padding = draw(st.tuples(*[st.integers(0, 4)] * rank))
+    groups = draw(_integers(1, 3))
+    c_in, c_out = groups * draw(_integers(1, 2)), draw(_integers(1, 3))
+    kernel = draw(_tuples(_integers(1, 4), rank))
+    stride = draw(_tuples(_integers(1, 4), rank))
+    dilation = draw(_tuples(_integers(1, 3), rank))
+    padding = draw(_tuples(_integers(0, 4), rank))
     top = {1: 7, 2: 5, 3: 3}[rank]
-    spatial = draw(st.tuples(*[st.integers(1, top)] * rank))
-    batched = draw(st.booleans()) or draw(st.booleans())
+    spatial = draw(_tuples(_integers(1, top), rank))
+    batched = draw(_BOOLEANS) or draw(_BOOLEANS)
     shape = (*_leading(draw, batched), c_in, *spatial)
     minimum = [
         (n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in zip(spatial, stride, padding, dilation, kernel)
     ]
     assume(all(m >= 1 for m in minimum))
     params: dict[str, object] = {"stride": stride, "padding": padding}
-    extra = draw(st.sampled_from(["none", "output_padding", "output_size"]))
+    extra = draw(_sampled(("none", "output_padding", "output_size")))
     if extra == "output_padding":
-        params["output_padding"] = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+        params["output_padding"] = tuple(draw(_integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
     elif extra == "output_size":
-        params["output_size"] = tuple(m + draw(st.integers(0, s - 1)) for m, s in zip(minimum, stride))
+        params["output_size"] = tuple(m + draw(_integers(0, s - 1)) for m, s in zip(minimum, stride))
     if groups > 1:
         params["groups"] = groups
     if any(d > 1 for d in dilation):
         params["dilation"] = dilation
     dtype = _draw_dtype(draw, dtypes)
     values = _draw_values(draw, dtype)
-    seed = draw(st.integers(0, 2**32 - 1))
-    layout = draw(st.sampled_from(LAYOUT_CHOICES))
+    seed = draw(_integers(0, 2**32 - 1))
+    layout = draw(_sampled(LAYOUT_CHOICES))
     if values == "complex_specials":
         # a complex product with an infinite part is NaN or infinite by the
         # implementation's recovery rules (C99 Annex G or the textbook
@@ -336,7 +367,7 @@ def conv_transpose_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> C
     # complex weights with imaginary parts: else dropping x's alone could pass
     weights = "complex" if is_complex(dtype) else "normal"
     operands: list[tuple[str, Operand]] = [("weight", InputSpec((c_in, c_out, *kernel), dtype, weights, seed + 1))]
-    if draw(st.booleans()):
+    if draw(_BOOLEANS):
         operands.append(("bias", InputSpec((c_out * groups,), dtype, weights, seed + 2)))
     return Case("conv_transpose", InputSpec(shape, dtype, values, seed, layout), params, tuple(operands))
 
@@ -345,24 +376,24 @@ def conv_transpose_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> C
 def max_pool_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> Case:
     """A valid ``max_pool{rank}d(..., return_indices=True)`` call, with many
     ties and NaNs among the drawn values."""
-    kernel = draw(st.tuples(*[st.integers(1, 3)] * rank))
+    kernel = draw(_tuples(_integers(1, 3), rank))
     params: dict[str, object] = {"kernel_size": kernel}
-    if draw(st.booleans()):
-        params["stride"] = draw(st.tuples(*[st.integers(1, 3)] * rank))
-    params["padding"] = tuple(draw(st.integers(0, k // 2)) for k in kernel)
-    params["dilation"] = draw(st.tuples(*[st.integers(1, 2)] * rank))
-    params["ceil_mode"] = draw(st.booleans())
+    if draw(_BOOLEANS):
+        params["stride"] = draw(_tuples(_integers(1, 3), rank))
+    params["padding"] = tuple(draw(_integers(0, k // 2)) for k in kernel)
+    params["dilation"] = draw(_tuples(_integers(1, 2), rank))
+    params["ceil_mode"] = draw(_BOOLEANS)
     top = {1: 9, 2: 6, 3: 4}[rank]
-    batched = draw(st.booleans()) or draw(st.booleans())
-    shape = (*_leading(draw, batched), draw(st.integers(1, 3)), *draw(st.tuples(*[st.integers(1, top)] * rank)))
+    batched = draw(_BOOLEANS) or draw(_BOOLEANS)
+    shape = (*_leading(draw, batched), draw(_integers(1, 3)), *draw(_tuples(_integers(1, top), rank)))
     try:
         plan_max_pool(shape, **params)  # type: ignore[arg-type]
     except RuntimeError:
         assume(False)
     dtype = _draw_dtype(draw, dtypes)
     values = _draw_values(draw, dtype, ["ties", "nans"] if dtype != "uint8" else ["ties"])
-    layout = draw(st.sampled_from(LAYOUT_CHOICES))
-    return Case("max_pool", InputSpec(shape, dtype, values, draw(st.integers(0, 2**32 - 1)), layout), params)
+    layout = draw(_sampled(LAYOUT_CHOICES))
+    return Case("max_pool", InputSpec(shape, dtype, values, draw(_integers(0, 2**32 - 1)), layout), params)
 
 
 @st.composite
@@ -371,32 +402,32 @@ def max_unpool_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> Case:
     (with the same kernel, stride and padding) or hand-made distinct ones,
     never repeated within a plane; ``output_size`` when drawn differs from the
     default by less than the stride."""
-    kernel = draw(st.tuples(*[st.integers(1, 3)] * rank))
-    stride = draw(st.none() | st.tuples(*[st.integers(1, 3)] * rank))
+    kernel = draw(_tuples(_integers(1, 3), rank))
+    stride = draw(_none_or(_tuples(_integers(1, 3), rank)))
     strides = kernel if stride is None else stride
-    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
-    spatial = draw(st.tuples(*[st.integers(1, {1: 6, 2: 4, 3: 3}[rank])] * rank))
+    padding = tuple(draw(_integers(0, k // 2)) for k in kernel)
+    spatial = draw(_tuples(_integers(1, {1: 6, 2: 4, 3: 3}[rank]), rank))
     default = [(n - 1) * s - 2 * p + k for n, s, p, k in zip(spatial, strides, padding, kernel)]
     assume(all(v >= 1 for v in default))
-    pooled = draw(st.booleans())
-    batched = draw(st.booleans()) or draw(st.booleans())
-    shape = (*_leading(draw, batched), draw(st.integers(1, 3)), *spatial)
+    pooled = draw(_BOOLEANS)
+    batched = draw(_BOOLEANS) or draw(_BOOLEANS)
+    shape = (*_leading(draw, batched), draw(_integers(1, 3)), *spatial)
     params: dict[str, object] = {"kernel_size": kernel, "padding": padding}
     if stride is not None:
         params["stride"] = stride
     out = list(default)
-    if draw(st.booleans()):
+    if draw(_BOOLEANS):
         low = 0 if pooled else 1 - min(strides)
-        out = [v + draw(st.integers(max(low, 1 - v), s - 1)) for v, s in zip(default, strides)]
+        out = [v + draw(_integers(max(low, 1 - v), s - 1)) for v, s in zip(default, strides)]
         params["output_size"] = tuple(out)
     plane = int(np.prod(out))
     per_plane = int(np.prod(spatial))
     assume(pooled or plane >= per_plane)
     dtype = _draw_dtype(draw, dtypes)
-    seed = draw(st.integers(0, 2**32 - 1))
+    seed = draw(_integers(0, 2**32 - 1))
     indices: Operand
     if pooled:
-        source = InputSpec((*shape[:-rank], *out), dtype, draw(st.sampled_from(["normal", "ties"])), seed + 1)
+        source = InputSpec((*shape[:-rank], *out), dtype, draw(_sampled(("normal", "ties"))), seed + 1)
         pool = (("kernel_size", kernel), ("stride", strides), ("padding", padding))
         try:
             assume(tuple(plan_max_pool(source.shape, kernel, strides, padding).output_lengths) == tuple(spatial))
@@ -406,7 +437,7 @@ def max_unpool_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> Case:
     else:
         indices = UniqueIndices(shape, plane, rank, seed + 1)
     values = _draw_values(draw, dtype)
-    layout = draw(st.sampled_from(LAYOUT_CHOICES))
+    layout = draw(_sampled(LAYOUT_CHOICES))
     case = Case("max_unpool", InputSpec(shape, dtype, values, seed, layout), params, (("indices", indices),))
     if pooled:
         # Overlapping windows can repeat an index; which write torch keeps then
@@ -420,18 +451,18 @@ def max_unpool_cases(draw: st.DrawFn, rank: int, dtypes: Sequence[str]) -> Case:
 def pixel_shuffle_cases(draw: st.DrawFn, op: str, dtypes: Sequence[str]) -> Case:
     """``pixel_shuffle`` / ``pixel_unshuffle`` with 0 to 3 leading dimensions,
     zero-size ones included, factors 1 to 4, every dtype."""
-    r = draw(st.integers(1, 4))
-    lead = draw(st.lists(st.integers(1, 3), max_size=3))
-    dims = [*lead, draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4))]
+    r = draw(_integers(1, 4))
+    lead = draw(_LEADING_DIMS)
+    dims = [*lead, draw(_integers(1, 3)), draw(_integers(1, 4)), draw(_integers(1, 4))]
     if _one_in(draw, EMPTY_ONE_IN):
-        dims[draw(st.integers(0, len(dims) - 1))] = 0  # one zero-size dimension: leading, C, H or W
+        dims[draw(_integers(0, len(dims) - 1))] = 0  # one zero-size dimension: leading, C, H or W
     *lead, c, h, w = dims
     shape = (*lead, c * r * r, h, w) if op == "pixel_shuffle" else (*lead, c, h * r, w * r)
     key = "upscale_factor" if op == "pixel_shuffle" else "downscale_factor"
     dtype = _draw_dtype(draw, dtypes)
     values = _draw_values(draw, dtype)
-    layout = draw(st.sampled_from(LAYOUT_CHOICES))
-    return Case(op, InputSpec(tuple(shape), dtype, values, draw(st.integers(0, 2**32 - 1)), layout), {key: r})
+    layout = draw(_sampled(LAYOUT_CHOICES))
+    return Case(op, InputSpec(tuple(shape), dtype, values, draw(_integers(0, 2**32 - 1)), layout), {key: r})
 
 
 @st.composite
