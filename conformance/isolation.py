@@ -162,7 +162,6 @@ def _worker_main(
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (int(memory_limit), int(memory_limit)))
-    import traceback
     from functools import cache
 
     import backends
@@ -204,14 +203,20 @@ def _worker_main(
             if share and variant is None and want is None and used is not None:
                 answer = _dumps(used)
         except BaseException as exc:  # noqa: BLE001 - anything the harness did not expect, reported not fatal
-            last = traceback.extract_tb(exc.__traceback__)[-1]
-            result = {
-                "status": "error",
-                "message": f"{type(exc).__name__}: {exc} (while running {PHASES[step[0]]}, "
-                f"at {last.filename}:{last.lineno})",
-                "phase": step[0],
-            }
+            result = _unexpected(exc, step[0])
         conn.send(("result", result, answer))
+
+
+def _unexpected(exc: BaseException, step: str) -> dict[str, Any]:
+    """The ``error`` result of an exception the harness did not expect: what, in which step, where."""
+    import traceback
+
+    last = traceback.extract_tb(exc.__traceback__)[-1]
+    return {
+        "status": "error",
+        "message": f"{type(exc).__name__}: {exc} (while running {PHASES[step]}, at {last.filename}:{last.lineno})",
+        "phase": step,
+    }
 
 
 def exit_text(code: int | None) -> str:
