@@ -2,7 +2,9 @@
 
 The script rebuilds the inputs with the NumPy statements the case is made of,
 runs torch with *the same statements the oracle ran* (the op's ``torch_code``
-in the registry), runs the backend, and prints where they differ.  The
+in the registry), runs the backend, and prints where they differ; then where
+the backend differs from the reference, which the verdict measures against
+(torch may be off it too, and is the backend when torch is under test).  The
 script also runs when pasted into the interactive interpreter, which reads it
 a line at a time (``pasteable``): a blank line closes every indented block,
 the last one too, and none falls inside a block.
@@ -96,13 +98,50 @@ def _header(case: Case) -> list[str]:
     ]
 
 
-def _backend_args(case: Case) -> str:
+def _backend_args(case: Case, backend: str = "backend") -> str:
     names = [n for n, _ in case.operands if n != "grad_output"]
-    return "backend.from_numpy(x)" + "".join(f", {n}=backend.from_numpy({n})" for n in names)
+    return f"{backend}.from_numpy(x)" + "".join(f", {n}={backend}.from_numpy({n})" for n in names)
+
+
+#: The statements that print, per output, where the backend's ``a`` differs
+#: from ``e`` (``{what}``: torch, or the reference).
+_DIFFERENCE = [
+    "    if a.shape == e.shape:",
+    "        same = (a == e) | (np.isnan(a) & np.isnan(e))",
+    # through complex128: keeps a complex value's imaginary part (and takes bool);
+    # a non-finite value where the other side has another one is infinitely off
+    "        diff = np.where(same, 0.0, np.abs(a.astype(np.complex128) - e.astype(np.complex128)))",
+    "        diff[np.isnan(diff)] = np.inf",
+    '        print("max |actual - {what}| =", diff.max(initial=0.0),',
+    '              "at", np.unravel_index(diff.argmax(), diff.shape) if diff.size else None,',
+    # int64 beyond 2**53 may differ by less than float64 resolves: the count does not
+    '              "|", int((~same).sum()), "element(s) differ")',
+]
+
+
+def _against_reference(case: Case) -> list[str]:
+    """The reference's answer beside the backend's: the verdict measures
+    against it, not against torch (which may itself be off it, and is the
+    backend when torch is under test)."""
+    return [
+        "# the float64 reference, rounded to the input's dtype: what the verdict measures against",
+        "reference = load('reference')",
+        "try:",
+        f"    exact = reference.{case.op}({_backend_args(case, 'reference')}, **kwargs)",
+        "    exact = exact if isinstance(exact, tuple) else (exact,)",
+        "except Exception as exc:",
+        "    exact = None",
+        '    print("the reference raised", type(exc).__name__, exc)',
+        "",
+        "for a, e in zip(actual or (), exact or ()):",
+        "    a = backend.to_numpy(a)",
+        *(line.format(what="reference") for line in _DIFFERENCE),
+        "",
+    ]
 
 
 def repro(case: Case, backend_spec: str) -> str:
-    """A script comparing ``backend_spec`` with torch on ``case``."""
+    """A script comparing ``backend_spec`` with torch on ``case``, then with the reference."""
     if case.direction == "backward":
         return _backward(case, backend_spec)
     return pasteable(
@@ -126,15 +165,9 @@ def repro(case: Case, backend_spec: str) -> str:
             "for a, e in zip(actual or (), expected or ()):",
             f"    a, e = backend.to_numpy(a), {_to_numpy(case, 'e')}",
             '    print("expected", e.dtype, e.shape, "| actual", a.dtype, a.shape)',
-            "    if a.shape == e.shape:",
-            "        same = (a == e) | (np.isnan(a) & np.isnan(e))",
-            # through complex128: keeps a complex value's imaginary part (and takes bool)
-            "        diff = np.where(same, 0.0, np.abs(a.astype(np.complex128) - e.astype(np.complex128)))",
-            '        print("max |actual - expected| =", diff.max(initial=0.0),',
-            '              "at", np.unravel_index(diff.argmax(), diff.shape) if diff.size else None,',
-            # int64 beyond 2**53 may differ by less than float64 resolves: the count does not
-            '              "|", int((~same).sum()), "element(s) differ")',
+            *(line.format(what="expected") for line in _DIFFERENCE),
             "",
+            *_against_reference(case),
         ]
     )
 
@@ -166,6 +199,15 @@ def _backward(case: Case, backend_spec: str) -> str:
             "    diff = np.abs(a.astype(np.complex128) - e.astype(np.complex128)) if a.shape == e.shape else None",
             '    print(name, "expected", e.dtype, e.shape, "| actual", a.dtype, a.shape,',
             '          "| max |actual - expected| =", "shapes differ" if diff is None else diff.max(initial=0.0))',
+            "",
+            "# the float64 reference's gradients, rounded to the inputs' dtypes: what the verdict measures against",
+            "reference = load('reference')",
+            f"exact = reference.vjp({case.op!r}, reference.from_numpy(grad_output), "
+            f"{_backend_args(case, 'reference')}, **kwargs)",
+            "for name, e in exact.items():",
+            "    a, e = backend.to_numpy(actual[name]), reference.to_numpy(e)",
+            "    diff = np.abs(a.astype(np.complex128) - e.astype(np.complex128)) if a.shape == e.shape else None",
+            '    print(name, "| max |actual - reference| =", "shapes differ" if diff is None else diff.max(initial=0.0))',
             "",
         ]
     )
