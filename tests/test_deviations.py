@@ -35,6 +35,7 @@ from conformance.deviations import KNOWN_DEVIATIONS, SHOWS, TORCH_VERSION, Devia
 from conformance.tolerance import compare_numeric
 from reference.dtypes import is_floating
 from reference.gradients import vjp
+from reference.interpolate import ALIGN_CORNERS_MODES, MODE_RANKS
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The harness's op names (``python -m conformance list``), aliases aside.
@@ -258,6 +259,33 @@ def test_an_off_reference_deviation_lists_every_floating_dtype_its_case_shows_in
         if flagged:
             missing[dtype] = flagged
     assert not missing, f"{deviation.name} shows in dtypes its entry does not list: {missing}"
+
+
+@pytest.mark.usefixtures("pinned_torch_installed")
+@pytest.mark.parametrize(
+    "deviation", [d for d in KNOWN_DEVIATIONS if d.shows == "off-reference" and d.op == "interpolate"], ids=lambda d: d.name
+)
+def test_an_interpolate_deviation_lists_every_mode_its_case_shows_in(deviation):
+    """The same for its cells (interpolate's modes): its case in each other
+    mode of the input's rank, in each dtype it lists, must agree with the
+    reference (a combination torch or the reference refuses is skipped)."""
+    listed = deviation.cells or (deviation.case.params["mode"],)
+    missing = {}
+    for mode, ranks in MODE_RANKS.items():
+        if mode in listed or len(deviation.case.input.shape) not in ranks:
+            continue
+        params = dict(deviation.case.params, mode=mode)
+        if mode not in ALIGN_CORNERS_MODES:
+            params.pop("align_corners", None)
+        for dtype in deviation.dtypes or (deviation.case.dtype,):
+            case = in_dtype(dataclasses.replace(deviation.case, params=params), dtype)
+            try:
+                flagged = torch_off_reference(case)
+            except (RuntimeError, ValueError, NotImplementedError):
+                continue  # not a call both take
+            if flagged:
+                missing[f"{mode} {dtype}"] = flagged
+    assert not missing, f"{deviation.name} shows in modes its entry does not list: {missing}"
 
 
 # --------------------------------------------------------------------------
