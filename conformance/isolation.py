@@ -118,10 +118,6 @@ class SharedOracle:
             _, dropped = self._blobs.popitem(last=False)
             self._bytes -= len(dropped)
 
-    def clear(self) -> None:
-        self._blobs.clear()
-        self._bytes = 0
-
 
 #: This process's answers, shared by its checkers (a job checks a cell's backends one after another).
 SHARED = SharedOracle()
@@ -311,15 +307,16 @@ class IsolatedChecker:
     def check(self, case_json: dict[str, Any], variant: str | None = None) -> dict[str, Any]:
         """The result of a case; ``variant``: judged against that semantic
         variant instead of torch (for a diagnosis)."""
-        key = SharedOracle.key(self.oracle_spec, case_json)
-        known = self.shared.get(key) if self.shared is not None and variant is None else None
+        shared = self.shared if variant is None else None  # a variant's answers are its own
+        key = SharedOracle.key(self.oracle_spec, case_json) if shared is not None else ("", "")
+        known = shared.get(key) if shared is not None else None
         result, answer = self._check(case_json, None, variant, known)
         if result.get("isolation") and result.get("phase") == "torch":
             # torch itself died or hung on this case: that is torch's failure,
             # not the backend's; check the backend against the reference alone.
             result, answer = self._check(case_json, result["message"].split(" while running")[0], variant, None)
-        if answer is not None and self.shared is not None:
-            self.shared.put(key, answer)
+        if answer is not None and shared is not None:
+            shared.put(key, answer)
         return result
 
     def _check(
