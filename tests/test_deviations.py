@@ -30,12 +30,12 @@ import pytest
 
 import reference
 from backends.torch_backend import TorchBackend
-from conformance.cases import Case, InputSpec
+from conformance.cases import Case
 from conformance.deviations import KNOWN_DEVIATIONS, SHOWS, TORCH_VERSION, Deviation, deviations_for
 from conformance.tolerance import compare_numeric
-from reference.dtypes import is_floating
 from reference.gradients import vjp
 from reference.interpolate import ALIGN_CORNERS_MODES, MODE_RANKS
+from tests.drawing import in_dtype
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The harness's op names (``python -m conformance list``), aliases aside.
@@ -229,16 +229,6 @@ CHECKS = {
 @pytest.mark.parametrize("deviation", KNOWN_DEVIATIONS, ids=lambda d: d.name)
 def test_deviation_still_reproduces(deviation):
     CHECKS[deviation.shows](deviation)
-
-
-def in_dtype(case: Case, dtype: str) -> Case:
-    """The same call with the input and every floating operand in ``dtype``
-    (the same seeds: a special value stays where it was)."""
-    operands = tuple(
-        (name, dataclasses.replace(spec, dtype=dtype) if isinstance(spec, InputSpec) and is_floating(spec.dtype) else spec)
-        for name, spec in case.operands
-    )
-    return dataclasses.replace(case, input=dataclasses.replace(case.input, dtype=dtype), operands=operands)
 
 
 @pytest.mark.usefixtures("pinned_torch_installed")

@@ -5,7 +5,6 @@ reported with no other edit."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import json
 from pathlib import Path
@@ -15,10 +14,11 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
 from conformance import ops
-from conformance.cases import Case, InputSpec
+from conformance.cases import Case
 from conformance.cli import main
 from conformance.execute import Oracle
 from conformance.search import Cell, case_strategy
+from tests.drawing import in_dtype
 
 ORACLE = Oracle()
 # the first example that fits, not a shrunk one: shrinking each of ~100 finds
@@ -27,15 +27,6 @@ QUICK = settings(
     database=None, max_examples=200, derandomize=True, phases=[Phase.generate], suppress_health_check=list(HealthCheck)
 )
 BUILT_IN = [(op, cell) for op in ops.names() for cell in ops.get(op).cells]
-
-
-def _in_dtype(case: Case, dtype: str) -> Case:
-    """The same call with every floating operand (and the input) in ``dtype``."""
-    operands = tuple(
-        (name, dataclasses.replace(spec, dtype=dtype) if isinstance(spec, InputSpec) else spec)
-        for name, spec in case.operands
-    )
-    return dataclasses.replace(case, input=dataclasses.replace(case.input, dtype=dtype), operands=operands)
 
 
 def _torch_takes(case: Case) -> bool:
@@ -83,7 +74,7 @@ def test_registry_dtypes_are_the_ones_torch_takes(op, cell):
         for direction in info.directions():
             claimed = info.dtypes_for(direction)(mode, antialias)
             for dtype in ops.KNOWN_DTYPES:
-                probe = _in_dtype(case, dtype)
+                probe = in_dtype(case, dtype)
                 if direction == "backward":
                     from conformance.strategies import backward_case
 
