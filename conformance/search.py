@@ -97,6 +97,16 @@ def fixed_cases(cell: Cell, backend: Backend) -> list[Case]:
     return [c for c in cases if _takes(cell, backend, c)]
 
 
+def edge_cases(cell: Cell, backend: Backend) -> list[Case]:
+    """The op's edge cases (``OpInfo.edge_cases``) in dtypes both sides take,
+    with a cotangent in a backward cell."""
+    info = ops.get(cell.op)
+    cases = [c for c in info.edge_cases(cell.cell, shared_dtypes(cell, backend)) if _takes(cell, backend, c)]
+    if cell.direction == "backward":
+        cases = [b for b in (backward_case(c, info.reference) for c in cases) if b is not None]
+    return cases
+
+
 def discriminating_cases(cell: Cell, backend: Backend) -> tuple[list[Discriminating], Power]:
     """The cell's cached discriminating cases the backend can run, and the
     power they can reach (every variant the cell's cases separate: a case in a
@@ -310,7 +320,7 @@ def search_cell(
     checker: Checker | None = None,
     variant_checker: VariantChecker | None = None,
 ) -> CellOutcome:
-    """Check the cell's discriminating cases, its fixed cases and
+    """Check the cell's discriminating cases, its fixed and edge cases and
     ``cell.examples`` drawn cases, recording each result (and the variants the
     passing discriminating cases separate: ``outcome.power``); if any failed, shrink the first failure to a
     minimal case and record that with its repro.  ``checker`` runs one case
@@ -324,7 +334,7 @@ def search_cell(
             if tally(d.case, d.separates).status == "pass":
                 power.passed(d.separates)
         fixed = fixed_cases(cell, backend)
-        for case in fixed:
+        for case in (*fixed, *edge_cases(cell, backend)):
             tally(case)
         for case in relaid(fixed[0] if fixed else discriminating[0].case if discriminating else None):
             tally(case)

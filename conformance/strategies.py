@@ -279,6 +279,56 @@ def fixed_interpolate_cases(mode: str, dtypes_for: DtypeChooser) -> list[Case]:
     return cases
 
 
+#: The axis lengths of the edge cases: each axis goes from 1 to ``EDGE_LENGTH``
+#: in one case and back in another.
+EDGE_LENGTH = 5
+
+
+def edge_interpolate_cases(mode: str, dtypes_for: DtypeChooser) -> list[Case]:
+    """The edges of ``interpolate``'s arguments, in every rank of the mode and
+    under each ``align_corners`` and ``antialias`` setting it takes: an axis
+    of length 1 resized to ``EDGE_LENGTH`` (torch reads its one element) and
+    one of ``EDGE_LENGTH`` resized to 1 (``align_corners=True`` uses scale 0
+    there: the first element, not ``(n_in - 1) / (n_out - 1)``; the other rules
+    the centre), beside each other in one input, swapped in a second case.
+    Hypothesis meets these only now and then (a length 1 is one draw in a
+    dozen, an output of length 1 with ``align_corners`` one in a hundred), and
+    a port's length-1 special case is where it goes wrong.  Two samples of two
+    channels each, so that a plane mixed up with another shows too."""
+    aligns = (None, True) if mode in ALIGN_CORNERS_MODES and mode != "lanczos" else (None,)
+    antialiases = (True,) if mode == "lanczos" else (False, True) if mode in ANTIALIAS_MODES else (False,)
+    cases = []
+    for ndim in MODE_RANKS[mode]:
+        rank = ndim - 2
+        short_first = tuple(1 if d % 2 == 0 else EDGE_LENGTH for d in range(rank))
+        for align in aligns:
+            for antialias in antialiases:
+                dtypes = sorted(dtypes_for(mode, antialias), key=DTYPE_PREFERENCE.index)
+                if not dtypes:
+                    continue
+                params: dict[str, object] = {"mode": mode}
+                if align is not None:
+                    params["align_corners"] = align
+                if antialias:
+                    params["antialias"] = True
+                for k, extents in enumerate((short_first, tuple(1 + EDGE_LENGTH - n for n in short_first))):
+                    size = tuple(1 + EDGE_LENGTH - n for n in extents)
+                    spec = InputSpec((2, 2, *extents), dtypes[0], _plain_values(dtypes[0]), 4321 + k)
+                    cases.append(Case("interpolate", spec, {**params, "size": size}))
+    return cases
+
+
+def _plain_values(dtype: str) -> str:
+    """The ordinary value distribution of ``dtype`` (see ``_draw_values``)."""
+    if dtype == "uint8":
+        return "bytes"
+    if dtype == "bool":
+        return "bools"
+    if is_complex(dtype):
+        return "complex"
+    return "normal" if is_floating(dtype) else "integers"
+
+
 def _draw_dtype(draw: st.DrawFn, dtypes: Sequence[str]) -> str:
     dtypes = sorted(dtypes, key=DTYPE_PREFERENCE.index)
     assume(bool(dtypes))

@@ -96,6 +96,19 @@ class Uint8Only(BackendBase):
         return NumpyBackend().interpolate(x, *args, **kwargs)
 
 
+class AlignCornersLengthOneTakesLast(NumpyBackend):
+    """linear with align_corners=True resized to length 1 gives the last
+    element (torch: scale 0, the first): right everywhere else."""
+
+    name = "align-corners-length-one-takes-last"
+
+    def interpolate(self, x, size=None, scale_factor=None, mode="nearest", align_corners=None, *args, **kwargs):
+        y = super().interpolate(x, size, scale_factor, mode, align_corners, *args, **kwargs)
+        if mode == "linear" and align_corners and y.shape[-1] == 1 < x.shape[-1]:
+            y = x[..., -1:].copy()
+        return y
+
+
 class ConvTransposeIgnoresDilation(NumpyBackend):
     """conv_transpose that drops ``dilation``: wrong only when dilation > 1."""
 

@@ -122,3 +122,48 @@ def test_failure_cards_render_the_same_after_the_backend_module_is_gone(tmp_path
     after = write_report([results], tmp_path / "after", None).read_text()
     assert "actual (doubles)" in before
     assert _cards(before) == _cards(after)
+
+
+def test_edge_cases_catch_a_backend_wrong_only_on_an_axis_of_length_one(monkeypatch):
+    """A port whose length-1 special case is wrong fails its cell on the
+    registry's edge cases whatever Hypothesis draws (one drawn example here);
+    without the edge cases the same search passes it."""
+    from backends import load
+    from conformance import search
+
+    backend = load("tests.broken_backends:AlignCornersLengthOneTakesLast")
+
+    def statuses(direction):
+        recorded: list[Result] = []
+        cell = Cell("interpolate", "linear", direction, examples=1, seed=0, shrink_seconds=1)
+        search_cell(cell, backend, "broken", Oracle(), recorded.append)
+        return {r.status for r in recorded}
+
+    assert "fail" in statuses("forward")
+    monkeypatch.setattr(search, "edge_cases", lambda cell, backend: [])
+    assert statuses("forward") == {"pass"}
+
+
+def test_edge_cases_take_each_axis_from_length_one_and_to_it_under_each_flag():
+    from backends import load
+    from conformance.search import edge_cases
+    from reference.interpolate import ALIGN_CORNERS_MODES, ANTIALIAS_MODES, MODE_RANKS
+
+    numpy = load("numpy")
+    for mode, ranks in MODE_RANKS.items():
+        for direction in ("forward", "backward"):
+            cases = edge_cases(Cell("interpolate", mode, direction), numpy)
+            assert {len(c.input.shape) for c in cases} == set(ranks), (mode, direction)
+            flags = {(c.params.get("align_corners"), c.params.get("antialias", False)) for c in cases}
+            aligns = {None, True} if mode in ALIGN_CORNERS_MODES - {"lanczos"} else {None}
+            antialiases = {True} if mode == "lanczos" else {False, True} if mode in ANTIALIAS_MODES else {False}
+            assert flags == {(a, b) for a in aligns for b in antialiases}, (mode, direction)
+            groups: dict[tuple, set] = {}
+            for c in cases:
+                assert c.input.shape[:2] == (2, 2) and (direction == "backward") == (c.direction == "backward")
+                key = (len(c.input.shape), c.params.get("align_corners"), c.params.get("antialias", False))
+                groups.setdefault(key, set()).add(tuple(zip(c.input.shape[2:], c.params["size"])))
+            for key, pairs in groups.items():  # each axis goes from 1 to 5 in one case, from 5 to 1 in the other
+                assert {axes[d] for axes in pairs for d in range(key[0] - 2)} == {(1, 5), (5, 1)}, (mode, key)
+                # and an input of rank 2 or 3 has both kinds of axis side by side
+                assert len(pairs) == 2 and all(len(set(axes)) == (key[0] > 3) + 1 for axes in pairs), (mode, key)

@@ -7,7 +7,7 @@ from typing import Any
 from conformance.cases import Case
 from conformance.deviations import deviations_for
 from conformance.ops.registry import FLOATS, DtypeRule, OpInfo, invalid_call, register
-from conformance.strategies import fixed_interpolate_cases, interpolate_cases
+from conformance.strategies import edge_interpolate_cases, fixed_interpolate_cases, interpolate_cases
 from reference.gradients import interpolate_vjp
 from reference.interpolate import ANTIALIAS_MODES, DATA_MOVEMENT_MODES, MODE_RANKS, interpolate
 
@@ -119,6 +119,7 @@ INTERPOLATE = register(
         torch_code=_torch_code,
         strategy=interpolate_strategy,
         fixed_cases=fixed_interpolate_cases,
+        edge_cases=edge_interpolate_cases,
         dtypes=interpolate_dtypes,
         vjp=interpolate_vjp,
         exact_modes=DATA_MOVEMENT_MODES,

@@ -4,7 +4,7 @@ In the spirit of torch's OpInfo, an ``OpInfo`` holds every fact the harness
 needs about one op: how torch spells it (the code the oracle runs and a repro
 prints), its cells, the dtypes torch takes forward and backward, for an alias
 the ``interpolate`` call it stands for, the reference forward and VJP, the
-Hypothesis strategy and fixed large cases, the invalid-call entries, whether
+Hypothesis strategy, fixed large cases and edge cases, the invalid-call entries, whether
 results must be exact, and torch's known deviations on it.  Adding an op is
 one ``register(OpInfo(...))`` plus its reference functions; the CLI, the
 runner and the report derive everything else from here.
@@ -82,6 +82,10 @@ class OpInfo:
     alias_of: Callable[..., dict[str, Any]] | None = None
     #: A few large cases per cell (paths small drawn inputs never take).
     fixed_cases: FixedCases = _no_fixed_cases
+    #: Small cases at the edges of the op's arguments (an axis of length 1 in
+    #: or out, under each flag) that every run checks in both directions,
+    #: whatever Hypothesis draws.
+    edge_cases: FixedCases = _no_fixed_cases
     #: Calls torch refuses, with words its message names (``Case.names_problem``).
     invalid_calls: tuple[Case, ...] = ()
     #: Where torch 2.13 strays from the reference or is broken (data, tested).
