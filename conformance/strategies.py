@@ -288,9 +288,9 @@ def edge_interpolate_cases(mode: str, dtypes_for: DtypeChooser) -> list[Case]:
     """The edges of ``interpolate``'s arguments, in every rank of the mode and
     under each ``align_corners`` and ``antialias`` setting it takes: an axis
     of length 1 resized to ``EDGE_LENGTH`` (torch reads its one element) and
-    one of ``EDGE_LENGTH`` resized to 1 (``align_corners=True`` uses scale 0
-    there: the first element, not ``(n_in - 1) / (n_out - 1)``; the other rules
-    the centre), beside each other in one input, swapped in a second case.
+    one of ``EDGE_LENGTH`` resized to 1 (where ``(n_in - 1) / (n_out - 1)``
+    would divide by zero, ``align_corners=True`` uses scale 0 and reads the
+    first element), beside each other in one input, swapped in a second case.
     Hypothesis meets these only now and then (a length 1 is one draw in a
     dozen, an output of length 1 with ``align_corners`` one in a hundred), and
     a port's length-1 special case is where it goes wrong.  Two samples of two
