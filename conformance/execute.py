@@ -145,16 +145,18 @@ def reference_outputs(case: Case, arrays: dict[str, np.ndarray], absolute: bool 
 
 
 def magnitudes(case: Case, arrays: dict[str, np.ndarray], n: int) -> tuple[float | None, ...]:
-    """For sums of many products, the scale rounding errors grow with: per
-    output, the largest sum of absolute terms (conv_transpose: ``|x| (*) |w| +
-    |b|``; gradients: the adjoint applied to magnitudes).  ``None``: the
-    default, the largest ``|result|``."""
+    """Per output, the scale rounding errors grow with (the tolerance takes the
+    larger of it and the largest ``|result|``): for sums of many products the
+    largest sum of absolute terms (conv_transpose: ``|x| (*) |w| + |b|``;
+    gradients: the adjoint applied to magnitudes); for the other ops the
+    largest ``|x|`` (an interpolation's weights sum to 1: where they cancel,
+    a small result keeps the error of the inputs it read)."""
     if case.direction == "backward":
         return tuple(_finite_max(m) for m in reference_outputs(case, arrays, absolute=True))
-    if case.op != "conv_transpose":
-        return (None,) * n
     # moduli of complex values (a float64 cast would drop the imaginary part)
     absolute = {name: np.abs(a.astype(np.complex128 if is_complex(a.dtype) else np.float64)) for name, a in arrays.items()}
+    if case.op != "conv_transpose":
+        return (_finite_max(absolute["x"]),) * n
     return (_finite_max(reference_outputs(case, absolute)[0]),)
 
 

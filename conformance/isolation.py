@@ -141,6 +141,48 @@ def _loads(blob: bytes | None) -> Any:
         return None
 
 
+def flushes_subnormals() -> bool:
+    """Does this thread's floating-point unit flush subnormals to zero (FTZ:
+    a subnormal result becomes 0) or read them as zero (DAZ)?  A backend turns
+    that on with ``torch.set_flush_denormal(True)``, or by loading a library
+    built with ``-ffast-math``; it is per thread and outlives the call."""
+    import numpy as np
+
+    tiny = np.float32(np.finfo(np.float32).tiny)
+    smallest = np.float32(np.finfo(np.float32).smallest_subnormal)
+    return bool(tiny * np.float32(0.5) == 0 or smallest * np.float32(1) == 0)
+
+
+class SubnormalMode:
+    """Keeps the harness's own steps of a check (making the inputs, torch, the
+    reference, the comparison) in IEEE arithmetic when the backend flushes
+    subnormals, and gives the backend back its own mode for its step: else a
+    flushing backend would flush the oracle's answer and the comparison with it
+    (a subnormal read as 0 on both sides), and pass on exactly the values it
+    gets wrong.  ``step(name)`` is called as each step starts."""
+
+    def __init__(self) -> None:
+        #: The backend's own mode, as last seen after its step (or its loading).
+        self.backend_flushes = False
+        self._in_backend = True  # loading the backend counts as its step
+
+    def step(self, name: str) -> None:
+        entering = name == "backend"
+        if self._in_backend and not entering:
+            self.backend_flushes = flushes_subnormals()
+            if self.backend_flushes:
+                _set_flush(False)
+        elif entering and not self._in_backend and self.backend_flushes:
+            _set_flush(True)
+        self._in_backend = entering
+
+
+def _set_flush(on: bool) -> None:
+    import torch
+
+    torch.set_flush_denormal(on)  # sets (or clears) both FTZ and DAZ of this thread, where the CPU has them
+
+
 def _worker_main(
     conn: Connection,
     spec: str,
@@ -167,11 +209,11 @@ def _worker_main(
     from conformance.verdict import judge_case
 
     variant_oracle = cache(VariantOracle)
-
-    step = ["materialize"]
+    step, subnormals = ["materialize"], SubnormalMode()
 
     def phase(name: str) -> None:
         step[0] = name
+        subnormals.step(name)
         if shared_step is not None:
             shared_step.value = STEPS.index(name)
 
@@ -195,12 +237,20 @@ def _worker_main(
             judge = oracle if variant is None else variant_oracle(variant)
             want = _loads(known)
             outcome, used = judge_case(Case.from_json(case_json), backend, judge, phase, torch_failure, want)
-            result = outcome.to_json()
+            result = _with_cause(outcome, subnormals)
             if share and variant is None and want is None and used is not None:
                 answer = _dumps(used)
         except BaseException as exc:  # noqa: BLE001 - anything the harness did not expect, reported not fatal
             result = _unexpected(exc, step[0])
         conn.send(("result", result, answer))
+
+
+def _with_cause(outcome: Any, subnormals: SubnormalMode) -> dict[str, Any]:
+    """The result's record; a failure of a backend that flushes subnormals says so."""
+    result = outcome.to_json()
+    if subnormals.backend_flushes and outcome.failed:
+        result["message"] += f"; {FLUSHES}"
+    return result
 
 
 def _unexpected(exc: BaseException, step: str) -> dict[str, Any]:
@@ -226,6 +276,12 @@ def exit_text(code: int | None) -> str:
             return f"signal {-code}"
     return f"exit code {code}"
 
+
+#: Said with a failure of a backend that flushes subnormals: a likely cause.
+FLUSHES = (
+    "the backend flushes subnormals to zero (FTZ/DAZ: torch.set_flush_denormal(True), or a library built "
+    "with -ffast-math); torch keeps them"
+)
 
 #: What each step of a check is, for the message when a worker dies in it.
 PHASES = {

@@ -11,8 +11,12 @@ per-dtype slack.
   of the value: ``-0.0`` where the reference has ``0.0`` (or the opposite) is
   a mismatch.
 * **Floating point**: ``max|out - ref| <= max|torch - ref| + SLACK_ULPS[dtype]
-  * eps(dtype) * max(1, magnitude)``, the magnitude being ``max|ref|``, or for
-  conv_transpose the largest sum of absolute products ``max(|x| (*) |w| + |b|)``.
+  * eps(dtype) * magnitude``, the magnitude being ``max|ref|`` or, if larger,
+  the scale of the terms summed: for interpolate the largest ``|x|``, for
+  conv_transpose the largest sum of absolute products ``max(|x| (*) |w| +
+  |b|)``, for gradients the adjoint applied to magnitudes; at least the
+  dtype's smallest normal value (no floor at 1: small and subnormal data are
+  held to the same relative precision as data near 1).
   The slack is a few units of the dtype's machine epsilon at the data's
   magnitude: room for a different but equally good order of operations (our
   separable passes versus torch's fused ones, another summation order).
@@ -36,8 +40,8 @@ per-dtype slack.
   so clipping to the largest finite value fails.
 
 Reported per case: max absolute error, max relative error, max ULP error
-(the max absolute error in units of the dtype's spacing at ``max(M, 1)``, ``M``
-the case's magnitude as in the bound; uint8: in units of 1), the mismatch
+(the max absolute error in units of the dtype's spacing at ``M``, the case's
+magnitude as in the bound; uint8: in units of 1), the mismatch
 count (elements beyond the bound), the worst index, the bound itself, torch's
 own max absolute error and the backend's max difference from torch.  Being on
 the bound's scale, a passing case's ULP error is at most torch's own plus
@@ -104,16 +108,25 @@ class Comparison:
         return asdict(self)
 
 
+def smallest_normal(dtype: str) -> float:
+    """The smallest positive normal value of a floating ``dtype`` (of its parts
+    for a complex one): the floor of a case's magnitude.  Below it the spacing
+    is that of the subnormals, and a magnitude of 0 (an all-zero result) still
+    leaves the bound its last bit of room."""
+    return float(np.finfo(COMPONENT.get(dtype, dtype)).tiny)
+
+
 def ulp_at(dtype: str, magnitude: float) -> float:
-    """The unit of the ULP figures: the spacing of ``dtype`` at ``max(1,
-    magnitude)`` (the case's magnitude, as in the bound), the spacing below the
-    largest finite value at or beyond it; 1 for integer dtypes (uint8: a
-    step of 1, int64 indices); a complex dtype's, that of its parts."""
+    """The unit of the ULP figures: the spacing of ``dtype`` at the case's
+    magnitude (as in the bound, at least the smallest normal value), the
+    spacing below the largest finite value at or beyond it; 1 for integer
+    dtypes (uint8: a step of 1, int64 indices); a complex dtype's, that of its
+    parts."""
     dtype = COMPONENT.get(dtype, dtype)
     if dtype not in EPS:
         return 1.0
     largest = np.finfo(dtype).max
-    at = np.asarray(min(max(1.0, magnitude), float(largest)), dtype=np.float64).astype(dtype)
+    at = np.asarray(min(max(smallest_normal(dtype), magnitude), float(largest)), dtype=np.float64).astype(dtype)
     if at >= largest:  # the spacing at the largest value is inf: take the one below it
         return float(largest) - float(np.nextafter(largest, np.zeros((), dtype)))
     return float(np.spacing(at))
@@ -324,14 +337,19 @@ def _bound(torch_errors: np.ndarray, dtype: str, slack: float, magnitude: float)
 
 
 def _magnitude(exact: np.ndarray, dtype: str, magnitude: float | None) -> float:
-    """The scale of the rounding errors: ``magnitude`` when finite, else the
-    largest finite ``|exact|``; at least 1, at most the dtype's largest value
-    (the rounding of a result the dtype can hold)."""
+    """The scale of the rounding errors: the larger of ``magnitude`` (when
+    finite: the scale of the terms, see ``conformance.execute.magnitudes``) and
+    the largest finite ``|exact|``; at least the dtype's smallest normal value,
+    at most its largest value (the rounding of a result the dtype can hold).
+    No floor at 1: the bound scales with the data, so a case of small or
+    subnormal values is held to the same relative precision as one of values
+    near 1 (a result flushed to zero, or wrong by 1e-9 on data of 1e-8, fails)."""
     if dtype == "uint8":
         return 1.0
-    if magnitude is None or not np.isfinite(magnitude):
-        magnitude = float(np.abs(exact[np.isfinite(exact)]).max(initial=0.0))
-    return min(max(1.0, magnitude), float(np.finfo(dtype).max))
+    largest = float(np.abs(exact[np.isfinite(exact)]).max(initial=0.0))
+    if magnitude is not None and np.isfinite(magnitude):
+        largest = max(largest, magnitude)
+    return min(max(smallest_normal(dtype), largest), float(np.finfo(dtype).max))
 
 
 def _on_boundary(expected: np.ndarray, torch_err: float) -> np.ndarray:

@@ -109,6 +109,20 @@ class AlignCornersLengthOneTakesLast(NumpyBackend):
         return y
 
 
+class FlushesSubnormals(NumpyBackend):
+    """Sets flush-to-zero when it loads (as a library built with -ffast-math
+    does) and has no flushing code of its own: its float32 results lose their
+    subnormals in the hardware.  Torch, in the same process, would too."""
+
+    name = "flushes-subnormals"
+
+    def __init__(self):
+        import torch
+
+        super().__init__()
+        torch.set_flush_denormal(True)
+
+
 class ConvTransposeIgnoresDilation(NumpyBackend):
     """conv_transpose that drops ``dilation``: wrong only when dilation > 1."""
 

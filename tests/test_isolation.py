@@ -358,3 +358,45 @@ def test_shared_oracle_answers_keep_within_their_byte_budget():
     assert shared.get(("torch", "a")) is None and shared.get(("torch", "c")) == b"90ab"
     shared.put(("torch", "d"), b"x" * 11)  # larger than the whole budget: not kept
     assert shared.get(("torch", "d")) is None and shared.get(("torch", "b")) == b"5678"
+
+
+def test_a_backend_that_flushes_subnormals_fails_on_them_and_is_told_why():
+    """The backend's process flushes subnormals (FTZ/DAZ set when it loaded):
+    the inputs, torch, the reference and the comparison still run in IEEE
+    arithmetic in its worker, and its own calls with its own mode, so the
+    subnormal results it loses fail; numpy on the same case passes."""
+    import torch
+
+    from conformance.cases import Case, InputSpec
+    from conformance.isolation import FLUSHES, IsolatedChecker, flushes_subnormals
+
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU has no flush-to-zero mode torch can set")
+    assert not flushes_subnormals()
+    case = Case("interpolate", InputSpec((1, 1, 4, 4), "float32", "subnormal", 7), {"mode": "bilinear", "scale_factor": 2.0})
+    with IsolatedChecker("numpy", timeout=60) as checker:
+        assert checker.check(case.to_json())["status"] == "pass"
+    with IsolatedChecker("tests.broken_backends:FlushesSubnormals", timeout=60) as checker:
+        result = checker.check(case.to_json())
+        assert checker.check(case.to_json())["status"] == "fail"  # and again: its mode is given back for its call
+    assert result["status"] == "fail" and FLUSHES in result["message"], result["message"]
+
+
+def test_subnormal_mode_clears_the_backends_flush_for_the_harness_and_gives_it_back():
+    import torch
+
+    from conformance.isolation import SubnormalMode, flushes_subnormals
+
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU has no flush-to-zero mode torch can set")
+    mode = SubnormalMode()
+    try:
+        torch.set_flush_denormal(True)  # the backend's loading sets it
+        mode.step("materialize")
+        assert mode.backend_flushes and not flushes_subnormals()
+        mode.step("backend")
+        assert flushes_subnormals()
+        mode.step("compare")
+        assert not flushes_subnormals()
+    finally:
+        torch.set_flush_denormal(False)

@@ -156,3 +156,28 @@ def test_numeric_non_finite_metrics_carry_no_nan():
     assert c.mismatches == 3
     for value in (c.max_abs, c.max_rel, c.max_ulp, c.max_abs_vs_torch):
         assert not np.isnan(value)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("scale", [1e-3, "subnormal"])
+def test_numeric_bound_scales_with_small_data(dtype, scale):
+    """The bound is relative to the data's magnitude, with no floor at 1: a
+    result flushed to zero, or one a percent off, fails on data of 1e-3 and
+    on subnormal data as it does on data near 1; the correctly rounded one
+    passes."""
+    unit = float(np.finfo(dtype).smallest_subnormal) * 2.0 ** (np.finfo(dtype).nmant - 1) if scale == "subnormal" else scale
+    exact = np.linspace(-3, 3, 13) * unit
+    rounded = exact.astype(dtype)
+    assert compare_numeric(rounded, exact, rounded, dtype).passed
+    for wrong in (np.zeros_like(rounded), (exact * 1.01).astype(dtype)):
+        c = compare_numeric(wrong, exact, rounded, dtype)
+        assert not c.passed and c.bound < 0.01 * 3 * unit, (c.reason, c.bound)
+
+
+def test_numeric_magnitude_is_at_least_the_scale_of_the_terms():
+    """A small result from large terms (weights that cancel) keeps their
+    rounding error: the given magnitude widens the bound beyond max|exact|."""
+    exact = np.array([1e-6, -1e-6])
+    got = exact + 1e-6 * EPS["float32"] * 1e3
+    assert not compare_numeric(got.astype(np.float32), exact, exact.astype(np.float32), "float32").passed
+    assert compare_numeric(got.astype(np.float32), exact, exact.astype(np.float32), "float32", magnitude=1.0).passed
