@@ -16,6 +16,8 @@ When it is torch that died or hung, the case is checked again without torch,
 the backend judged against the reference alone and the case flagged.
 The worker's address space is capped (``RLIMIT_AS``), so a memory hog gets a
 ``MemoryError`` (reported like any exception) instead of taking the machine.
+A backend that turns on flush-to-zero flushes only its own calls: the
+worker's other steps run with it off (``conformance.fpenv``).
 
 What the oracles (torch and the reference) say about a case does not depend
 on the backend, so the worker of one of the harness's own backends
@@ -36,6 +38,8 @@ import signal
 from collections import OrderedDict
 from multiprocessing.connection import Connection
 from typing import Any
+
+from conformance.fpenv import SubnormalMode
 
 #: Default per-case timeout (seconds) and address-space cap (bytes) of a worker.
 DEFAULT_TIMEOUT = 60.0
@@ -141,48 +145,6 @@ def _loads(blob: bytes | None) -> Any:
         return None
 
 
-def flushes_subnormals() -> bool:
-    """Does this thread's floating-point unit flush subnormals to zero (FTZ:
-    a subnormal result becomes 0) or read them as zero (DAZ)?  A backend turns
-    that on with ``torch.set_flush_denormal(True)``, or by loading a library
-    built with ``-ffast-math``; it is per thread and outlives the call."""
-    import numpy as np
-
-    tiny = np.float32(np.finfo(np.float32).tiny)
-    smallest = np.float32(np.finfo(np.float32).smallest_subnormal)
-    return bool(tiny * np.float32(0.5) == 0 or smallest * np.float32(1) == 0)
-
-
-class SubnormalMode:
-    """Keeps the harness's own steps of a check (making the inputs, torch, the
-    reference, the comparison) in IEEE arithmetic when the backend flushes
-    subnormals, and gives the backend back its own mode for its step: else a
-    flushing backend would flush the oracle's answer and the comparison with it
-    (a subnormal read as 0 on both sides), and pass on exactly the values it
-    gets wrong.  ``step(name)`` is called as each step starts."""
-
-    def __init__(self) -> None:
-        #: The backend's own mode, as last seen after its step (or its loading).
-        self.backend_flushes = False
-        self._in_backend = True  # loading the backend counts as its step
-
-    def step(self, name: str) -> None:
-        entering = name == "backend"
-        if self._in_backend and not entering:
-            self.backend_flushes = flushes_subnormals()
-            if self.backend_flushes:
-                _set_flush(False)
-        elif entering and not self._in_backend and self.backend_flushes:
-            _set_flush(True)
-        self._in_backend = entering
-
-
-def _set_flush(on: bool) -> None:
-    import torch
-
-    torch.set_flush_denormal(on)  # sets (or clears) both FTZ and DAZ of this thread, where the CPU has them
-
-
 def _worker_main(
     conn: Connection,
     spec: str,
@@ -237,7 +199,7 @@ def _worker_main(
             judge = oracle if variant is None else variant_oracle(variant)
             want = _loads(known)
             outcome, used = judge_case(Case.from_json(case_json), backend, judge, phase, torch_failure, want)
-            result = _with_cause(outcome, subnormals)
+            result = subnormals.explain(outcome).to_json()
             if share and variant is None and want is None and used is not None:
                 answer = _dumps(used)
         except BaseException as exc:  # noqa: BLE001 - anything the harness did not expect, reported not fatal
@@ -245,12 +207,6 @@ def _worker_main(
         conn.send(("result", result, answer))
 
 
-def _with_cause(outcome: Any, subnormals: SubnormalMode) -> dict[str, Any]:
-    """The result's record; a failure of a backend that flushes subnormals says so."""
-    result = outcome.to_json()
-    if subnormals.backend_flushes and outcome.failed:
-        result["message"] += f"; {FLUSHES}"
-    return result
 
 
 def _unexpected(exc: BaseException, step: str) -> dict[str, Any]:
@@ -276,12 +232,6 @@ def exit_text(code: int | None) -> str:
             return f"signal {-code}"
     return f"exit code {code}"
 
-
-#: Said with a failure of a backend that flushes subnormals: a likely cause.
-FLUSHES = (
-    "the backend flushes subnormals to zero (FTZ/DAZ: torch.set_flush_denormal(True), or a library built "
-    "with -ffast-math); torch keeps them"
-)
 
 #: What each step of a check is, for the message when a worker dies in it.
 PHASES = {

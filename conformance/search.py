@@ -17,6 +17,7 @@ from conformance import ops
 from conformance.cases import Case, InputSpec
 from conformance.diagnosis import MAX_FAILING, VariantChecker, VariantOracle, diagnose
 from conformance.execute import Oracle
+from conformance.fpenv import SubnormalMode
 from conformance.ops.registry import DtypeRule
 from conformance.power import Discriminating, Power, cached
 from conformance.repro import repro
@@ -311,6 +312,19 @@ def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result) ->
     return smallest[0] if smallest else first_failure
 
 
+#: Each backend's floating-point mode, over all its cells in this process (the
+#: backend held, so that its id is not reused).
+_MODES: dict[int, tuple[Backend, SubnormalMode]] = {}
+
+
+def in_process(backend: Backend, oracle: Oracle) -> Checker:
+    """A checker that runs cases in this process (``--no-isolation``, the
+    pytest plugin), with the harness's own steps kept out of a flushing
+    backend's floating-point mode (``conformance.fpenv``), as a worker does."""
+    mode = _MODES.setdefault(id(backend), (backend, SubnormalMode()))[1]
+    return lambda case: mode.explain(check_case(case, backend, oracle, mode.step))
+
+
 def search_cell(
     cell: Cell,
     backend: Backend,
@@ -325,7 +339,7 @@ def search_cell(
     passing discriminating cases separate: ``outcome.power``); if any failed, shrink the first failure to a
     minimal case and record that with its repro.  ``checker`` runs one case
     (default: in this process; the session passes an isolated worker's)."""
-    check = checker or (lambda case: check_case(case, backend, oracle))
+    check = checker or in_process(backend, oracle)
     tally = _Tally(check, record)
     discriminating, power = discriminating_cases(cell, backend)
     tally.outcome.power = power
@@ -368,7 +382,7 @@ def check_invalid_calls(
     entry is a fixed call torch refuses); like a search, stop after
     ``GIVE_UP_AFTER`` crashes or hangs in a row (an op that hangs on every
     call would cost a timeout per entry, 45 of them for interpolate)."""
-    check = checker or (lambda case: check_case(case, backend, oracle))
+    check = checker or in_process(backend, oracle)
     tally = _Tally(check, record)
     try:
         for case in ops.get(op).invalid_calls:

@@ -368,7 +368,8 @@ def test_a_backend_that_flushes_subnormals_fails_on_them_and_is_told_why():
     import torch
 
     from conformance.cases import Case, InputSpec
-    from conformance.isolation import FLUSHES, IsolatedChecker, flushes_subnormals
+    from conformance.fpenv import FLUSHES, flushes_subnormals
+    from conformance.isolation import IsolatedChecker
 
     if not torch.set_flush_denormal(False):
         pytest.skip("this CPU has no flush-to-zero mode torch can set")
@@ -385,7 +386,7 @@ def test_a_backend_that_flushes_subnormals_fails_on_them_and_is_told_why():
 def test_subnormal_mode_clears_the_backends_flush_for_the_harness_and_gives_it_back():
     import torch
 
-    from conformance.isolation import SubnormalMode, flushes_subnormals
+    from conformance.fpenv import SubnormalMode, flushes_subnormals
 
     if not torch.set_flush_denormal(False):
         pytest.skip("this CPU has no flush-to-zero mode torch can set")
@@ -400,3 +401,26 @@ def test_subnormal_mode_clears_the_backends_flush_for_the_harness_and_gives_it_b
         assert not flushes_subnormals()
     finally:
         torch.set_flush_denormal(False)
+
+
+def test_in_process_a_flushing_backend_fails_on_subnormals_in_every_cell():
+    """``--no-isolation`` and the pytest plugin check in this process: the
+    backend's mode is kept from the harness's steps there too, and given back
+    to the backend in each later cell (its loading set it once)."""
+    import torch
+
+    from conformance.cases import Case, InputSpec
+    from conformance.fpenv import FLUSHES
+    from conformance.search import in_process
+
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU has no flush-to-zero mode torch can set")
+    case = Case("interpolate", InputSpec((1, 1, 4, 4), "float32", "subnormal", 7), {"mode": "bilinear", "scale_factor": 2.0})
+    try:
+        backend = load("tests.broken_backends:FlushesSubnormals")
+        for _ in range(2):  # two cells, a checker each
+            result = in_process(backend, Oracle())(case)
+            assert result.status == "fail" and FLUSHES in result.message, result.message
+        assert in_process(load("numpy"), Oracle())(case).status == "pass"
+    finally:
+        torch.set_flush_denormal(False)  # this process's, for the tests after this one
