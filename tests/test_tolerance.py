@@ -181,3 +181,20 @@ def test_numeric_magnitude_is_at_least_the_scale_of_the_terms():
     got = exact + 1e-6 * EPS["float32"] * 1e3
     assert not compare_numeric(got.astype(np.float32), exact, exact.astype(np.float32), "float32").passed
     assert compare_numeric(got.astype(np.float32), exact, exact.astype(np.float32), "float32", magnitude=1.0).passed
+
+
+def test_numeric_float16_truncation_fails_and_correct_rounding_passes():
+    """float16 takes an eighth of a step of slack: a result truncated toward
+    zero (off by up to a whole step) fails where torch rounds; the correctly
+    rounded result passes even where torch is exact or overflows on every
+    element that rounds, which leaves the bound the slack alone."""
+    exact = np.linspace(0.1, 3.0, 97)
+    rounded = exact.astype(np.float16)
+    truncated = np.where(np.abs(rounded.astype(np.float64)) > exact, np.nextafter(rounded, np.float16(0)), rounded)
+    assert compare_numeric(rounded, exact, rounded, "float16").passed
+    assert not compare_numeric(truncated, exact, rounded, "float16").passed
+    huge = np.array([65000.3, 60001.7, 4.0])  # torch: inf, inf, and exact where no rounding happens
+    torch_out = np.array([np.inf, np.inf, 4.0], dtype=np.float16)
+    c = compare_numeric(huge.astype(np.float16), huge, torch_out, "float16")
+    assert c.passed and c.torch_off_reference, c.reason
+    assert not compare_numeric(np.array([65024.0, 60000.0, 4.0], dtype=np.float16), huge, torch_out, "float16").passed
