@@ -46,7 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="check backends against torch and the reference")
     _add_selection_arguments(run)
     _add_search_arguments(run)
-    sub.add_parser("list", help="backends (available here or why not) and ops")
+    listing = sub.add_parser("list", help="backends (available here or why not) and ops")
+    listing.add_argument(
+        "--variants", action="store_true", help="list the semantic variants instead (each runs as --backend variant:NAME)"
+    )
     _add_report_parser(sub)
     discriminate = sub.add_parser(
         "discriminate",
@@ -295,6 +298,16 @@ def cmd_pictures(args: argparse.Namespace, out: TextIO) -> int:
 # --- end of report ------------------------------------------------------------
 
 
+def cmd_list_variants(out: TextIO) -> int:
+    """The semantic variants (``reference/variants/``): name, op, kind, what it does differently."""
+    from reference.variants import all_variants
+
+    for v in all_variants():
+        only = f" ({', '.join(v.dtypes)} only)" if v.dtypes else ""
+        out.write(f"  variant:{v.name:<44} {v.op:<16} {v.kind:<14} {v.summary}{only}\n")
+    return 0
+
+
 def cmd_list(out: TextIO) -> int:
     out.write("backends:\n")
     for name in backends.names():
@@ -358,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
-            return cmd_list(sys.stdout)
+            return cmd_list_variants(sys.stdout) if args.variants else cmd_list(sys.stdout)
         if args.command == "report":
             return cmd_report(args, sys.stdout)
         if args.command == "pictures":

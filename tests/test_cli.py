@@ -205,3 +205,15 @@ def test_cell_without_a_shared_dtype_is_unsupported(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     row = next(line for line in proc.stdout.splitlines() if "linear" in line)
     assert row.split()[4:8] == ["0", "0", "0", "1"]
+
+
+def test_list_variants_names_each_variant_as_a_backend_spec():
+    """The error for an unknown ``variant:NAME`` points here: every variant is listed, by the spec that loads it."""
+    from backends import load
+    from reference.variants import all_variants
+
+    proc = run_cli("list", "--variants")
+    assert proc.returncode == 0, proc.stderr
+    listed = [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+    assert listed == [f"variant:{v.name}" for v in all_variants()]
+    assert load(listed[-1]).name == all_variants()[-1].name
