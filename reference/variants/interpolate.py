@@ -493,13 +493,17 @@ variant(
 )(resize_with(_area_upsampling_nearest))
 
 
-# --- bfloat16: what a port gets wrong when it has no float32 accumulator ------------------
+# --- float16 and bfloat16: what a port gets wrong when it has no float32 accumulator -------
 
 
-def _to_bfloat16(y: np.ndarray) -> np.ndarray:
-    """``y`` rounded to bfloat16 (to nearest even), kept in float64."""
-    with np.errstate(over="ignore"):
-        return y.astype(BFLOAT16).astype(np.float64)
+def _rounded_to(dtype: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """``y`` rounded to ``dtype`` (to nearest even), kept in float64."""
+
+    def rounded(y: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return y.astype(dtype).astype(np.float64)
+
+    return rounded
 
 
 def _truncated_to_bfloat16(y: np.ndarray) -> np.ndarray:
@@ -510,59 +514,78 @@ def _truncated_to_bfloat16(y: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(y), y, bits.view(np.float32).astype(np.float64))
 
 
-def _bfloat16_per_tap(
-    x: Any,
-    size: Any = None,
-    scale_factor: Any = None,
-    mode: str = "nearest",
-    align_corners: bool | None = None,
-    recompute_scale_factor: bool | None = None,
-    antialias: bool = False,
-) -> np.ndarray:
-    x = np.asarray(x)
-    plan = plan_interpolate(x.shape, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
-    if x.dtype != BFLOAT16 or plan.mode in ("nearest", "nearest-exact"):
-        return resample(x, plan, axis_taps)
-    plan = plan.with_opmath(x.dtype)
-    y = x.astype(np.float64)
-    for d in range(len(plan.input_size)):
-        taps = axis_taps(plan, d, x.ndim)
-        if taps is None or taps.weight is None:
-            y = y if taps is None else np.take(y, taps.index[:, 0], axis=2 + d)
-            continue
-        moved = np.moveaxis(y, 2 + d, -1)
-        weight = _to_bfloat16(taps.weight)  # the weights a bfloat16 port holds
-        total = None
-        with np.errstate(invalid="ignore", over="ignore"):
-            for k in range(taps.index.shape[1]):
-                term = _to_bfloat16(moved[..., taps.index[:, k]] * weight[:, k])
-                if taps.reads is not None:
-                    term = np.where(taps.reads[:, k], term, -0.0)
-                total = term if total is None else _to_bfloat16(total + term)  # rounded after every tap
-        y = np.moveaxis(total, -1, 2 + d)
-    return y
+def _truncated_to_float16(y: np.ndarray) -> np.ndarray:
+    """``y`` (its float32 value) cast to float16 toward zero, as a
+    round-toward-zero conversion does (CUDA's ``__float2half_rz``)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        y32 = y.astype(np.float32)
+        nearest = y32.astype(np.float16)
+        away = np.abs(nearest.astype(np.float32)) > np.abs(y32)
+        return np.where(away & np.isfinite(y32), np.nextafter(nearest, np.float16(0)), nearest).astype(np.float64)
 
 
-variant(
-    "bfloat16-rounded-per-tap",
-    OP,
-    "bfloat16 summed in bfloat16, rounded after every tap (torch accumulates in float32 and rounds once)",
-    kind="rounding",
-    dtypes=("bfloat16",),
-)(_bfloat16_per_tap)
+def _per_tap(dtype: Any) -> Callable[..., np.ndarray]:
+    """interpolate of ``dtype`` input summed in ``dtype``: weights, products
+    and the running sum each rounded to it (other dtypes as torch does)."""
+    to_dtype = _rounded_to(dtype)
+
+    def per_tap(
+        x: Any,
+        size: Any = None,
+        scale_factor: Any = None,
+        mode: str = "nearest",
+        align_corners: bool | None = None,
+        recompute_scale_factor: bool | None = None,
+        antialias: bool = False,
+    ) -> np.ndarray:
+        x = np.asarray(x)
+        plan = plan_interpolate(x.shape, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
+        if x.dtype != dtype or plan.mode in ("nearest", "nearest-exact"):
+            return resample(x, plan, axis_taps)
+        plan = plan.with_opmath(x.dtype)
+        y = x.astype(np.float64)
+        for d in range(len(plan.input_size)):
+            taps = axis_taps(plan, d, x.ndim)
+            if taps is None or taps.weight is None:
+                y = y if taps is None else np.take(y, taps.index[:, 0], axis=2 + d)
+                continue
+            moved = np.moveaxis(y, 2 + d, -1)
+            weight = to_dtype(taps.weight)  # the weights such a port holds
+            total = None
+            with np.errstate(invalid="ignore", over="ignore"):
+                for k in range(taps.index.shape[1]):
+                    term = to_dtype(moved[..., taps.index[:, k]] * weight[:, k])
+                    if taps.reads is not None:
+                        term = np.where(taps.reads[:, k], term, -0.0)
+                    total = term if total is None else to_dtype(total + term)  # rounded after every tap
+            y = np.moveaxis(total, -1, 2 + d)
+        return y
+
+    return per_tap
 
 
-def _bfloat16(after: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def _only_in(dtype: Any, after: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     def rounding(y: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return after(y) if x.dtype == BFLOAT16 and y.dtype == np.float64 else y
+        return after(y) if x.dtype == dtype and y.dtype == np.float64 else y
 
     return rounding
 
 
-variant(
-    "bfloat16-truncated",
-    OP,
-    "bfloat16 results truncated (low bits of the float32 result dropped) instead of rounded to nearest even",
-    kind="rounding",
-    dtypes=("bfloat16",),
-)(resize_with(after=_bfloat16(_truncated_to_bfloat16)))
+for _name, _dtype, _truncated in (
+    ("bfloat16", BFLOAT16, _truncated_to_bfloat16),
+    ("float16", np.dtype(np.float16), _truncated_to_float16),
+):
+    variant(
+        f"{_name}-rounded-per-tap",
+        OP,
+        f"{_name} summed in {_name}, rounded after every tap (torch accumulates in float32 and rounds once)",
+        kind="rounding",
+        dtypes=(_name,),
+    )(_per_tap(_dtype))
+    variant(
+        f"{_name}-truncated",
+        OP,
+        f"{_name} results truncated toward zero from float32 instead of rounded to nearest even",
+        kind="rounding",
+        dtypes=(_name,),
+    )(resize_with(after=_only_in(_dtype, _truncated)))
