@@ -37,9 +37,11 @@ def resize_with(
     taps_for: TapsFor = axis_taps,
     plan_for: Callable[..., ResizePlan] = plan_interpolate,
     after: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    resampler: Callable[[np.ndarray, ResizePlan], np.ndarray | None] | None = None,
 ) -> Callable[..., np.ndarray]:
     """An ``interpolate`` built from the reference with one piece replaced:
-    the taps of an axis, the plan, or ``after(result, x)`` (the rounding)."""
+    the taps of an axis, the plan, ``after(result, x)`` (the rounding), or
+    the whole resampling (``resampler(x, plan)``; ``None``: the reference's)."""
 
     def forward(
         x: Any,
@@ -52,7 +54,8 @@ def resize_with(
     ) -> np.ndarray:
         x = np.asarray(x)
         plan = plan_for(x.shape, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
-        y = resample(x, plan, taps_for)
+        y = resampler(x, plan) if resampler is not None else None
+        y = resample(x, plan, taps_for) if y is None else y
         return after(y, x) if after is not None else y
 
     return forward
@@ -524,24 +527,15 @@ def _truncated_to_float16(y: np.ndarray) -> np.ndarray:
         return np.where(away & np.isfinite(y32), np.nextafter(nearest, np.float16(0)), nearest).astype(np.float64)
 
 
-def _per_tap(dtype: Any) -> Callable[..., np.ndarray]:
-    """interpolate of ``dtype`` input summed in ``dtype``: weights, products
-    and the running sum each rounded to it (other dtypes as torch does)."""
+def _per_tap(dtype: Any) -> Callable[[np.ndarray, ResizePlan], np.ndarray | None]:
+    """The resampling of ``dtype`` input summed in ``dtype``: weights, products
+    and the running sum each rounded to it (``None``, the reference's, for
+    other dtypes and the nearest modes)."""
     to_dtype = _rounded_to(dtype)
 
-    def per_tap(
-        x: Any,
-        size: Any = None,
-        scale_factor: Any = None,
-        mode: str = "nearest",
-        align_corners: bool | None = None,
-        recompute_scale_factor: bool | None = None,
-        antialias: bool = False,
-    ) -> np.ndarray:
-        x = np.asarray(x)
-        plan = plan_interpolate(x.shape, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
+    def per_tap(x: np.ndarray, plan: ResizePlan) -> np.ndarray | None:
         if x.dtype != dtype or plan.mode in ("nearest", "nearest-exact"):
-            return resample(x, plan, axis_taps)
+            return None
         plan = plan.with_opmath(x.dtype)
         y = x.astype(np.float64)
         for d in range(len(plan.input_size)):
@@ -581,7 +575,7 @@ for _name, _dtype, _truncated in (
         f"{_name} summed in {_name}, rounded after every tap (torch accumulates in float32 and rounds once)",
         kind="rounding",
         dtypes=(_name,),
-    )(_per_tap(_dtype))
+    )(resize_with(resampler=_per_tap(_dtype)))
     variant(
         f"{_name}-truncated",
         OP,
