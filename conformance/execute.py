@@ -153,11 +153,15 @@ def magnitudes(case: Case, arrays: dict[str, np.ndarray], n: int) -> tuple[float
     a small result keeps the error of the inputs it read)."""
     if case.direction == "backward":
         return tuple(_finite_max(m) for m in reference_outputs(case, arrays, absolute=True))
-    # moduli of complex values (a float64 cast would drop the imaginary part)
-    absolute = {name: np.abs(a.astype(np.complex128 if is_complex(a.dtype) else np.float64)) for name, a in arrays.items()}
     if case.op != "conv_transpose":
-        return (_finite_max(absolute["x"]),) * n
+        return (_finite_max(_moduli(arrays["x"])),) * n
+    absolute = {name: _moduli(a) for name, a in arrays.items()}
     return (_finite_max(reference_outputs(case, absolute)[0]),)
+
+
+def _moduli(a: np.ndarray) -> np.ndarray:
+    """``|a|`` in float64 (complex: the modulus; a float64 cast would drop the imaginary part)."""
+    return np.abs(a.astype(np.complex128 if is_complex(a.dtype) else np.float64))
 
 
 def _finite_max(m: np.ndarray) -> float:

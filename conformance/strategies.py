@@ -274,8 +274,7 @@ def fixed_interpolate_cases(mode: str, dtypes_for: DtypeChooser) -> list[Case]:
         # the two-byte floats are drawn small: a large case checks the paths, not rounding
         dtypes = [d for d in dtypes_for(mode, bool(p.get("antialias"))) if d not in ("float16", "bfloat16")]
         for dtype in dtypes[:2]:
-            distribution = "bytes" if dtype == "uint8" else "normal"
-            cases.append(Case("interpolate", InputSpec((2, 5, *spatial), dtype, distribution, 1234 + i), p))
+            cases.append(Case("interpolate", InputSpec((2, 5, *spatial), dtype, _plain_values(dtype), 1234 + i), p))
     return cases
 
 

@@ -5,9 +5,9 @@ needs about one op: how torch spells it (the code the oracle runs and a repro
 prints), its cells, the dtypes torch takes forward and backward, for an alias
 the ``interpolate`` call it stands for, the reference forward and VJP, the
 Hypothesis strategy, fixed large cases and edge cases, the invalid-call
-entries, whether results must be exact, and torch's known deviations on it.  Adding an op is
-one ``register(OpInfo(...))`` plus its reference functions; the CLI, the
-runner and the report derive everything else from here.
+entries, whether results must be exact, and torch's known deviations on it.
+Adding an op is one ``register(OpInfo(...))`` plus its reference functions;
+the CLI, the runner and the report derive everything else from here.
 """
 
 from __future__ import annotations
