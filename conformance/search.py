@@ -14,7 +14,7 @@ from hypothesis.errors import Flaky, Unsatisfiable
 
 from backends import Backend
 from conformance import ops
-from conformance.cases import Case, InputSpec
+from conformance.cases import SPECIAL_DISTRIBUTIONS, Case, InputSpec
 from conformance.diagnosis import MAX_FAILING, VariantChecker, VariantOracle, diagnose
 from conformance.execute import Oracle
 from conformance.fpenv import SubnormalMode
@@ -24,6 +24,7 @@ from conformance.repro import repro
 from conformance.results import CellOutcome, Result
 from conformance.strategies import backward_case
 from conformance.verdict import check_case
+from reference.dtypes import is_floating
 
 #: A cell stops exploring after this many crashes or hangs in a row (each
 #: costs a worker restart or a timeout); its first failure is still shrunk.
@@ -128,6 +129,17 @@ def relaid(case: Case | None) -> list[Case]:
     if case is None or len(case.input.shape) < 2:
         return []
     return [replace(case, input=replace(case.input, layout=layout)) for layout in CHECKED_LAYOUTS]
+
+
+def revalued(case: Case | None) -> list[Case]:
+    """``case`` with its input drawn from each special-value distribution
+    (``conformance.cases.SPECIAL_DISTRIBUTIONS``: subnormal, huge, NaN and
+    infinities) where its dtype is a real floating one: whatever the draws,
+    every run checks them once per cell (a backend that flushes subnormals
+    met them in only some seeds' draws)."""
+    if case is None or not is_floating(case.dtype):
+        return []
+    return [replace(case, input=replace(case.input, distribution=d)) for d in SPECIAL_DISTRIBUTIONS]
 
 
 class _GiveUp(Exception):
@@ -350,7 +362,8 @@ def search_cell(
         fixed = fixed_cases(cell, backend)
         for case in (*fixed, *edge_cases(cell, backend)):
             tally(case)
-        for case in relaid(fixed[0] if fixed else discriminating[0].case if discriminating else None):
+        first = fixed[0] if fixed else discriminating[0].case if discriminating else None
+        for case in (*relaid(first), *revalued(first)):
             tally(case)
     except _GiveUp:
         pass

@@ -8,6 +8,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 from conformance.execute import Oracle
 from conformance.results import Result
 from conformance.search import GIVE_UP_AFTER, Cell, search_cell
@@ -167,3 +169,34 @@ def test_edge_cases_take_each_axis_from_length_one_and_to_it_under_each_flag():
                 assert {axes[d] for axes in pairs for d in range(key[0] - 2)} == {(1, 5), (5, 1)}, (mode, key)
                 # and an input of rank 2 or 3 has both kinds of axis side by side
                 assert len(pairs) == 2 and all(len(set(axes)) == (key[0] > 3) + 1 for axes in pairs), (mode, key)
+
+
+def test_every_cell_checks_each_special_value_distribution_whatever_the_draws(monkeypatch):
+    """A backend that flushes subnormals passed the seeds whose draws held no
+    subnormal float32 case: each cell now checks its first fixed case with
+    subnormal, huge and NaN/infinite values; without that, the same search passes it."""
+    import torch
+
+    from backends import load
+    from conformance import search
+    from conformance.cases import SPECIAL_DISTRIBUTIONS
+
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU has no flush-to-zero mode torch can set")
+    seen: list = []
+
+    def run(backend):
+        recorded: list[Result] = []
+        cell = Cell("interpolate", "bilinear", examples=1, seed=2, shrink_seconds=1)
+        search_cell(cell, backend, "b", Oracle(), recorded.append)
+        seen.extend(r.case.input.distribution for r in recorded)
+        return {r.status for r in recorded}
+
+    try:
+        flushing = load("tests.broken_backends:FlushesSubnormals")
+        assert "fail" in run(flushing)
+        assert set(SPECIAL_DISTRIBUTIONS) <= set(seen)
+        monkeypatch.setattr(search, "revalued", lambda case: [])
+        assert run(flushing) == {"pass"}
+    finally:
+        torch.set_flush_denormal(False)
