@@ -8,6 +8,9 @@
   or a zero-argument factory), or
 * ``"variant:NAME"``: a semantic variant (a plausible wrong version of an
   op, ``reference.variants``) as a backend, or
+* ``"torch@SETTINGS"``: torch's CPU kernels on a chosen path (ATen CPU
+  capability, oneDNN off, thread count: ``torch@avx2``, ``torch@no-onednn``,
+  ``torch@default,threads=1``), checked against the oracle on its own path, or
 * ``"module:attribute"``: an importable module and an attribute in it that is a
   backend instance or a zero-argument factory (a class counts).
 """
@@ -65,8 +68,11 @@ def _entry_points() -> dict[str, metadata.EntryPoint]:
 
 
 def names() -> list[str]:
-    """Registered backend names: the built-ins, then entry points."""
-    return list(BUILTIN) + sorted(n for n in _entry_points() if n not in BUILTIN)
+    """Registered backend names: the built-ins, torch on each listed CPU path, then entry points."""
+    from backends.torch_backend import LISTED_PATHS, PATH_PREFIX
+
+    paths = [PATH_PREFIX + p for p in LISTED_PATHS]
+    return list(BUILTIN) + paths + sorted(n for n in _entry_points() if n not in BUILTIN)
 
 
 def _instantiate(obj: Any, spec: str) -> Any:
@@ -96,6 +102,13 @@ def load(spec: str) -> Backend:
             return VariantBackend(spec.removeprefix(VARIANT_PREFIX))
         except KeyError as exc:
             raise BackendLoadError(str(exc.args[0])) from exc
+    if spec.startswith("torch@"):
+        from backends.torch_backend import TorchPathBackend
+
+        try:
+            return TorchPathBackend(spec.removeprefix("torch@"))
+        except ValueError as exc:
+            raise BackendLoadError(str(exc)) from exc
     if spec in BUILTIN:
         target = BUILTIN[spec]
     elif spec in (eps := _entry_points()):

@@ -7,13 +7,19 @@ harness does about it.  The op registry attaches them to its ops
 each one still reproduces on the pinned torch, so that a torch release that
 fixes one is noticed and its entry (and the harness's workaround) removed.
 
+Some show only on some of torch's CPU paths (``Where``): each says where,
+as found by probing every path the machine allows (``python -m conformance
+deviations --probe``), and its test checks both directions there.
+
 This module is plain data: it imports no torch.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from conformance.cases import Case, InputSpec, PooledIndices
 
@@ -30,6 +36,61 @@ SHOWS = ("off-reference", "raises", "crash", "accepts", "unspecified")
 DIRECTIONS = ("forward", "backward")
 
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Where:
+    """The torch CPU paths a deviation shows on, as conditions on the facts
+    ``backends.torch_backend.cpu_path`` records; each field narrows it, and
+    the default holds everywhere.  torch picks its kernels by ATen's CPU
+    capability (its vectorised kernels), by whether oneDNN runs a convolution
+    (on, with float16 ones where the CPU has AVX512-FP16 or AMX-FP16) and by
+    the thread count (oneDNN runs a 1x1 unstrided float32 conv_transpose of
+    one sample only with 2+ threads), and a deviation lives in one of them."""
+
+    #: ATen CPU capabilities (as torch names them: ``"AVX2"``); empty: any.
+    capabilities: tuple[str, ...] = ()
+    #: oneDNN runs convolutions (``None``: either).
+    onednn: bool | None = None
+    #: oneDNN runs float16 convolutions (``None``: either).
+    onednn_float16: bool | None = None
+    #: At least this many intra-op threads.
+    min_threads: int = 1
+
+    @property
+    def everywhere(self) -> bool:
+        return self == Where()
+
+    def holds(self, path: Mapping[str, Any] | None) -> bool:
+        """On the CPU path ``path`` (``None``: not a CPU run, where only an
+        unconditional deviation is taken to show)."""
+        if path is None:
+            return self.everywhere
+        return (
+            (not self.capabilities or path.get("capability") in self.capabilities)
+            and (self.onednn is None or bool(path.get("onednn")) == self.onednn)
+            and (self.onednn_float16 is None or bool(path.get("onednn_float16")) == self.onednn_float16)
+            and int(path.get("threads") or 1) >= self.min_threads
+        )
+
+    def describe(self) -> str:
+        """``"ATen capability AVX2 or AVX512"``, ``"any CPU path"``."""
+        parts = []
+        if self.capabilities:
+            parts.append(f"ATen capability {' or '.join(self.capabilities)}")
+        if self.onednn is not None:
+            parts.append("oneDNN on" if self.onednn else "oneDNN off")
+        if self.onednn_float16 is not None:
+            runs = "runs" if self.onednn_float16 else "does not run"
+            parts.append(f"oneDNN {runs} float16 convolutions (it does with AVX512-FP16 or AMX-FP16)")
+        if self.min_threads > 1:
+            parts.append(f"{self.min_threads}+ threads")
+        return ", ".join(parts) or "any CPU path"
+
+
+#: Where the conditions were probed (``python -m conformance deviations --probe``).
+PROBED_HERE = "probed on AMD EPYC Zen 4 (AVX-512, no AVX512-FP16): DEFAULT, AVX2, AVX512 x oneDNN on, off x 1, 2 threads"
+PROBED_FP16 = PROBED_HERE + "; and on an Intel Xeon with AVX512-FP16 and AMX (AVX512, 1 and 2 threads)"
 
 
 @dataclass(frozen=True)
@@ -57,6 +118,10 @@ class Deviation:
     #: case's) and the dtypes (default: any).
     cells: tuple[str, ...] = ()
     dtypes: tuple[str, ...] = ()
+    #: The CPU paths it shows on (``Where``: everywhere by default), and
+    #: where that was found out (the paths probed; required for a condition).
+    where: Where = Where()
+    probed: str = ""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -69,6 +134,8 @@ class Deviation:
             raise ValueError(f"{self.name}: its case is a {self.case.direction} {self.case.op} call")
         if (self.shows == "raises") != (self.raises_phrase is not None):
             raise ValueError(f"{self.name}: raises_phrase goes with shows='raises', and only with it")
+        if not self.where.everywhere and not self.probed:
+            raise ValueError(f"{self.name}: a deviation that shows on some CPU paths says where it was probed")
 
 
 def _grad(shape: tuple[int, ...], dtype: str, seed: int) -> tuple[str, InputSpec]:
@@ -171,6 +238,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         handling=REFERENCE_ALONE,
         cells=("bilinear", "bicubic"),
         dtypes=("uint8",),
+        where=Where(capabilities=("AVX2", "AVX512")),
+        probed=PROBED_HERE,
     ),
     Deviation(
         name="float16-conv-transpose1d-backward-segfault",
@@ -178,7 +247,7 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         direction="backward",
         summary=(
             "The float16 conv_transpose1d backward of an unbatched input with groups=2 can kill the process "
-            "(SIGSEGV); seen on the harness's CI CPU, not on every CPU."
+            "(SIGSEGV) where oneDNN runs float16 convolutions."
         ),
         case=Case(
             "conv_transpose",
@@ -189,6 +258,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         ),
         shows="crash",
         handling=REFERENCE_ALONE + " (the worker that died is restarted)",
+        where=Where(onednn_float16=True),
+        probed=PROBED_FP16,
     ),
     Deviation(
         name="pixel-shuffle-backward-empty",
@@ -252,8 +323,9 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         op="conv_transpose",
         direction="forward",
         summary=(
-            "float32 conv_transpose with groups > 1 returns an empty result for an output length of 0, "
-            "where groups=1 (and float64) raise 'too small'."
+            "float32 conv_transpose with groups > 1 returns an empty result for an output length of 0 "
+            "where oneDNN runs it (a 1x1 unstrided kernel on one sample: with 2+ threads); torch's own kernel, "
+            "groups=1 and float64 raise 'too small'."
         ),
         case=Case(
             "conv_transpose",
@@ -263,6 +335,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         ),
         shows="accepts",
         handling="not drawn (drawn output lengths are at least 1)",
+        where=Where(onednn=True, min_threads=2),
+        probed=PROBED_FP16,
     ),
     Deviation(
         name="float32-linear-source-coordinates",
@@ -293,7 +367,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
             "and filter weights in float32: where the exact weight of a tap is 0 and torch's is a rounding residue (or the "
             "opposite, or a near-zero lanczos weight of the other sign), an infinity in the input gives +-inf "
             "where the reference gives NaN (inf * 0), NaN where it gives +-inf, or the other infinity "
-            "(1 -> 3 at output 1: torch -inf, the reference NaN; float64 follows the reference)."
+            "(1 -> 3 at output 1: torch -inf, the reference NaN; float64 and ATen's DEFAULT kernels follow "
+            "the reference)."
         ),
         case=Case(
             "interpolate",
@@ -304,6 +379,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         handling=FLAGGED,
         cells=("linear", "bilinear", "trilinear", "bicubic", "lanczos"),
         dtypes=("float32", "float16", "bfloat16"),
+        where=Where(capabilities=("AVX2", "AVX512")),
+        probed=PROBED_HERE,
     ),
     Deviation(
         name="area-3d-float16-sums-overflow",
@@ -329,7 +406,7 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         summary=(
             "float16 conv_transpose rounds each kernel tap's products (summed over input channels) to float16 "
             "before adding the taps up, so a product beyond 65504 becomes +-inf, and two of opposite signs NaN, "
-            "where the exact sum is finite."
+            "where the exact sum is finite (oneDNN's float16 convolutions keep float32 sums)."
         ),
         case=Case(
             "conv_transpose",
@@ -341,6 +418,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         handling=FLAGGED,
         cells=("1d", "2d", "3d"),
         dtypes=("float16",),
+        where=Where(onednn_float16=False),
+        probed=PROBED_FP16,
     ),
     Deviation(
         name="float16-conv-transpose-weight-gradient-overflow",
@@ -349,7 +428,7 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         summary=(
             "The float16 conv_transpose weight gradient adds the samples' contributions in float16, so values "
             "near float16's largest overflow mid-sum: +-inf of either sign, or NaN, where the exact gradient "
-            "is finite or of the other sign."
+            "is finite or of the other sign (not where oneDNN runs float16 convolutions)."
         ),
         case=Case(
             "conv_transpose",
@@ -362,6 +441,8 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         handling=FLAGGED,
         cells=("1d", "2d", "3d"),
         dtypes=("float16",),
+        where=Where(onednn_float16=False),
+        probed=PROBED_FP16,
     ),
 )
 

@@ -1,12 +1,15 @@
-"""torch's known deviations (``conformance/deviations.py``) still reproduce.
+"""torch's known deviations (``conformance/deviations.py``) show exactly where they say.
 
-Each entry of ``KNOWN_DEVIATIONS`` is a fact about torch 2.13.  Here its case
-runs on the installed torch, straight through ``torch.nn.functional`` and
-autograd (not through the harness), beside the float64 reference, and must
-show as the entry declares: off the reference beyond tolerance, raising with
-the declared phrase, killing the process (in a subprocess), accepting a call
-the reference refuses, or giving a result that depends on an unspecified
-choice (torch's thread count).
+Each entry of ``KNOWN_DEVIATIONS`` is a fact about torch 2.13 on some of its
+CPU paths (``Where``).  Here its case runs on the installed torch
+(``conformance.probe``: straight through ``torch.nn.functional`` and
+autograd, beside the float64 reference) on this process's CPU capability
+with oneDNN on and off and on 1 and 2 threads, and on every other capability
+the machine has (a process each): where its condition holds it must show as
+declared (off the reference beyond tolerance, raising with the declared
+phrase, killing the process, accepting a call the reference refuses, or a
+result that depends on the thread count); where it does not, torch must
+agree with the reference.
 
 These checks run only on the torch that ``constraints.txt`` pins (under any
 other torch they are skipped, and say so): the deviations are facts of that
@@ -23,25 +26,29 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 
 import reference
-from backends.torch_backend import TorchBackend
-from conformance.cases import Case
-from conformance.deviations import KNOWN_DEVIATIONS, SHOWS, TORCH_VERSION, Deviation, deviations_for
-from conformance.tolerance import compare_numeric
-from reference.gradients import vjp
+from backends.torch_backend import CAPABILITIES, CpuPathSettings, TorchPathBackend, cpu_path, describe_path
+from conformance.deviations import KNOWN_DEVIATIONS, SHOWS, TORCH_VERSION, Deviation, Where, deviations_for
+from conformance.probe import (
+    IN_PROCESS,
+    PROBED_KINDS,
+    machine_capabilities,
+    probe_machine,
+    probed,
+    run_torch,
+    seen,
+    torch_off_reference,
+    wrong,
+)
 from reference.interpolate import ALIGN_CORNERS_MODES, MODE_RANKS
 from tests.drawing import in_dtype
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The harness's op names (``python -m conformance list``), aliases aside.
 HARNESS_OPS = ("interpolate", "conv_transpose", "max_pool", "max_unpool", "pixel_shuffle", "pixel_unshuffle")
-#: The inputs a backward case takes gradients for (when the case has them).
-WRT = {"conv_transpose": ("x", "weight", "bias")}
 #: The floating dtypes the harness draws for torch's ops.
 FLOATING_DTYPES = ("float16", "bfloat16", "float32", "float64")
 #: Thread counts an "unspecified" result is compared across.
@@ -60,77 +67,6 @@ def pinned_torch() -> str:
     return match.group(1) if match else TORCH_VERSION
 
 
-def by_name(name: str) -> Deviation:
-    return next(d for d in KNOWN_DEVIATIONS if d.name == name)
-
-
-# --------------------------------------------------------------------------
-# Running a case on torch and on the reference
-# --------------------------------------------------------------------------
-
-
-def _torch_forward(op: str, t: dict[str, Any], params: dict[str, Any]) -> Any:
-    import torch.nn.functional as F
-
-    x = t["x"]
-    if op == "interpolate":
-        return F.interpolate(x, **params)
-    if op == "conv_transpose":
-        n = t["weight"].dim() - 2
-        return getattr(F, f"conv_transpose{n}d")(x, t["weight"], t.get("bias"), **params)
-    if op == "max_pool":
-        n = len(params["kernel_size"])
-        return getattr(F, f"max_pool{n}d")(x, return_indices=True, **params)
-    if op == "max_unpool":
-        n = len(params["kernel_size"])
-        return getattr(F, f"max_unpool{n}d")(x, t["indices"], **params)
-    if op in ("pixel_shuffle", "pixel_unshuffle"):
-        return getattr(F, op)(x, **params)
-    raise NotImplementedError(op)
-
-
-def run_torch(case: Case) -> dict[str, np.ndarray]:
-    """torch on ``case``: ``{"out": ...}`` forward (max_pool: ``"indices"``
-    too), the gradient per differentiable input backward."""
-    import torch
-
-    arrays = case.materialize()
-    g = arrays.pop("grad_output", None)
-    backward = case.direction == "backward"
-    wrt = [n for n in WRT.get(case.op, ("x",)) if n in arrays] if backward else []
-    # the torch backend's conversions: they carry bfloat16 (torch.from_numpy refuses it)
-    io = TorchBackend()
-    tensors = {n: io.from_numpy(a.copy()).requires_grad_(n in wrt) for n, a in arrays.items()}
-    out = _torch_forward(case.op, tensors, case.params)
-    if not backward:
-        if isinstance(out, tuple):
-            return {"out": io.to_numpy(out[0]), "indices": io.to_numpy(out[1])}
-        return {"out": io.to_numpy(out)}
-    out = out[0] if isinstance(out, tuple) else out
-    assert g is not None and tuple(g.shape) == tuple(out.shape), "the case's grad_output does not fit torch's output"
-    grads = torch.autograd.grad(out, [tensors[n] for n in wrt], io.from_numpy(g))
-    return {n: io.to_numpy(grad) for n, grad in zip(wrt, grads)}
-
-
-def run_reference(case: Case, absolute: bool = False) -> dict[str, np.ndarray]:
-    """The float64 reference on ``case``, keyed as ``run_torch``; ``absolute``:
-    the backward's sums of absolute terms (the scale of rounding errors)."""
-    arrays = case.materialize()
-    x = arrays.pop("x")
-    g = arrays.pop("grad_output", None)
-    if case.direction == "backward":
-        return vjp(case.op, g, x, absolute=absolute, **arrays, **case.params)
-    out = getattr(reference, case.op)(x, **arrays, **case.params)
-    if isinstance(out, tuple):
-        return {"out": out[0], "indices": out[1]}
-    return {"out": out}
-
-
-# --------------------------------------------------------------------------
-# Each deviation still shows as declared
-# --------------------------------------------------------------------------
-
-
 @pytest.fixture
 def pinned_torch_installed() -> None:
     torch = pytest.importorskip("torch")
@@ -143,42 +79,36 @@ def pinned_torch_installed() -> None:
         )
 
 
-def torch_off_reference(case: Case) -> list[str]:
-    """Where torch's result on ``case`` is off the reference beyond tolerance (one line per output)."""
-    got = run_torch(case)
-    exact = run_reference(case)
-    assert sorted(got) == sorted(exact)
-    magnitudes = run_reference(case, absolute=True) if case.direction == "backward" else {}
-    flagged = []
-    for name, e in exact.items():
-        t = got[name]
-        assert t.shape == e.shape, f"{name}: torch's shape {t.shape}, the reference's {e.shape}"
-        magnitude = float(np.abs(magnitudes[name]).max(initial=0.0)) if name in magnitudes else None
-        cmp = compare_numeric(t, e, t, case.dtype, magnitude)
-        if cmp.torch_off_reference:
-            flagged.append(f"{name}: torch's max error {cmp.torch_max_abs:.3g}")
-    return flagged
+# --------------------------------------------------------------------------
+# Each deviation shows exactly where its condition says
+# --------------------------------------------------------------------------
 
 
-def _shows_off_reference(d: Deviation) -> None:
-    assert torch_off_reference(d.case), f"{d.name}: torch now agrees with the reference on {d.case.describe()}"
+def _path(settings: CpuPathSettings) -> dict:
+    with TorchPathBackend(settings)._on_path():
+        return cpu_path()
 
 
-def _shows_raises(d: Deviation) -> None:
-    run_reference(d.case)  # a valid call: the reference answers it
-    with pytest.raises(Exception) as info:
-        run_torch(d.case)
-    assert d.raises_phrase in str(info.value), f"{d.name}: torch raised another error: {info.value}"
+@pytest.mark.usefixtures("pinned_torch_installed")
+@pytest.mark.parametrize("settings", IN_PROCESS, ids=lambda s: s.spec())
+@pytest.mark.parametrize("deviation", [d for d in KNOWN_DEVIATIONS if probed(d)], ids=lambda d: d.name)
+def test_deviation_shows_exactly_where_its_condition_holds(deviation, settings):
+    """On this process's CPU capability with oneDNN on and off, on 1 and 2
+    threads: where the deviation's ``Where`` holds its case shows it; where
+    it does not, torch agrees with the reference (a condition found on one
+    machine that another machine contradicts fails here, on that machine)."""
+    path = _path(settings)
+    got = seen(deviation, settings)
+    where = f"on {describe_path(path)}, where its condition ({deviation.where.describe()})"
+    if deviation.where.holds(path):
+        assert got.shows, f"{deviation.name} does not show {where} holds: {got.detail}"
+    else:
+        assert not got.shows, f"{deviation.name} shows {where} does not hold: {got.detail}; widen its Where"
 
 
-def _shows_accepts(d: Deviation) -> None:
-    with pytest.raises((RuntimeError, ValueError)):
-        run_reference(d.case)
-    got = run_torch(d.case)  # torch returns where it should raise
-    assert all(isinstance(a, np.ndarray) for a in got.values())
-
-
-def _shows_unspecified(d: Deviation) -> None:
+@pytest.mark.usefixtures("pinned_torch_installed")
+@pytest.mark.parametrize("deviation", [d for d in KNOWN_DEVIATIONS if d.shows == "unspecified"], ids=lambda d: d.name)
+def test_an_unspecified_result_depends_on_the_thread_count(deviation):
     """Which write wins depends on the thread count and on the threads'
     timing: a loaded machine can give one result on every thread count in a
     round, so the rounds go on (up to ``UNSPECIFIED_ROUNDS``) until two differ."""
@@ -190,45 +120,52 @@ def _shows_unspecified(d: Deviation) -> None:
         for _ in range(UNSPECIFIED_ROUNDS):
             for n in THREADS:
                 torch.set_num_threads(n)
-                distinct.add(run_torch(d.case)["out"].tobytes())
+                distinct.add(run_torch(deviation.case)["out"].tobytes())
             if len(distinct) > 1:
                 break
     finally:
         torch.set_num_threads(before)
-    assert len(distinct) > 1, f"{d.name}: torch gives the same result on {THREADS} threads, {UNSPECIFIED_ROUNDS} times"
-
-
-def _shows_crash(d: Deviation) -> None:
-    code = "import sys; from tests.test_deviations import by_name, run_torch; run_torch(by_name(sys.argv[1]).case)"
-    proc = subprocess.run([sys.executable, "-c", code, d.name], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    if proc.returncode < 0:
-        return  # killed by a signal: the crash reproduces
-    assert proc.returncode == 0, (
-        f"{d.name}: the subprocess exited with {proc.returncode} instead of dying of a signal:\n{proc.stderr[-2000:]}"
-    )
-    import torch
-
-    if d.name == "float16-conv-transpose1d-backward-segfault" and not torch.ops.mkldnn._is_mkldnn_fp16_supported():
-        pytest.skip(
-            "did not crash on this CPU, where torch runs float16 convolutions without oneDNN (no AVX512-FP16 / "
-            "AMX-FP16); the crash was recorded on the harness's CI CPU and is presumed to be in oneDNN's float16 path"
-        )
-    pytest.fail(f"{d.name}: the process survived {d.case.describe()}")
-
-
-CHECKS = {
-    "off-reference": _shows_off_reference,
-    "raises": _shows_raises,
-    "crash": _shows_crash,
-    "accepts": _shows_accepts,
-    "unspecified": _shows_unspecified,
-}
+    assert len(distinct) > 1, f"{deviation.name}: torch gives the same result on {THREADS} threads, {UNSPECIFIED_ROUNDS} times"
 
 
 @pytest.mark.usefixtures("pinned_torch_installed")
-@pytest.mark.parametrize("deviation", KNOWN_DEVIATIONS, ids=lambda d: d.name)
-def test_deviation_still_reproduces(deviation):
-    CHECKS[deviation.shows](deviation)
+@pytest.mark.parametrize("capability", machine_capabilities() or ["(the process's own)"])
+def test_deviations_show_where_their_conditions_hold_on_every_cpu_capability(capability):
+    """The same on each ATen CPU capability this machine has, in a process
+    of its own (``ATEN_CPU_CAPABILITY``): ``probe_machine``'s rows."""
+    if capability not in CAPABILITIES:
+        pytest.skip("not an x86-64 CPU: ATen names no capabilities to choose from here")
+    rows = probe_machine(only=capability)
+    assert rows and {r["path"]["capability"] for r in rows} == {capability.upper()}
+    assert not wrong(rows), "\n".join(
+        f"{r['deviation']} on {describe_path(r['path'])}: condition {'holds' if r['holds'] else 'does not hold'}, "
+        f"torch: {r['detail']}"
+        for r in wrong(rows)
+    )
+
+
+def test_where_reads_the_path_facts():
+    path = {"capability": "AVX512", "onednn": True, "onednn_float16": False, "threads": 2}
+    assert Where().holds(path) and Where().holds(None)
+    assert Where(capabilities=("AVX2", "AVX512")).holds(path)
+    assert not Where(capabilities=("AVX2", "AVX512")).holds({**path, "capability": "DEFAULT"})
+    assert Where(onednn=True, min_threads=2).holds(path)
+    assert not Where(onednn=True, min_threads=2).holds({**path, "threads": 1})
+    assert not Where(onednn=True).holds({**path, "onednn": False})
+    assert Where(onednn_float16=False).holds(path) and not Where(onednn_float16=True).holds(path)
+    assert not Where(onednn=True).holds(None)  # a CUDA run: only unconditional deviations apply
+    assert Where(onednn=True, min_threads=2).describe() == "oneDNN on, 2+ threads"
+
+
+def test_a_conditional_deviation_says_where_it_was_probed():
+    d = KNOWN_DEVIATIONS[0]
+    fields = dict(name=d.name, op=d.op, direction=d.direction, summary=d.summary, case=d.case, handling=d.handling)
+    with pytest.raises(ValueError, match="probed"):
+        Deviation(**fields, shows="off-reference", where=Where(onednn=False))
+
+
+def test_every_kind_of_deviation_is_checked():
+    assert set(PROBED_KINDS) | {"unspecified"} == set(SHOWS)
 
 
 @pytest.mark.usefixtures("pinned_torch_installed")
@@ -289,7 +226,7 @@ def test_every_deviation_names_a_known_op_and_names_are_unique():
     for d in KNOWN_DEVIATIONS:
         assert d.op in HARNESS_OPS and callable(getattr(reference, d.op)), d.op
         assert d.case.op == d.op and d.case.direction == d.direction, d.name
-        assert d.shows in SHOWS and d.shows in CHECKS, d.name
+        assert d.shows in SHOWS, d.name
         assert d.summary.strip() and d.handling.strip(), d.name
         operands = dict(d.case.operands)
         assert ("grad_output" in operands) == (d.direction == "backward"), d.name
