@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from backends.torch_backend import kernel_flags
 from conformance import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,6 +108,8 @@ def environment(seed: int, examples: int, argv: list[str] | None = None) -> dict
         "hypothesis": _module_version("hypothesis"),
         "platform": platform.platform(),
         "cpu": _cpu(),
+        # the CPU features that pick torch's kernels (ATen's capability, oneDNN's ISA)
+        "cpu_flags": kernel_flags(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch_threads,
         "gpu": _gpu(),

@@ -24,7 +24,7 @@ torch backend through the same mechanism: ``builtin_expectations``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from conformance.deviations import KNOWN_DEVIATIONS
 DIRECTIONS = {"fwd": "forward", "bwd": "backward"}
 FIELDS = ("backend", "op", "cell", "dtype", "direction", "reason", "link")
 REQUIRED = ("backend", "op", "reason")
-#: The torch backends torch's own known deviations apply to.
+#: The torch backends torch's own known deviations apply to (and ``torch@PATH``: ``is_torch``).
 TORCH_BACKENDS = ("torch", "torch-cuda")
 #: The ``source`` of torch's own known deviations.
 BUILT_IN = "torch (built in)"
@@ -165,15 +165,25 @@ def validate(expectations: Iterable[Expectation]) -> None:
             raise ExpectedFileError(f"{e.source}: unknown dtype {e.dtype!r}: use one of {', '.join(ops.KNOWN_DTYPES)}")
 
 
-def builtin_expectations(backend_names: Iterable[str]) -> list[Expectation]:
+def is_torch(name: str) -> bool:
+    """Whether a backend is torch itself (on the oracle's path, on CUDA, or on a chosen CPU path)."""
+    return name in TORCH_BACKENDS or name.startswith("torch@")
+
+
+def builtin_expectations(
+    backend_names: Iterable[str], paths: Mapping[str, Mapping[str, Any] | None] | None = None
+) -> list[Expectation]:
     """torch's own known deviations where torch is the backend checked: each
     off-reference (raising) deviation covers the failures (errors) in its
     cells and dtypes (``Deviation.cells``, ``.dtypes``) and direction, in its
     op and in the aliases that have those cells (an alias computes the same
-    kernel)."""
+    kernel), where it shows on the backend's CPU path (``paths``: name ->
+    ``backends.torch_backend.cpu_path`` facts; ``None`` or absent: not a CPU
+    run, where only the deviations of every path apply)."""
     expectations = []
-    for name in (b for b in backend_names if b in TORCH_BACKENDS):
-        for d in (d for d in KNOWN_DEVIATIONS if d.shows in BUILT_IN_STATUSES):
+    for name in (b for b in backend_names if is_torch(b)):
+        path = (paths or {}).get(name)
+        for d in (d for d in KNOWN_DEVIATIONS if d.shows in BUILT_IN_STATUSES and d.where.holds(path)):
             aliases = [n for n in ops.names() if ops.get(n).alias_of is not None and d.op == "interpolate"]
             for op in (d.op, *aliases):
                 for cell in _alias_cells(op, d.cells or (d.case.mode,)):

@@ -90,6 +90,18 @@ TRUSTED = ("numpy", "reference", "torch", "torch-cuda", "cupy")
 SHARED_ORACLE_BYTES = 256 << 20
 
 
+#: The spec of a worker that runs no backend: it answers for the oracle alone (``OracleWorker``).
+ORACLE_ONLY = "(oracle)"
+
+
+def oracle_outside(spec: str) -> bool:
+    """Whether a backend changes torch for its whole process, so that its
+    worker's own oracle would answer on the backend's path, not the run's:
+    torch on a chosen CPU capability (``torch@avx2``: fixed at torch's first
+    kernel).  Its cases get the oracle's answer from an ``OracleWorker``."""
+    return spec.startswith("torch@")
+
+
 def trusted(spec: str) -> bool:
     """Whether a worker of ``spec`` may answer for the oracle in other backends' checks."""
     from backends import VARIANT_PREFIX
@@ -171,7 +183,7 @@ def _worker_main(
     from conformance.verdict import judge_case
 
     variant_oracle = cache(VariantOracle)
-    step, subnormals = ["materialize"], SubnormalMode()
+    step, subnormals, load_error = ["materialize"], SubnormalMode(), None
 
     def phase(name: str) -> None:
         step[0] = name
@@ -180,7 +192,7 @@ def _worker_main(
             shared_step.value = STEPS.index(name)
 
     try:
-        backend = backends.load(spec)
+        backend = None if spec == ORACLE_ONLY else backends.load(spec)
         oracle = Oracle(backends.load(oracle_spec))
         import torch.nn.functional  # noqa: F401 -- the oracle's first case must not pay for the import
     except Exception as exc:  # reported with every case: the backend cannot load here
@@ -190,10 +202,13 @@ def _worker_main(
         message = conn.recv()
         if message is None:
             return
+        case_json, torch_failure, variant, known = message
+        if spec == ORACLE_ONLY and load_error is None:
+            conn.send(_oracle_answer(oracle, Case.from_json(case_json), phase, torch_failure))
+            continue
         if backend is None:
             conn.send(("result", {"status": "error", "message": f"the backend failed to load: {load_error}"}, None))
             continue
-        case_json, torch_failure, variant, known = message
         answer = None
         try:
             judge = oracle if variant is None else variant_oracle(variant)
@@ -207,6 +222,12 @@ def _worker_main(
         conn.send(("result", result, answer))
 
 
+def _oracle_answer(oracle: Any, case: Any, phase: Any, torch_failure: str | None) -> tuple[str, dict[str, Any], Any]:
+    """An ``ORACLE_ONLY`` worker's message: what torch and the reference say about ``case`` (pickled)."""
+    try:
+        return "result", {"status": "oracle"}, _dumps(oracle.expected(case, case.materialize(), phase, torch_failure))
+    except BaseException as exc:  # noqa: BLE001 -- reported, not fatal
+        return "result", _unexpected(exc, "torch"), None
 
 
 def _unexpected(exc: BaseException, step: str) -> dict[str, Any]:
@@ -273,6 +294,10 @@ class IsolatedChecker:
         #: The step the worker is in (an index into ``STEPS``), written by the worker.
         self._step: Any = None
         self.restarts = 0
+        #: Where its cases' oracle answers come from when its own worker may not give them.
+        self._oracle: OracleWorker | None = None
+        if oracle_outside(spec):
+            self._oracle = OracleWorker(oracle_spec, timeout, memory_limit)
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
@@ -303,6 +328,8 @@ class IsolatedChecker:
                 pass
             self._process.join(5)
         self._kill()
+        if self._oracle is not None:
+            self._oracle.close()
 
     def __enter__(self) -> IsolatedChecker:
         return self
@@ -316,6 +343,10 @@ class IsolatedChecker:
         shared = self.shared if variant is None else None  # a variant's answers are its own
         key = SharedOracle.key(self.oracle_spec, case_json) if shared is not None else ("", "")
         known = shared.get(key) if shared is not None else None
+        if known is None and self._oracle is not None and variant is None:
+            known = self._oracle.answer(case_json)
+            if known is None:
+                return {"status": "error", "message": "the oracle's worker gave no answer to pass on to the backend's"}
         result, answer = self._check(case_json, None, variant, known)
         if result.get("isolation") and result.get("phase") == "torch":
             # torch itself died or hung on this case: that is torch's failure,
@@ -323,6 +354,8 @@ class IsolatedChecker:
             result, answer = self._check(case_json, result["message"].split(" while running")[0], variant, None)
         if answer is not None and shared is not None:
             shared.put(key, answer)
+        elif self._oracle is not None and known is not None and shared is not None:
+            shared.put(key, known)
         return result
 
     def _check(
@@ -367,3 +400,20 @@ class IsolatedChecker:
         self.restarts += 1
         blame = "" if step == "backend" else " (not the backend's own code)"
         return {"status": "error", "message": detail + blame, "isolation": what, "phase": step}, None
+
+
+class OracleWorker(IsolatedChecker):
+    """torch (on the run's own CPU path) and the reference in a worker of
+    their own, for a backend whose worker may not answer for them
+    (``oracle_outside``); a torch crash or hang there is torch's, and the
+    case is then answered by the reference alone."""
+
+    def __init__(self, oracle_spec: str, timeout: float, memory_limit: int | None) -> None:
+        super().__init__(ORACLE_ONLY, timeout, memory_limit, oracle_spec, shared=None)
+
+    def answer(self, case_json: dict[str, Any]) -> bytes | None:
+        """What the oracles say about the case (a pickled ``Expected``), ``None`` if they could not say."""
+        result, answer = self._check(case_json, None, None, None)
+        if result.get("isolation") and result.get("phase") == "torch":
+            result, answer = self._check(case_json, result["message"].split(" while running")[0], None, None)
+        return answer

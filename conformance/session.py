@@ -20,6 +20,7 @@ from typing import Any, Protocol, cast
 
 import backends
 from backends import Backend, BackendLoadError
+from backends.torch_backend import CpuPathSettings, cpu_path
 from conformance import ops
 from conformance.cases import Case, InputSpec
 from conformance.environment import environment
@@ -27,7 +28,7 @@ from conformance.execute import Oracle
 from conformance.expected import Expectation, ExpectedFileError, builtin_expectations
 from conformance.expected import load as load_expected
 from conformance.expected import validate as validate_expected
-from conformance.isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, IsolatedChecker
+from conformance.isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, IsolatedChecker, oracle_outside
 from conformance.parallel import Pool
 from conformance.results import CellOutcome, Result
 from conformance.search import DEFAULT_SHRINK_SECONDS, Cell, check_invalid_calls, search_cell
@@ -115,10 +116,13 @@ class RunConfig:
                 raise ConfigError(f"unknown dtype {dtype!r}: use one of {', '.join(ops.KNOWN_DTYPES)}")
         self.expectations([])
 
-    def expectations(self, loaded: list[tuple[str, str]]) -> list[Expectation]:
+    def expectations(
+        self, loaded: list[tuple[str, str]], paths: dict[str, dict[str, Any] | None] | None = None
+    ) -> list[Expectation]:
         """The expected deviations of the run: the ``expected`` file's entries
         (an entry may name a backend by its spec or its name), then torch's own
-        for a torch backend; ``ConfigError`` on a bad file."""
+        for a torch backend, those that show on its CPU path (``paths``, by
+        backend name: ``torch_paths``); ``ConfigError`` on a bad file."""
         try:
             entries = load_expected(self.expected) if self.expected else []
             validate_expected(entries)
@@ -126,7 +130,7 @@ class RunConfig:
             raise ConfigError(str(exc)) from exc
         names = dict(loaded)
         entries = [dataclasses.replace(e, backend=names.get(e.backend, e.backend)) for e in entries]
-        return [*entries, *builtin_expectations(names.values())]
+        return [*entries, *builtin_expectations(names.values(), paths)]
 
     def cells(self) -> Iterator[Cell]:
         """The cells in run order: each op's cells forward, then backward (ops
@@ -155,6 +159,31 @@ class Progress(Protocol):
     def update(self, result: Result) -> None: ...
 
     def finish(self, note: str = "") -> None: ...
+
+
+def torch_paths(loaded: list[tuple[str, Backend]], oracle_path: dict[str, Any] | None) -> dict[str, dict[str, Any] | None]:
+    """The CPU path of each torch backend of the run, by name: the oracle's for
+    ``torch``, the oracle's as its settings change it for ``torch@PATH``
+    (``None``: not a CPU run, or the oracle's path unknown)."""
+    paths: dict[str, dict[str, Any] | None] = {}
+    for _, backend in loaded:
+        settings = getattr(backend, "settings", None)
+        if backend.name == "torch":
+            paths[backend.name] = oracle_path
+        elif isinstance(settings, CpuPathSettings) and oracle_path is not None:
+            paths[backend.name] = settings.applied_to(oracle_path)
+    return paths
+
+
+def oracle_cpu_path(oracle_spec: str) -> dict[str, Any] | None:
+    """The CPU path of the oracle's torch (this process's: the oracle's workers
+    start from it), or ``None`` for an oracle on another device or without torch."""
+    if oracle_spec != "torch":
+        return None
+    try:
+        return cpu_path()
+    except ImportError:
+        return None
 
 
 def load_backend(spec: str) -> Backend:
@@ -202,6 +231,13 @@ class Session:
         # Backends first: a plug-in module may register ops of its own on import.
         loaded = [(spec, load_backend(spec)) for spec in config.backend]
         config.validate()
+        if config.no_isolation:
+            own = [spec for spec, _ in loaded if oracle_outside(spec)]
+            if own:
+                raise ConfigError(
+                    f"{', '.join(own)} changes torch for its whole process (its CPU capability), so it runs only "
+                    "in a worker of its own beside an oracle in another: drop --no-isolation"
+                )
         oracle = Oracle(load_backend(config.oracle))
         if config.seed is None:
             config.seed = 0 if os.environ.get("CI") else random.randrange(2**31)
@@ -271,11 +307,15 @@ class Session:
         if self.run_id is not None:  # resumed: the run's header is already there
             writer.write({"type": "resume", "date": env["date"]})
             return
-        writer.write({**env, "config": self.config.to_json()})
+        oracle_path = oracle_cpu_path(self.config.oracle)
+        paths = torch_paths(loaded, oracle_path)
+        writer.write({**env, "config": self.config.to_json(), "oracle_cpu_path": oracle_path})
         for spec, backend in loaded:
             record = {"type": "backend", "name": backend.name, "spec": spec, "version": backend.version()}
+            if backend.name in paths:
+                record["cpu_path"] = paths[backend.name]
             writer.write({**record, "available": True, "reason": ""})
-        expectations = self.config.expectations([(spec, backend.name) for spec, backend in loaded])
+        expectations = self.config.expectations([(spec, backend.name) for spec, backend in loaded], paths)
         if expectations:
             entries = [e.to_json() for e in expectations]
             writer.write({"type": "expectations", "entries": entries, "strict": self.config.strict})

@@ -183,8 +183,12 @@ def test_torchs_own_deviations_are_expected_when_torch_is_the_backend():
     assert judgement.unexpected
 
 
+#: A CPU path (``backends.torch_backend.cpu_path``'s facts) of an AVX-512 machine.
+AVX512_PATH = {"capability": "AVX512", "onednn": True, "onednn_float16": False, "threads": 2}
+
+
 def test_an_alias_with_one_fixed_mode_inherits_that_modes_deviations():
-    entries = builtin_expectations(["torch"])
+    entries = builtin_expectations(["torch"], {"torch": AVX512_PATH})
     # upsample_bilinear and UpsamplingBilinear2d have one cell, "all", which runs bilinear
     for alias in ("upsample_bilinear", "UpsamplingBilinear2d"):
         crash = {"type": "result", "backend": "torch", "op": alias, "mode": "all", "dtype": "uint8", "status": "error"}
@@ -192,6 +196,26 @@ def test_an_alias_with_one_fixed_mode_inherits_that_modes_deviations():
     # ...and not those of another mode: nearest's alias has no uint8 bilinear crash to inherit
     crash = {"type": "result", "backend": "torch", "op": "upsample_nearest", "mode": "all", "dtype": "uint8", "status": "error"}
     assert judge([crash], entries).unexpected
+
+
+def test_torchs_own_deviations_are_those_of_its_cpu_path():
+    """A deviation applies where its ``Where`` holds on the backend's path:
+    the uint8 internal assertion of the AVX kernels not on DEFAULT, the
+    DEFAULT kernel's uint8 width-one rows only there, and on no CPU path
+    (torch-cuda) only the unconditional ones."""
+
+    def links(backend: str, path: dict | None) -> set[str]:
+        return {e.link.split(": ")[1] for e in builtin_expectations([backend], {backend: path})}
+
+    vectorised = links("torch", AVX512_PATH)
+    default = links("torch@default", {**AVX512_PATH, "capability": "DEFAULT"})
+    assert "uint8-antialias-internal-assert" in vectorised - default
+    assert "uint8-width-one-default-kernel" in default - vectorised
+    assert "conv-transpose-zero-length-accepted" not in vectorised  # "accepts": not a verdict status
+    unconditional = links("torch-cuda", None)
+    assert "antialias-width-one" in unconditional
+    assert not unconditional & {"uint8-antialias-internal-assert", "uint8-width-one-default-kernel"}
+    assert links("numpy", AVX512_PATH) == set()
 
 
 def test_stale_needs_a_checked_case_in_the_entrys_scope():
