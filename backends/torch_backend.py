@@ -423,9 +423,15 @@ class TorchPathBackend(TorchBackend):
         if wanted is None or self._checked:
             return
         torch = self._torch()
+        before = os.environ.get("ATEN_CPU_CAPABILITY")
         os.environ["ATEN_CPU_CAPABILITY"] = wanted  # read once, at torch's first kernel call
         got = torch.backends.cpu.get_cpu_capability()
         if got != wanted.upper():
+            # not left behind for the processes this one starts (an oracle's worker among them)
+            if before is None:
+                del os.environ["ATEN_CPU_CAPABILITY"]
+            else:
+                os.environ["ATEN_CPU_CAPABILITY"] = before
             raise RuntimeError(
                 f"{self.name}: torch in this process runs its CPU kernels on {got}, not {wanted.upper()} "
                 "(the capability is fixed at torch's first kernel call): run it in its own worker process "

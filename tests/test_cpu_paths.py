@@ -1,0 +1,81 @@
+"""torch on a chosen CPU path (``torch@SETTINGS``) as a backend, against an oracle on the run's own path."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import backends
+from backends import BackendLoadError
+from backends.torch_backend import CpuPathSettings, TorchPathBackend, cpu_path
+from conformance.cases import Case, InputSpec
+from conformance.isolation import IsolatedChecker, oracle_outside
+from conformance.probe import machine_capabilities
+from conformance.session import ConfigError, RunConfig, Session
+from tests.cli_runner import run_cli
+
+#: uint8 bicubic to width 1: ATen's DEFAULT kernel repeats the first row (174 off), AVX2/AVX-512 are exact.
+WIDTH_ONE = Case("interpolate", InputSpec((1, 1, 5, 2), "uint8", "bytes", 0), {"mode": "bicubic", "size": (4, 1)})
+
+
+def test_settings_parse_and_name_the_path():
+    assert CpuPathSettings.parse("avx2") == CpuPathSettings("avx2")
+    assert CpuPathSettings.parse("default,no-onednn,threads=1") == CpuPathSettings("default", False, 1)
+    assert backends.load("torch@threads=1,avx2").name == "torch@avx2,threads=1"
+    for bad in ("avx3", "threads=0", "threads=x", ""):
+        with pytest.raises(BackendLoadError, match="no CPU path setting"):
+            backends.load(f"torch@{bad}")
+    path = {"capability": "AVX512", "onednn": True, "onednn_float16": True, "onednn_bfloat16": True, "threads": 2}
+    changed = CpuPathSettings("avx2", False, 1).applied_to(path)
+    assert changed == {"capability": "AVX2", "onednn": False, "onednn_float16": False, "onednn_bfloat16": False, "threads": 1}
+
+
+def test_onednn_and_threads_are_set_around_each_call_only():
+    import torch
+
+    before = (torch.get_num_threads(), torch.backends.mkldnn.enabled)
+    backend = TorchPathBackend("no-onednn,threads=1")
+    x = backend.from_numpy(WIDTH_ONE.materialize()["x"].astype("float32"))
+    assert backend.path()["onednn"] is False and backend.path()["threads"] == 1
+    backend.interpolate(x, scale_factor=2.0)
+    assert (torch.get_num_threads(), torch.backends.mkldnn.enabled) == before
+    assert cpu_path()["threads"] == before[0]
+
+
+def test_a_capability_this_process_cannot_take_is_refused_not_faked():
+    import torch
+
+    torch.ones(2) + 1  # this process's capability is fixed now
+    other = next((c for c in ("default", "avx2") if c.upper() != torch.backends.cpu.get_cpu_capability()), None)
+    backend = TorchPathBackend(other)
+    before = os.environ.get("ATEN_CPU_CAPABILITY")
+    with pytest.raises(RuntimeError, match="its own worker process"):
+        backend.from_numpy(WIDTH_ONE.materialize()["x"])
+    assert os.environ.get("ATEN_CPU_CAPABILITY") == before  # nothing left for the workers it starts
+
+
+@pytest.mark.skipif("avx2" not in machine_capabilities(), reason="ATen's DEFAULT kernels differ from AVX2's here only")
+def test_torch_on_default_is_judged_against_the_oracle_on_the_runs_own_path():
+    """torch@default's worker runs DEFAULT kernels; the oracle answers from
+    another process on the run's (vectorised) path.  Were the oracle asked in
+    the backend's worker, torch's own error would be the backend's (174) and
+    the case would pass."""
+    assert oracle_outside("torch@default") and not oracle_outside("torch")
+    with IsolatedChecker("torch@default") as checker:
+        result = checker.check(WIDTH_ONE.to_json())
+    assert result["status"] == "fail", result
+    assert result["comparison"]["torch_max_abs"] < 1 < result["comparison"]["max_abs"]
+
+
+def test_no_isolation_refuses_a_backend_that_moves_torchs_capability(tmp_path):
+    config = RunConfig(backend=["torch@default"], op=["pixel_shuffle"], examples=1, no_isolation=True)
+    with pytest.raises(ConfigError, match="drop --no-isolation"):
+        Session(config, tmp_path / "r.jsonl").run()
+
+
+def test_list_names_the_cpu_paths():
+    proc = run_cli("list")
+    assert proc.returncode == 0, proc.stderr
+    for spec in ("torch@default", "torch@avx2", "torch@no-onednn", "torch@threads=1"):
+        assert spec in proc.stdout
