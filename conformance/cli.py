@@ -60,6 +60,15 @@ def _parser() -> argparse.ArgumentParser:
         "--examples", type=int, default=400, metavar="N", help="drawn cases per variant and cell (default 400)"
     )
     _add_pictures_parser(sub)
+    deviations = sub.add_parser(
+        "deviations", help="torch's known deviations, each with the CPU paths it shows on and this machine's path"
+    )
+    deviations.add_argument(
+        "--probe",
+        action="store_true",
+        help="run each one's case on every CPU path this machine has (ATen capabilities x oneDNN on/off x 1, 2 "
+        "threads) and tell where it shows; exit 1 where that contradicts its condition",
+    )
     return parser
 
 
@@ -308,6 +317,32 @@ def cmd_list_variants(out: TextIO) -> int:
     return 0
 
 
+def cmd_deviations(probe: bool, out: TextIO) -> int:
+    """Each known deviation with its condition and whether it holds on this
+    machine's path; ``probe``: the table of every path (``conformance.probe``)."""
+    from backends.torch_backend import cpu_path, describe_path
+    from conformance.deviations import KNOWN_DEVIATIONS
+
+    here = cpu_path()
+    out.write(f"this process's torch CPU path: {describe_path(here)}\n")
+    for d in KNOWN_DEVIATIONS:
+        state = "shows here" if d.where.holds(here) else "not here"
+        out.write(f"  {d.name:<48} {d.op:<15} {state:<10} where: {d.where.describe()}\n")
+    if not probe:
+        return 0
+    from conformance.probe import probe_machine, wrong
+
+    rows = probe_machine()
+    out.write("\nprobed:\n")
+    for r in rows:
+        mark = "ok" if r["holds"] == r["shows"] else "WRONG CONDITION"
+        shows = "shows" if r["shows"] else "agrees"
+        out.write(f"  {r['deviation']:<48} {describe_path(r['path']):<52} {shows:<7} {mark}  ({r['detail'][:80]})\n")
+    bad = wrong(rows)
+    out.write(f"{len(rows)} probes, {len(bad)} contradicting their deviation's condition\n")
+    return 1 if bad else 0
+
+
 def cmd_list(out: TextIO) -> int:
     out.write("backends:\n")
     for name in backends.names():
@@ -376,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_report(args, sys.stdout)
         if args.command == "pictures":
             return cmd_pictures(args, sys.stdout)
+        if args.command == "deviations":
+            return cmd_deviations(args.probe, sys.stdout)
         if args.command == "discriminate":
             from conformance.discriminating import build
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol, cast
 
 import backends
 from backends import Backend, BackendLoadError
-from backends.torch_backend import CpuPathSettings, cpu_path
+from backends.torch_backend import CpuPathSettings, cpu_path, describe_path
 from conformance import ops
 from conformance.cases import Case, InputSpec
 from conformance.environment import environment
@@ -186,6 +186,11 @@ def oracle_cpu_path(oracle_spec: str) -> dict[str, Any] | None:
         return None
 
 
+def _described(path: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A CPU path as records keep it: its facts, and the line the report shows (``summary``)."""
+    return None if path is None else {**path, "summary": describe_path(path)}
+
+
 def load_backend(spec: str) -> Backend:
     """A backend that can run here, or ``ConfigError`` saying why not."""
     try:
@@ -309,11 +314,11 @@ class Session:
             return
         oracle_path = oracle_cpu_path(self.config.oracle)
         paths = torch_paths(loaded, oracle_path)
-        writer.write({**env, "config": self.config.to_json(), "oracle_cpu_path": oracle_path})
+        writer.write({**env, "config": self.config.to_json(), "oracle_cpu_path": _described(oracle_path)})
         for spec, backend in loaded:
             record = {"type": "backend", "name": backend.name, "spec": spec, "version": backend.version()}
             if backend.name in paths:
-                record["cpu_path"] = paths[backend.name]
+                record["cpu_path"] = _described(paths[backend.name])
             writer.write({**record, "available": True, "reason": ""})
         expectations = self.config.expectations([(spec, backend.name) for spec, backend in loaded], paths)
         if expectations:

@@ -34,7 +34,7 @@ except ImportError:  # a store without attempts: every record counts
 #: ``expected``: a failure or error an expected-deviations entry covers (``conformance.expected``).
 STATUSES = ("pass", "fail", "error", "expected", "unsupported")
 #: Environment fields that tell machines (and software stacks) apart.
-MACHINE_FIELDS = ("cpu", "cpu_count", "platform", "python", "numpy", "torch", "cupy")
+MACHINE_FIELDS = ("cpu", "cpu_count", "platform", "python", "numpy", "torch", "cupy", "oracle_cpu_path")
 #: backend, op, cell (mode), direction
 CellKey = tuple[str, str, str, str]
 #: The cell of an op's invalid calls (``conformance.ops.INVALID_CALLS_CELL``;

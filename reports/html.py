@@ -578,6 +578,8 @@ ENV_FIELDS: Sequence[tuple[str, str]] = (
     ("platform", "platform"),
     ("cpu", "CPU"),
     ("cpu_count", "CPUs"),
+    ("cpu_flags", "CPU kernel flags"),
+    ("oracle_cpu_path", "oracle's torch CPU path"),
     ("torch_threads", "torch threads"),
     ("gpu", "GPU"),
     ("seed", "seed"),
@@ -604,6 +606,10 @@ def _env_value(key: str, env: dict[str, Any]) -> str:
         return _gpu_text(value)
     if key == "argv" and isinstance(value, list):
         return _command_text([text(v) for v in value])
+    if isinstance(value, dict) and "summary" in value:  # a CPU path: the line the run wrote
+        return text(value["summary"])
+    if isinstance(value, list):
+        return " ".join(text(v) for v in value) or "none"
     if value is None:
         return "none"
     if isinstance(value, bool):
@@ -625,7 +631,9 @@ def _environments(data: ReportData) -> dict[str, Any]:
             elif b.get("available") is False:
                 values.append((f"unavailable: {text(b.get('reason'))}", "unavailable"))
             else:
-                values.append((f"{text(b.get('version'))} · --backend {text(b.get('spec'))}", ""))
+                path = b.get("cpu_path")
+                on = f" · CPU path {text(path.get('summary'))}" if isinstance(path, dict) else ""
+                values.append((f"{text(b.get('version'))} · --backend {text(b.get('spec'))}{on}", ""))
         backend_rows.append((name, values))
     columns = [{"machine": m.label, "run_id": r.run_id, "source": r.source, "results": len(r.results)} for m, r in runs]
     superseded = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -79,3 +80,42 @@ def test_list_names_the_cpu_paths():
     assert proc.returncode == 0, proc.stderr
     for spec in ("torch@default", "torch@avx2", "torch@no-onednn", "torch@threads=1"):
         assert spec in proc.stdout
+
+
+def test_records_and_report_name_the_oracles_path_and_each_torch_columns(tmp_path):
+    results, out = tmp_path / "r.jsonl", tmp_path / "report"
+    proc = run_cli("run", "--backend", "torch@default,threads=1", "--backend", "numpy", "--op", "pixel_shuffle",
+                   "--examples", "2", "--no-grad", "--results", str(results), "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    env = next(r for r in records if r["type"] == "environment")
+    assert env["oracle_cpu_path"]["capability"] == cpu_path()["capability"] and env["cpu_flags"] is not None
+    torch_record = next(r for r in records if r["type"] == "backend" and r["name"].startswith("torch@"))
+    assert torch_record["cpu_path"]["capability"] == "DEFAULT" and torch_record["cpu_path"]["threads"] == 1
+    assert "numpy" not in {r["name"] for r in records if r["type"] == "backend" and "cpu_path" in r}
+    assert run_cli("report", "--results", str(results), "--out", str(out)).returncode == 0
+    page = (out / "index.html").read_text()
+    assert "oracle&#39;s torch CPU path" in page or "oracle's torch CPU path" in page
+    assert env["oracle_cpu_path"]["summary"] in page
+    assert "CPU path DEFAULT, oneDNN" in page
+
+
+def test_deviations_command_lists_each_condition():
+    proc = run_cli("deviations")
+    assert proc.returncode == 0, proc.stderr
+    assert "this process's torch CPU path:" in proc.stdout
+    assert "conv-transpose-zero-length-accepted" in proc.stdout and "oneDNN on, 2+ threads" in proc.stdout
+
+
+def test_a_short_conformance_run_of_torch_on_every_path_this_machine_has(tmp_path):
+    """torch on each ATen capability the machine has, with oneDNN off and on
+    one thread, every op forward, against the oracle on the run's path: the
+    differences between torch's own kernels that no deviation names fail here."""
+    paths = [f"torch@{c}" for c in machine_capabilities()] + ["torch@no-onednn", "torch@threads=1"]
+    argv = [a for spec in paths for a in ("--backend", spec)]
+    results = tmp_path / "paths.jsonl"
+    proc = run_cli("run", *argv, "--no-grad", "--examples", "6", "--seed", "0", "--results", str(results), "--quiet")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    checked = {r["backend"] for r in records if r.get("type") == "result" and r["status"] != "unsupported"}
+    assert checked == {backends.load(spec).name for spec in paths}
