@@ -27,7 +27,8 @@ BACKENDS = ("reference", "numpy")
 ORACLE = Oracle()
 
 
-def _raised(fn: Any) -> BaseException | None:
+def raised(fn: Any) -> BaseException | None:
+    """What ``fn()`` raises (``None``: it returns), warnings silenced."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -56,7 +57,7 @@ def _mismatch(torch_exc: BaseException, ours: BaseException | None, carries: Any
 def _check_catalog_entry(case: Any, loaded: dict[str, Any]) -> list[str]:
     """The problems of one catalog entry (empty: it keeps the contract)."""
     words = [w.lower() for w in case.names_problem]
-    torch_exc = _raised(lambda: ORACLE.run_torch(case, case.materialize()))
+    torch_exc = raised(lambda: ORACLE.run_torch(case, case.materialize()))
     if torch_exc is None:
         return ["torch accepts it"]
     message = str(torch_exc).lower()
@@ -65,7 +66,7 @@ def _check_catalog_entry(case: Any, loaded: dict[str, Any]) -> list[str]:
         problems.append("it names no phrase of torch's message")
     for name, backend in loaded.items():
         arrays = {k: backend.from_numpy(a) for k, a in case.materialize().items()}
-        ours = _raised(lambda b=backend, a=arrays: invoke(b, case, a))
+        ours = raised(lambda b=backend, a=arrays: invoke(b, case, a))
         why = _mismatch(torch_exc, ours, lambda text: any(w in text.lower() for w in words))
         if why:
             problems.append(f"{name} {why}")

@@ -11,8 +11,6 @@ must raise as its OpInfo records.  torch's testing internals need
 from __future__ import annotations
 
 import re
-import warnings
-from typing import Any
 
 import pytest
 
@@ -20,6 +18,7 @@ import backends
 from conformance import ops, torch_errors
 from conformance.execute import Oracle, invoke
 from conformance.search import check_invalid_calls
+from tests.test_error_contract import raised
 
 BACKENDS = ("numpy", "reference")
 _missing = torch_errors.unavailable()
@@ -27,16 +26,6 @@ pytestmark = pytest.mark.skipif(_missing is not None, reason=str(_missing))
 
 INPUTS = [e for op in ops.names() for e in torch_errors.error_inputs(op)] if _missing is None else []
 CROSSING = [e for e in INPUTS if e.case is not None]
-
-
-def _raised(fn: Any) -> BaseException | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fn()
-    except Exception as exc:  # the exception is what is checked
-        return exc
-    return None
 
 
 def test_coverage_of_torchs_error_inputs(capsys):
@@ -61,7 +50,7 @@ def test_coverage_of_torchs_error_inputs(capsys):
 
 @pytest.mark.parametrize("e", INPUTS, ids=lambda e: e.describe())
 def test_torch_raises_as_its_opinfo_records(e):
-    exc = _raised(e.run_torch)
+    exc = raised(e.run_torch)
     assert isinstance(exc, e.error_type), f"torch: {exc!r}"
     assert re.search(e.error_regex, str(exc)), f"{e.error_regex!r} not in torch's {str(exc)!r}"
 
@@ -72,7 +61,7 @@ def test_backend_raises_torchs_class_with_a_message_matching_torchs_regex(e, nam
     backend = backends.load(name)
     case = e.case
     arrays = {k: backend.from_numpy(a) for k, a in case.materialize().items()}
-    exc = _raised(lambda: invoke(backend, case, arrays))
+    exc = raised(lambda: invoke(backend, case, arrays))
     assert isinstance(exc, e.error_type), f"{case.describe()}: {exc!r}; torch raises {e.error_type.__name__}"
     assert re.search(e.error_regex, str(exc)), f"{e.error_regex!r} not in {str(exc)!r}"
 
