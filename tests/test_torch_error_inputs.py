@@ -5,7 +5,7 @@ Every ``error_input`` of torch's OpInfos for the registry's ops
 protocol must make the numpy and reference backends raise torch's
 ``error_type`` with a message matching torch's ``error_regex``, and torch
 must raise as its OpInfo records.  torch's testing internals need
-``expecttest`` (tox installs it); without it every test here skips.
+``expecttest`` (tox installs it); without it those tests skip.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from tests.test_error_contract import raised
 
 BACKENDS = ("numpy", "reference")
 _missing = torch_errors.unavailable()
-pytestmark = pytest.mark.skipif(_missing is not None, reason=str(_missing))
+needs_opinfos = pytest.mark.skipif(_missing is not None, reason=str(_missing))
 
 INPUTS = [e for op in ops.names() for e in torch_errors.error_inputs(op)] if _missing is None else []
 CROSSING = [e for e in INPUTS if e.case is not None]
 
 
+@needs_opinfos
 def test_coverage_of_torchs_error_inputs(capsys):
     """The counts a reader needs: OpInfos read, error inputs, crossed and
     skipped (with why); torch 2.13 has 41 for max_pool and max_unpool, all crossing."""
@@ -48,6 +49,7 @@ def test_coverage_of_torchs_error_inputs(capsys):
     assert len(CROSSING) == len(INPUTS), "\n".join(skipped)
 
 
+@needs_opinfos
 @pytest.mark.parametrize("e", INPUTS, ids=lambda e: e.describe())
 def test_torch_raises_as_its_opinfo_records(e):
     exc = raised(e.run_torch)
@@ -55,6 +57,7 @@ def test_torch_raises_as_its_opinfo_records(e):
     assert re.search(e.error_regex, str(exc)), f"{e.error_regex!r} not in torch's {str(exc)!r}"
 
 
+@needs_opinfos
 @pytest.mark.parametrize("name", BACKENDS)
 @pytest.mark.parametrize("e", CROSSING, ids=lambda e: e.describe())
 def test_backend_raises_torchs_class_with_a_message_matching_torchs_regex(e, name):
@@ -66,6 +69,7 @@ def test_backend_raises_torchs_class_with_a_message_matching_torchs_regex(e, nam
     assert re.search(e.error_regex, str(exc)), f"{e.error_regex!r} not in {str(exc)!r}"
 
 
+@needs_opinfos
 def test_the_catalog_covers_every_class_of_torchs_error_inputs():
     """For each crossing input, a catalog entry of the same op names a phrase
     of torch's message for the protocol's call: the registry's catalog has
@@ -79,6 +83,7 @@ def test_the_catalog_covers_every_class_of_torchs_error_inputs():
     assert not uncovered, "\n".join(uncovered)
 
 
+@needs_opinfos
 def test_the_runs_invalid_calls_cell_checks_each_crossing_call_once():
     """``python -m conformance run``'s invalid-calls cell takes them after the catalog."""
     recorded = []
