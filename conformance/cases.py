@@ -62,6 +62,9 @@ DISTRIBUTIONS: dict[str, str] = {
         " np.iinfo({own}).max - 1, np.iinfo({own}).max], dtype={own}), {shape})"
     ),
     "bools": "rng.random({shape}) < 0.5",
+    # Every value zero: torch's own error inputs hold such arrays (zero
+    # unpooling indices, conformance.torch_errors); never drawn.
+    "zeros": "np.zeros({shape})",
     # Complex: real and imaginary parts drawn independently, put side by side
     # as float64 pairs and viewed as complex128 (``re + 1j * im`` would turn an
     # infinite part into NaN: 1j * inf has a NaN real part).

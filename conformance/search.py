@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.errors import Flaky, Unsatisfiable
 
 from backends import Backend
-from conformance import ops
+from conformance import ops, torch_errors
 from conformance.cases import SPECIAL_DISTRIBUTIONS, Case, InputSpec
 from conformance.diagnosis import MAX_FAILING, VariantChecker, VariantOracle, diagnose
 from conformance.execute import Oracle
@@ -391,14 +391,16 @@ def search_cell(
 def check_invalid_calls(
     op: str, backend: Backend, oracle: Oracle, record: Recorder, checker: Checker | None = None
 ) -> CellOutcome:
-    """Check the registry's invalid-call entries of ``op`` (no search: each
-    entry is a fixed call torch refuses); like a search, stop after
+    """Check the registry's invalid-call entries of ``op``, then torch's own
+    error inputs of it that cross the protocol (``conformance.torch_errors``,
+    where torch's testing internals import) (no search: each entry is a fixed
+    call torch refuses); like a search, stop after
     ``GIVE_UP_AFTER`` crashes or hangs in a row (an op that hangs on every
     call would cost a timeout per entry, 45 of them for interpolate)."""
     check = checker or in_process(backend, oracle)
     tally = _Tally(check, record)
     try:
-        for case in ops.get(op).invalid_calls:
+        for case in (*ops.get(op).invalid_calls, *torch_errors.invalid_calls(op)):
             tally(case)
     except _GiveUp:
         pass

@@ -65,18 +65,24 @@ def plan_max_pool(
     its messages' key phrases; the rank is ``len(kernel_size)`` (an int
     kernel: the input's rank minus 2).
 
-    torch's order: the input's rank (first for 1-D), the argument lengths, the
-    rank; per axis ``pooling_output_shape``'s checks (stride not zero, padding
+    torch's order (``max_pool{n}d(..., return_indices=True)``, the protocol's
+    call): the input's rank (first for 1-D), the argument lengths, the rank;
+    per axis ``pooling_output_shape``'s checks (stride not zero, padding
     non-negative and at most half the *effective* kernel ``(k - 1) * d + 1``);
     then kernel, stride and dilation positive, every non-batch dimension
     non-empty, padding at most half the kernel itself, an output of at least 1.
+    A 1-D message also words its check as ``max_pool1d()`` without indices
+    does (``_refused``), in this order.
     """
     n = spatial_rank(len(shape), kernel_size)
     ndim = len(shape)
+    empty_1d = f"max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:{list(shape)}"
     if n == 1 and ndim not in (2, 3):
-        raise RuntimeError(
-            f"max_pool1d: Expected 2 to 3 dimensions, but got {ndim}-dimensional tensor for argument #1 'self' "
-            "(pass a 2D (C, L) or 3D (N, C, L) input)"
+        raise _refused(
+            1,
+            f"Expected 2 to 3 dimensions, but got {ndim}-dimensional tensor for argument #1 'self' "
+            "(pass a 2D (C, L) or 3D (N, C, L) input)",
+            empty_1d,
         )
     k = _pool_tuple(kernel_size, n, "kernel_size")
     defaulted = stride is None or (not isinstance(stride, (int, np.integer)) and len(stride) == 0)
@@ -84,57 +90,105 @@ def plan_max_pool(
     p = _pool_tuple(padding, n, "padding")
     d = _pool_tuple(dilation, n, "dilation")
     if ndim not in (n + 1, n + 2):
-        raise RuntimeError(
-            f"max_pool{n}d: non-empty {n + 1}D or {n + 2}D (batch mode) tensor expected for input, "
-            f"but got a {ndim}D tensor of shape {list(shape)}"
+        raise _refused(
+            n,
+            f"non-empty {n + 1}D or {n + 2}D (batch mode) tensor expected for input, "
+            f"but got a {ndim}D tensor of shape {list(shape)}",
         )
     for si, pi, ki, di in zip(s, p, k, d):  # torch's pooling_output_shape, axis by axis
         if si == 0:
             because = f" (it defaults to kernel_size={list(k)}, which must be positive)" if defaulted else ""
-            raise RuntimeError(f"max_pool{n}d: stride should not be zero, but got stride={list(s)}{because}")
+            own = f"kernel_size must be greater than zero, but got {ki}" if defaulted else _positive("stride", si)
+            raise _refused(n, f"stride should not be zero, but got stride={list(s)}{because}", f"max_pool1d() {own}")
         if pi < 0:
-            raise RuntimeError(f"max_pool{n}d: pad must be non-negative, but got pad: {pi} (padding={list(p)})")
-        if pi > _c_div((ki - 1) * di + 1, 2):
-            raise RuntimeError(
-                f"max_pool{n}d: pad should be at most half of effective kernel size, but got pad={pi}, "
-                f"kernel_size={ki} and dilation={di}"
+            raise _refused(
+                n,
+                f"pad must be non-negative, but got pad: {pi} (padding={list(p)})",
+                f"max_pool1d() padding must be non-negative, but got {pi}",
             )
-    if any(v <= 0 for v in k):
-        raise RuntimeError(f"max_pool{n}d: kernel size should be greater than zero, but got kernel_size={list(k)}")
-    if any(v <= 0 for v in s):
-        raise RuntimeError(f"max_pool{n}d: stride should be greater than zero, but got stride={list(s)}")
-    if any(v <= 0 for v in d):
-        raise RuntimeError(f"max_pool{n}d: dilation should be greater than zero, but got dilation={list(d)}")
+        if pi > _c_div((ki - 1) * di + 1, 2):
+            raise _refused(
+                n,
+                f"pad should be at most half of effective kernel size, but got pad={pi}, "
+                f"kernel_size={ki} and dilation={di}",
+                _half_kernel_1d(p, k),
+            )
+    for name, values in (("kernel_size", k), ("stride", s), ("dilation", d)):
+        if any(v <= 0 for v in values):
+            # torch's with-indices wording: "kernel size should be ...", "stride should be ..."
+            said = "kernel size" if name == "kernel_size" else name
+            raise _refused(
+                n,
+                f"{said} should be greater than zero, but got {name}={list(values)}",
+                f"max_pool1d() {_positive(name, values[0])}",
+            )
     batch = ndim - n - 1  # 1 with a batch dimension, 0 without
     empty = [i for i in range(batch, ndim) if shape[i] == 0]
     if empty and n == 3:
-        raise RuntimeError(
-            f"max_pool3d: Expected input's non-batch dimensions to have positive length, but input has a shape of "
-            f"{list(shape)} and non-batch dimension {empty[0]} has length zero"
+        raise _refused(
+            3,
+            f"Expected input's non-batch dimensions to have positive length, but input has a shape of "
+            f"{list(shape)} and non-batch dimension {empty[0]} has length zero",
         )
     if empty:
-        raise RuntimeError(
-            f"max_pool{n}d: Expected {n + 1}D or {n + 2}D (batch mode) tensor with optional 0 dim batch size for "
-            f"input, but got: {list(shape)} (dimension {empty[0]} is empty; only the batch dimension may be)"
+        # torch runs 1-D pooling with indices as 2-D: its message names 3D or 4D
+        raise _refused(
+            n,
+            f"Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got: "
+            f"{list(shape)} (dimension {empty[0]} is empty; only the batch dimension may be)",
+            empty_1d,
         )
     if any(pi > ki // 2 for pi, ki in zip(p, k)):
-        raise RuntimeError(
-            f"max_pool{n}d: pad should be smaller than or equal to half of kernel size, but got "
-            f"padding={list(p)} and kernel_size={list(k)}"
+        raise _refused(
+            n,
+            f"pad should be smaller than or equal to half of kernel size, but got "
+            f"padding={list(p)} and kernel_size={list(k)}",
+            _half_kernel_1d(p, k),
         )
     spatial = tuple(shape[-n:])
     out = tuple(pooled_length(*args, ceil_mode) for args in zip(spatial, k, s, p, d))
     if any(o <= 0 for o in out):
         planes = [shape[-n - 1]]
-        raise RuntimeError(
-            f"max_pool{n}d: Given input size: ({'x'.join(map(str, planes + list(spatial)))}). Calculated output size: "
+        raise _refused(
+            n,
+            f"Given input size: ({'x'.join(map(str, planes + list(spatial)))}). Calculated output size: "
             f"({'x'.join(map(str, planes + list(out)))}). Output size is too small: make the kernel, dilation or "
-            "stride smaller, or the padding larger"
+            "stride smaller, or the padding larger",
+            f"max_pool1d() Invalid computed output size: {out[0]}",
         )
     return PoolPlan(k, s, p, d, out)
 
 
+def _refused(n: int, message: str, own_1d: str = "") -> RuntimeError:
+    """A refused ``max_pool{n}d`` call: torch's message for it with indices
+    (the protocol's call).  A 1-D message leads with ``own_1d``, the same
+    check as torch's ``max_pool1d`` without indices words it, for torch words
+    its 1-D pooling apart (``F.max_pool1d(x, 1, stride=0)``: "max_pool1d()
+    stride must be greater than zero, but got 0"; with ``return_indices=True``:
+    "stride should not be zero"), and torch's own error inputs of
+    ``max_pool1d`` name that wording."""
+    if n == 1 and own_1d:
+        return RuntimeError(f"{own_1d}; with return_indices=True: {message}")
+    return RuntimeError(f"max_pool{n}d: {message}")
+
+
+def _positive(name: str, value: int) -> str:
+    return f"{name} must be greater than zero, but got {value}"
+
+
+def _half_kernel_1d(p: tuple[int, ...], k: tuple[int, ...]) -> str:
+    """``max_pool1d()``'s padding check: at most half the kernel, dilation aside."""
+    return f"max_pool1d() padding should be at most half of kernel size, but got padding={p[0]} and kernel_size={k[0]}"
+
+
 _NUMBERS = {1: "one", 2: "two", 3: "three"}
+#: ``max_pool1d()``'s own wording of an argument of the wrong length (its
+#: kernel's length is the rank here, so never wrong).
+_LENGTH_1D = {
+    "stride": "must be None, an int, list of ints, or tuple of ints of size 1",
+    "padding": "must be an int, list of ints, or tuple of ints of size 1",
+    "dilation": "must be an int, list of ints or tuple of ints of size 1",
+}
 
 
 def _pool_tuple(value: IntOrSeq, n: int, name: str) -> tuple[int, ...]:
@@ -146,7 +200,11 @@ def _pool_tuple(value: IntOrSeq, n: int, name: str) -> tuple[int, ...]:
         raise TypeError(f"max_pool{n}d(): argument '{name}' must be tuple of ints, but got {value!r}")
     if len(values) not in (1, n):
         if n == 1:
-            raise RuntimeError(f"max_pool1d() argument '{name}' should contain one int (got {len(values)})")
+            raise _refused(
+                1,
+                f"max_pool1d() argument '{name}' should contain one int (got {len(values)})",
+                f"max_pool1d() {name} {_LENGTH_1D.get(name, '')} but got size {len(values)}",
+            )
         what = {"stride": "must either be omitted, a single int, or", "dilation": "must be either a single int, or"}
         raise RuntimeError(
             f"max_pool{n}d: {name} {what.get(name, 'must either be a single int, or')} a tuple of "

@@ -44,6 +44,7 @@ def _alias(
     torch_code: Callable[[Case], list[str]],
     summary: str,
     invalid: tuple[Case, ...] = (),
+    torch_opinfos: tuple[str, ...] = (),
 ) -> OpInfo:
     fixed_mode = None if "mode" in inspect.signature(args).parameters else args()["mode"]
     return register(
@@ -59,6 +60,7 @@ def _alias(
             exact_modes=DATA_MOVEMENT_MODES,
             alias_of=args,
             invalid_calls=invalid,
+            torch_opinfos=torch_opinfos,
         )
     )
 
@@ -95,6 +97,7 @@ UPSAMPLE_NEAREST = _alias(
         ),
         invalid_call("upsample_nearest", (4, 4), {"scale_factor": 2.0}, "Only 3D, 4D and 5D input", "(got 2D)"),
     ),
+    torch_opinfos=("nn.functional.upsample_nearest",),
 )
 UPSAMPLE_BILINEAR = _alias(
     "upsample_bilinear",
@@ -115,6 +118,7 @@ UPSAMPLE_BILINEAR = _alias(
             "only one of size or scale_factor should be defined",
         ),
     ),
+    torch_opinfos=("nn.functional.upsample_bilinear",),
 )
 MODULE_UPSAMPLE = _alias(
     "Upsample",

@@ -121,6 +121,7 @@ CONV_TRANSPOSE = register(
         vjp=conv_transpose_vjp,
         differentiable=("x", "weight", "bias"),
         invalid_calls=INVALID_CALLS,
+        torch_opinfos=tuple(f"nn.functional.conv_transpose{n}d" for n in (1, 2, 3)),
         deviations=deviations_for("conv_transpose"),
     )
 )

@@ -124,6 +124,8 @@ INTERPOLATE = register(
         vjp=interpolate_vjp,
         exact_modes=DATA_MOVEMENT_MODES,
         invalid_calls=INVALID_CALLS,
+        # one OpInfo per mode (variant_test_name), all of them named so
+        torch_opinfos=("nn.functional.interpolate",),
         deviations=deviations_for("interpolate"),
     )
 )

@@ -56,6 +56,7 @@ PIXEL_SHUFFLE = register(
             _call("pixel_shuffle", (1, 4, 2, 2), -2, "expects a positive upscale_factor"),
             _call("pixel_shuffle", (1, 4, 2, 2), 2.0, "must be int, not float"),
         ),
+        torch_opinfos=("nn.functional.pixel_shuffle",),
         deviations=deviations_for("pixel_shuffle"),
     )
 )
@@ -82,6 +83,7 @@ PIXEL_UNSHUFFLE = register(
             _call("pixel_unshuffle", (4, 4), 2, "expects input to have at least 3 dimensions"),
             _call("pixel_unshuffle", (1, 1, 4, 4), 2.0, "must be int, not float"),
         ),
+        torch_opinfos=("nn.functional.pixel_unshuffle",),
         deviations=deviations_for("pixel_unshuffle"),
     )
 )

@@ -24,6 +24,22 @@ def _max_unpool_code(case: Case) -> list[str]:
     return [f"out = F.max_unpool{n}d(t['x'], t['indices'], **kwargs)"]
 
 
+def _from_torch(torch_name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """``max_pool{n}d``'s or ``max_unpool{n}d``'s arguments -> the protocol's.
+
+    The protocol reads the rank from ``len(kernel_size)`` and an int kernel's
+    from the input (``x.ndim - 2``), while torch's function names it: an int
+    kernel becomes ``n`` ints.  ``return_indices`` goes: the protocol's
+    ``max_pool`` always returns them (an error of the call without indices
+    alone is found out when torch takes the protocol's call)."""
+    n = int(torch_name[-2])
+    arguments = {k: v for k, v in arguments.items() if k != "return_indices"}
+    kernel = arguments.get("kernel_size")
+    if isinstance(kernel, int):
+        arguments["kernel_size"] = (kernel,) * n
+    return arguments
+
+
 def _unpool(params: dict[str, Any], *words: str, indices: Any = None, x: tuple[int, ...] = (1, 2, 3, 3)) -> Case:
     indices = indices or UniqueIndices(x, 36, 2)
     return invalid_call("max_unpool", x, params, *words, operands=(("indices", indices),))
@@ -108,6 +124,8 @@ MAX_POOL = register(
             _pool((0, 1, 2, 10), {"kernel_size": (1, 1, 1)}, EMPTY_3D),
             _pool((2, 1, 0, 1, 2), {"kernel_size": (1, 1, 1)}, EMPTY_3D),
         ),
+        torch_opinfos=tuple(f"nn.functional.max_pool{n}d" for n in (1, 2, 3)),
+        from_torch=_from_torch,
         deviations=deviations_for("max_pool"),
     )
 )
@@ -192,6 +210,9 @@ MAX_UNPOOL = register(
                 indices=UniqueIndices((1, 1, 2, 2, 2), 8, 3),
             ),
         ),
+        # each also as variant "grad"
+        torch_opinfos=tuple(f"nn.functional.max_unpool{n}d" for n in (1, 2, 3)),
+        from_torch=_from_torch,
         deviations=deviations_for("max_unpool"),
     )
 )

@@ -50,6 +50,11 @@ def _no_fixed_cases(cell: str, dtypes_for: DtypeRule) -> list[Case]:
     return []
 
 
+def same_arguments(torch_name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """torch's keyword arguments are the protocol's (``OpInfo.from_torch``'s default)."""
+    return arguments
+
+
 @dataclass(frozen=True)
 class OpInfo:
     """Everything the harness knows about one op (see the module docstring)."""
@@ -88,6 +93,15 @@ class OpInfo:
     edge_cases: FixedCases = _no_fixed_cases
     #: Calls torch refuses, with words its message names (``Case.names_problem``).
     invalid_calls: tuple[Case, ...] = ()
+    #: The names of torch's own OpInfos of this op (``op_db`` of
+    #: ``torch.testing._internal.common_methods_invocations``), whose
+    #: ``error_inputs`` are a second source of invalid calls
+    #: (``conformance.torch_errors``).
+    torch_opinfos: tuple[str, ...] = ()
+    #: ``from_torch(torch_name, arguments)``: the keyword arguments of a call of
+    #: torch's OpInfo ``torch_name`` (bound to the protocol's parameter names)
+    #: -> the protocol's arguments for the same call.
+    from_torch: Callable[[str, dict[str, Any]], dict[str, Any]] = same_arguments
     #: Where torch 2.13 strays from the reference or is broken (data, tested).
     deviations: tuple[Deviation, ...] = ()
     #: What ``list`` calls the cells ("modes" or "cells").
