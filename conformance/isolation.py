@@ -176,14 +176,12 @@ def _worker_main(
         resource.setrlimit(resource.RLIMIT_AS, (int(memory_limit), int(memory_limit)))
     from functools import cache
 
-    import backends
     from conformance.cases import Case
     from conformance.diagnosis import VariantOracle
-    from conformance.execute import Oracle
     from conformance.verdict import judge_case
 
     variant_oracle = cache(VariantOracle)
-    step, subnormals, load_error = ["materialize"], SubnormalMode(), None
+    step, subnormals = ["materialize"], SubnormalMode()
 
     def phase(name: str) -> None:
         step[0] = name
@@ -191,12 +189,7 @@ def _worker_main(
         if shared_step is not None:
             shared_step.value = STEPS.index(name)
 
-    try:
-        backend = None if spec == ORACLE_ONLY else backends.load(spec)
-        oracle = Oracle(backends.load(oracle_spec))
-        import torch.nn.functional  # noqa: F401 -- the oracle's first case must not pay for the import
-    except Exception as exc:  # reported with every case: the backend cannot load here
-        backend, load_error = None, f"{type(exc).__name__}: {exc}"
+    backend, oracle, load_error = _load(spec, oracle_spec)
     conn.send(("ready", None))
     while True:
         message = conn.recv()
@@ -220,6 +213,20 @@ def _worker_main(
         except BaseException as exc:  # noqa: BLE001 - anything the harness did not expect, reported not fatal
             result = _unexpected(exc, step[0])
         conn.send(("result", result, answer))
+
+
+def _load(spec: str, oracle_spec: str) -> tuple[Any, Any, str | None]:
+    """The worker's backend (``None`` for ``ORACLE_ONLY``) and oracle, or why they could not load."""
+    import backends
+    from conformance.execute import Oracle
+
+    try:
+        backend = None if spec == ORACLE_ONLY else backends.load(spec)
+        oracle = Oracle(backends.load(oracle_spec))
+        import torch.nn.functional  # noqa: F401 -- the oracle's first case must not pay for the import
+    except Exception as exc:  # reported with every case: the backend cannot load here
+        return None, None, f"{type(exc).__name__}: {exc}"
+    return backend, oracle, None
 
 
 def _oracle_answer(oracle: Any, case: Any, phase: Any, torch_failure: str | None) -> tuple[str, dict[str, Any], Any]:
