@@ -7,6 +7,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,20 +21,24 @@ from tests.cli_runner import run_cli
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _always(isolation: str, calls: list) -> Any:
+    """A checker whose worker crashes (``"crash"``) or hangs (``"timeout"``) on every case it is given (into ``calls``)."""
+
+    def check(case):
+        calls.append(case)
+        return Result("broken", case, "error", f"the worker: {isolation}", extra={"isolation": isolation})
+
+    return check
+
+
 def test_a_cell_that_keeps_crashing_gives_up_and_records_each_case_once():
     """Hypothesis replays the example that stopped it; that replay must not
     check (and record) the crashing case a second time."""
     from backends import load
 
     recorded: list[Result] = []
-    calls = []
-
-    def crashing(case):
-        calls.append(case)
-        return Result("crashy", case, "error", "the worker died", extra={"isolation": "crash"})
-
     cell = Cell("pixel_shuffle", "all", examples=20, shrink_seconds=1)
-    outcome = search_cell(cell, load("numpy"), "crashy", Oracle(), recorded.append, crashing)
+    outcome = search_cell(cell, load("numpy"), "crashy", Oracle(), recorded.append, _always("crash", []))
     plain = [r for r in recorded if not r.minimal]
     assert len(plain) == GIVE_UP_AFTER == outcome.counts["error"]
     assert [r for r in recorded if r.minimal], "the first failure is still shrunk and reported"
@@ -46,11 +51,7 @@ def test_invalid_calls_give_up_on_the_first_hang():
     from conformance.search import check_invalid_calls
 
     recorded: list[Result] = []
-
-    def hanging(case):
-        return Result("hangs", case, "error", "no answer within 60 s", extra={"isolation": "timeout"})
-
-    outcome = check_invalid_calls("interpolate", load("numpy"), Oracle(), recorded.append, hanging)
+    outcome = check_invalid_calls("interpolate", load("numpy"), Oracle(), recorded.append, _always("timeout", []))
     assert len(get("interpolate").invalid_calls) > GIVE_UP_AFTER
     assert len(recorded) == 1 == outcome.counts["error"]
 
@@ -61,15 +62,9 @@ def test_a_hanging_cell_waits_out_one_hang_exploring_and_one_shrinking():
     Hypothesis's simplest, is the minimal one."""
     from backends import load
 
-    recorded: list[Result] = []
-    calls = []
-
-    def hanging(case):
-        calls.append(case)
-        return Result("hangs", case, "error", "no answer within 2 s", extra={"isolation": "timeout"})
-
+    calls: list = []
     cell = Cell("interpolate", "bilinear", examples=20, shrink_seconds=60)
-    outcome = search_cell(cell, load("numpy"), "hangs", Oracle(), recorded.append, hanging)
+    outcome = search_cell(cell, load("numpy"), "hangs", Oracle(), lambda r: None, _always("timeout", calls))
     assert outcome.counts["error"] == 1 and len(calls) == 2, [c.describe() for c in calls]
     assert outcome.minimal is not None and outcome.minimal.case == calls[1] and not outcome.budget_cut
 
