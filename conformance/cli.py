@@ -19,8 +19,8 @@ from backends import BackendLoadError
 from conformance import ops
 from conformance.dependencies import message as missing_dependency
 from conformance.expected import judge, run_expectations
-from conformance.isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT
-from conformance.search import DEFAULT_SHRINK_SECONDS
+from conformance.isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT_SCALE, HANG_ALLOWANCE
+from conformance.search import DEFAULT_FAILURE_BUDGET, DEFAULT_SHRINK_SECONDS
 from conformance.session import DEFAULT_BACKENDS, DEFAULT_RESULTS, ConfigError, RunConfig, Session, resume
 from reports.terminal import Progress, summary
 
@@ -134,28 +134,7 @@ def _add_selection_arguments(run: argparse.ArgumentParser) -> None:
 
 def _add_search_arguments(run: argparse.ArgumentParser) -> None:
     """How a run searches: examples, seed, isolation, oracle, gradients, resume."""
-    run.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help=f"per-case limit in the worker process (default {DEFAULT_TIMEOUT:g})",
-    )
-    run.add_argument(
-        "--memory-limit-gib",
-        type=float,
-        default=DEFAULT_MEMORY_LIMIT / 2**30,
-        metavar="GIB",
-        help=f"address-space cap of a worker (default {DEFAULT_MEMORY_LIMIT / 2**30:g}; 0: none)",
-    )
-    run.add_argument(
-        "--shrink-seconds",
-        type=float,
-        default=DEFAULT_SHRINK_SECONDS,
-        metavar="SECONDS",
-        help=f"time to shrink a cell's failure before reporting the smallest so far "
-        f"(default {DEFAULT_SHRINK_SECONDS:g})",
-    )
+    _add_limit_arguments(run)
     run.add_argument(
         "--no-isolation",
         action="store_true",
@@ -187,6 +166,50 @@ def _add_search_arguments(run: argparse.ArgumentParser) -> None:
         "--strict",
         action="store_true",
         help="fail the run when an --expected entry is stale (its cells were checked and did not fail)",
+    )
+
+
+def _add_limit_arguments(run: argparse.ArgumentParser) -> None:
+    """What a run's cases and failing cells may take: time and memory."""
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"per-case limit in the worker process (default {DEFAULT_TIMEOUT:g})",
+    )
+    run.add_argument(
+        "--timeout-scale",
+        type=float,
+        default=DEFAULT_TIMEOUT_SCALE,
+        metavar="FACTOR",
+        help=f"the backend's step of a case may take FACTOR times what torch took on it, plus "
+        f"{HANG_ALLOWANCE:g} s, within --timeout: a hang is called in seconds on a small case "
+        f"(default {DEFAULT_TIMEOUT_SCALE:g}; 0: every case gets the whole --timeout)",
+    )
+    run.add_argument(
+        "--memory-limit-gib",
+        type=float,
+        default=DEFAULT_MEMORY_LIMIT / 2**30,
+        metavar="GIB",
+        help=f"address-space cap of a worker (default {DEFAULT_MEMORY_LIMIT / 2**30:g}; 0: none)",
+    )
+    run.add_argument(
+        "--shrink-seconds",
+        type=float,
+        default=DEFAULT_SHRINK_SECONDS,
+        metavar="SECONDS",
+        help=f"time to shrink a cell's failure before reporting the smallest so far "
+        f"(default {DEFAULT_SHRINK_SECONDS:g})",
+    )
+    run.add_argument(
+        "--failure-budget",
+        type=float,
+        default=DEFAULT_FAILURE_BUDGET,
+        metavar="SECONDS",
+        help="time a failing cell's failure path may take: its shrink, its diagnosis and the special cases "
+        "it checks after its first failure; what the budget cuts short is recorded and reported "
+        f"(default {DEFAULT_FAILURE_BUDGET:g})",
     )
 
 
@@ -376,8 +399,10 @@ def _config(args: argparse.Namespace) -> RunConfig:
         jobs=args.jobs if args.jobs is not None else os.cpu_count() or 1,
         shard=args.shard,
         timeout=args.timeout,
+        timeout_scale=args.timeout_scale,
         memory_limit_gib=args.memory_limit_gib,
         shrink_seconds=args.shrink_seconds,
+        failure_budget=args.failure_budget,
         no_isolation=args.no_isolation,
         expected=args.expected,
         strict=args.strict,

@@ -13,7 +13,9 @@ the verdict is "no known variant", never a guess.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,8 +92,16 @@ class Diagnosis:
     passing: int = 0
     #: The best single variant's share when none explains everything.
     partial: tuple[str, int] | None = None
+    #: The variants left unchecked when the cell's failure budget ran out (0: none).
+    unchecked: int = 0
 
     def describe(self) -> str:
+        text = self._verdict()
+        if self.unchecked:
+            text += f" (the failure budget ran out with {self.unchecked} variant(s) unchecked)"
+        return text
+
+    def _verdict(self) -> str:
         if self.verdict == "variant":
             names = " = ".join(self.variants)
             tie = " (they coincide on every case checked)" if len(self.variants) > 1 else ""
@@ -116,6 +126,7 @@ class Diagnosis:
             "failing": self.failing,
             "passing": self.passing,
             "partial": list(self.partial) if self.partial else None,
+            "unchecked": self.unchecked,
             "summary": self.describe(),
         }
 
@@ -131,15 +142,25 @@ def diagnose(
     passing: Sequence[Case],
     check_with: VariantChecker,
     oracle: Oracle | None = None,
+    deadline: float | None = None,
 ) -> Diagnosis:
-    """Rank the op's variants on the cell's failing and passing cases (see the module docstring)."""
+    """Rank the op's variants on the cell's failing and passing cases (see
+    the module docstring).  ``deadline`` (``time.monotonic``): no variant is
+    checked after it; the verdict is then among those checked, and says so."""
     oracle = oracle or Oracle()
     failing, passing = list(failing)[:MAX_FAILING], list(passing)[:MAX_PASSING]
     candidates = [v for v in variants_for(op) if direction == "forward" or v.backward]
     explains: dict[str, set[int]] = {}
-    for v in candidates:
+    for checked, v in enumerate(candidates):
+        if deadline is not None and time.monotonic() > deadline:
+            return dataclasses.replace(_rank(explains, failing, passing), unchecked=len(candidates) - checked)
         if all(_agrees(v, case, oracle) for case in passing):
             explains[v.name] = {i for i, case in enumerate(failing) if check_with(case, v.name).status == "pass"}
+    return _rank(explains, failing, passing)
+
+
+def _rank(explains: dict[str, set[int]], failing: list[Case], passing: list[Case]) -> Diagnosis:
+    """The verdict from which failing cases each variant explains (among those agreeing on the passing ones)."""
     everything = set(range(len(failing)))
     full = [name for name, hits in explains.items() if hits == everything]
     if full and failing:

@@ -8,7 +8,7 @@ step it is in to a shared integer (a message per step cost each case five
 wake-ups of the parent), so that when the worker
 
 * crashes (a segfault, ``os._exit``, the kernel's OOM killer), or
-* does not answer within the per-case timeout (a hang),
+* does not answer within its limit (a hang: see ``limit_of``),
 
 the parent knows whose fault it was, kills and restarts the worker, and
 records an ``error`` result that says what happened, where; the run goes on.
@@ -35,7 +35,9 @@ import json
 import multiprocessing as mp
 import pickle
 import signal
+import time
 from collections import OrderedDict
+from functools import cache
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -48,6 +50,22 @@ DEFAULT_MEMORY_LIMIT = 8 << 30
 #: before its first case: not part of any case's timeout (a loaded machine
 #: takes seconds to import torch, which is no hang of the case).
 STARTUP_TIMEOUT = 300.0
+#: The backend's step of a case may take ``timeout_scale`` (default this)
+#: times what the oracle took on the case, plus ``HANG_ALLOWANCE`` seconds,
+#: and never more than the timeout: a hang on the small cases Hypothesis
+#: draws is called in seconds instead of a whole ``--timeout``, while a slow
+#: but working backend still gets its time on a large case (a hundred times
+#: torch's is slower than any port worth checking: a pure-Python loop over a
+#: large image is about that).  The oracle's own steps keep the full timeout.
+DEFAULT_TIMEOUT_SCALE = 100.0
+#: Seconds the backend's step gets beyond the scaled oracle time: its own
+#: warm-up on a case (lazy imports, a JIT compiling a new shape, the first
+#: call of a cell timed twice), which no oracle time predicts.
+HANG_ALLOWANCE = 2.0
+#: The parent's first wait for an answer while the oracle runs (seconds),
+#: doubled up to ``MAX_POLL``: it must notice the backend's step starting,
+#: and a case answers within the first wait almost always (one wake-up).
+FIRST_POLL, MAX_POLL = 0.02, 0.25
 
 
 #: What a forkserver imports once, before it forks any worker.
@@ -164,28 +182,28 @@ def _worker_main(
     oracle_spec: str = "torch",
     shared_step: Any = None,
     share: bool = False,
+    timing: Any = None,
 ) -> None:
     """The worker's loop: load the backend, then check cases until told to stop.
     ``shared_step``: a shared integer, where it writes the index (in ``PHASES``)
     of the step it is in, for the parent to read if it dies or hangs.
     ``share``: send back what the oracles said about each case, for other
-    backends' checks of it."""
+    backends' checks of it.  ``timing``: see ``OracleClock``."""
     if memory_limit:
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (int(memory_limit), int(memory_limit)))
-    from functools import cache
-
     from conformance.cases import Case
     from conformance.diagnosis import VariantOracle
     from conformance.verdict import judge_case
 
     variant_oracle = cache(VariantOracle)
-    step, subnormals = ["materialize"], SubnormalMode()
+    step, subnormals, clock = ["materialize"], SubnormalMode(), OracleClock(timing)
 
     def phase(name: str) -> None:
         step[0] = name
         subnormals.step(name)
+        clock.step(name)
         if shared_step is not None:
             shared_step.value = STEPS.index(name)
 
@@ -205,7 +223,7 @@ def _worker_main(
         answer = None
         try:
             judge = oracle if variant is None else variant_oracle(variant)
-            want = _loads(known)
+            clock.start(want := _loads(known), torch_failure)
             outcome, used = judge_case(Case.from_json(case_json), backend, judge, phase, torch_failure, want)
             result = subnormals.explain(outcome).to_json()
             if share and variant is None and want is None and used is not None:
@@ -235,6 +253,57 @@ def _oracle_answer(oracle: Any, case: Any, phase: Any, torch_failure: str | None
         return "result", {"status": "oracle"}, _dumps(oracle.expected(case, case.materialize(), phase, torch_failure))
     except BaseException as exc:  # noqa: BLE001 -- reported, not fatal
         return "result", _unexpected(exc, "torch"), None
+
+
+class OracleClock:
+    """Times a case's oracle steps in the worker, and writes into ``timing``
+    (two shared floats) the oracle's seconds and the time (``time.monotonic``,
+    one clock for every process) when the backend's step begins, before the
+    step itself: the parent then knows the step's limit while it runs.
+
+    The oracle's seconds: torch's step where it ran; what torch took when
+    another backend's check already asked it (``want``; 0 where torch
+    raised: the backend should raise as fast); the reference's step where a
+    variant stands for torch (a diagnosis); ``UNKNOWN`` where torch is known
+    to die or hang on the case (the step gets the full timeout)."""
+
+    def __init__(self, timing: Any) -> None:
+        self.timing = timing
+        self.spent: dict[str, float] = {}
+        self.current = ("materialize", time.monotonic())
+        self.known: float | None = None
+
+    def start(self, want: Any, torch_failure: str | None) -> None:
+        self.spent, self.current = {}, ("idle", time.monotonic())
+        self.known = UNKNOWN if torch_failure is not None else None
+        if want is not None:
+            self.known = want.torch_time_s or 0.0
+
+    def step(self, name: str) -> None:
+        now = time.monotonic()
+        previous, since = self.current
+        self.spent[previous] = self.spent.get(previous, 0.0) + now - since
+        self.current = (name, now)
+        if name == "backend" and self.timing is not None:
+            oracle = self.known if self.known is not None else self.spent.get("torch", self.spent.get("reference"))
+            self.timing[0] = UNKNOWN if oracle is None else oracle
+            self.timing[1] = now
+
+
+#: The oracle's seconds where they are not known: the backend's step gets the full timeout.
+UNKNOWN = -1.0
+
+
+def limit_of(timeout: float, scale: float, oracle_s: float) -> tuple[float, dict[str, Any]]:
+    """The backend step's limit (seconds) after the oracle took ``oracle_s``
+    on the case (``DEFAULT_TIMEOUT_SCALE``), and how it was set: a result's
+    ``limit`` record (``seconds``, ``oracle_s``, ``rule``, ``text``)."""
+    if oracle_s < 0 or scale <= 0 or scale * oracle_s + HANG_ALLOWANCE >= timeout:
+        known = None if oracle_s < 0 else oracle_s
+        return timeout, {"seconds": timeout, "oracle_s": known, "rule": "timeout", "text": "the --timeout"}
+    limit = scale * oracle_s + HANG_ALLOWANCE
+    text = f"{scale:g}x the oracle's {oracle_s:.2g} s + {HANG_ALLOWANCE:g} s allowance"
+    return limit, {"seconds": round(limit, 3), "oracle_s": oracle_s, "rule": "scaled", "text": text}
 
 
 def _unexpected(exc: BaseException, step: str) -> dict[str, Any]:
@@ -278,7 +347,9 @@ class IsolatedChecker:
 
     ``check(case)`` returns the result's JSON record; a crash or timeout comes
     back as an ``error`` record with ``isolation`` set to ``"crash"`` or
-    ``"timeout"`` and the step it happened in.
+    ``"timeout"`` and the step it happened in (a timeout: with its ``limit``).
+    Each case's steps must end within ``timeout`` of its start, the backend's
+    within ``limit_of(timeout, timeout_scale, what the oracle took)``.
     """
 
     def __init__(
@@ -288,8 +359,10 @@ class IsolatedChecker:
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
         oracle_spec: str = "torch",
         shared: SharedOracle | None = SHARED,
+        timeout_scale: float = DEFAULT_TIMEOUT_SCALE,
     ) -> None:
         self.spec = spec
+        self.timeout_scale = timeout_scale
         self.oracle_spec = oracle_spec
         #: Where the oracle's answers are shared with other checkers (``None``: not shared).
         self.shared = shared
@@ -300,6 +373,8 @@ class IsolatedChecker:
         self._conn: Connection | None = None
         #: The step the worker is in (an index into ``STEPS``), written by the worker.
         self._step: Any = None
+        #: The oracle's seconds on the case and when the backend's step began (``OracleClock``).
+        self._timing: Any = None
         self.restarts = 0
         #: Where its cases' oracle answers come from when its own worker may not give them.
         self._oracle: OracleWorker | None = None
@@ -309,9 +384,10 @@ class IsolatedChecker:
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
         self._step = self._ctx.RawValue("i", STEPS.index("startup"))
+        self._timing = self._ctx.RawArray("d", 2)
         self._process = self._ctx.Process(
             target=_worker_main,
-            args=(child, self.spec, self.memory_limit, self.oracle_spec, self._step, trusted(self.spec)),
+            args=(child, self.spec, self.memory_limit, self.oracle_spec, self._step, trusted(self.spec), self._timing),
             daemon=True,
         )
         self._process.start()
@@ -369,7 +445,7 @@ class IsolatedChecker:
         self, case_json: dict[str, Any], torch_failure: str | None, variant: str | None, known: bytes | None
     ) -> tuple[dict[str, Any], bytes | None]:
         """The worker's result and the oracle's answer it sent (pickled), if any."""
-        step = "materialize"
+        step, limit = "materialize", None
         try:
             if self._process is None or not self._process.is_alive():
                 step = "startup"
@@ -391,12 +467,14 @@ class IsolatedChecker:
             assert self._conn is not None and self._step is not None
             self._step.value = STEPS.index(step)
             self._conn.send((case_json, torch_failure, variant, known))
-            if self._conn.poll(self.timeout):
+            limit = self._wait()
+            if limit is None:
                 _, payload, answer = self._conn.recv()
                 return payload, answer
             step = STEPS[self._step.value]
             what = "timeout"
-            detail = f"no answer within {self.timeout:g} s (a hang?) while running {PHASES[step]}"
+            within = f"{limit['seconds']:.3g} s ({limit['text']}; a hang?)"
+            detail = f"no answer within {within} while running {PHASES[step]}"
         except (EOFError, OSError, BrokenPipeError):
             self._process.join(5)
             if self._step is not None:
@@ -406,7 +484,31 @@ class IsolatedChecker:
         self._kill()
         self.restarts += 1
         blame = "" if step == "backend" else " (not the backend's own code)"
-        return {"status": "error", "message": detail + blame, "isolation": what, "phase": step}, None
+        error = {"status": "error", "message": detail + blame, "isolation": what, "phase": step}
+        return ({**error, "limit": limit} if limit is not None else error), None
+
+    def _wait(self) -> dict[str, Any] | None:
+        """Wait for the worker's answer to the case just sent: ``None`` once it
+        is there, else the limit that ran out (``limit_of``'s record).  Every
+        step ends within ``timeout`` of now; the backend's within its own
+        limit of its start, which the parent learns when it begins (so it
+        polls in short, growing waits until then)."""
+        assert self._conn is not None and self._step is not None and self._timing is not None
+        end = time.monotonic() + self.timeout
+        pause, backend = FIRST_POLL, STEPS.index("backend")
+        while True:
+            deadline, in_backend = end, self._step.value == backend
+            limit = limit_of(self.timeout, 0.0, UNKNOWN)
+            if in_backend:  # the worker wrote the timing before the step
+                limit = limit_of(self.timeout, self.timeout_scale, self._timing[0])
+                deadline = min(end, self._timing[1] + limit[0])
+            wait = max(0.0, deadline - time.monotonic())
+            if self._conn.poll(wait if in_backend else min(wait, pause)):
+                return None
+            pause = min(2 * pause, MAX_POLL)
+            now = time.monotonic()
+            if now >= end or (now >= deadline and self._step.value == backend):
+                return limit[1]
 
 
 class OracleWorker(IsolatedChecker):

@@ -22,6 +22,8 @@ EXTRA_FIELDS = (
     "diagnosis",
     "exceptions",
     "call",
+    "limit",
+    "budget",
 )
 
 
@@ -43,7 +45,10 @@ class Result:
     #: failure card shows, see ``conformance.windows``), ``separates`` (the
     #: variants a discriminating case tells apart from torch's semantics),
     #: ``exceptions`` (where torch or the backend raised: what each did),
-    #: ``call`` (a library adapter's ``call_used``: the library call made).
+    #: ``call`` (a library adapter's ``call_used``: the library call made),
+    #: ``limit`` (a timeout: the limit that ran out and how it was set, see
+    #: ``conformance.isolation.limit_of``), ``budget`` (a minimal case: what
+    #: the cell's failure budget cut short, see ``conformance.search``).
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -93,3 +98,5 @@ class CellOutcome:
     minimal: Result | None = None
     #: The variants the cell's passing discriminating cases separate (``conformance.power``).
     power: Power = field(default_factory=Power)
+    #: What the cell's failure budget cut short (``conformance.search._Budget``).
+    budget_cut: list[str] = field(default_factory=list)

@@ -3,6 +3,7 @@ shrink of the first failure to a minimal case with its repro."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,11 +27,18 @@ from conformance.strategies import backward_case
 from conformance.verdict import check_case
 from reference.dtypes import is_floating
 
-#: A cell stops exploring after this many crashes or hangs in a row (each
-#: costs a worker restart or a timeout); its first failure is still shrunk.
+#: A cell stops exploring after this many crashes in a row (each costs a
+#: worker restart), or after its first hang (each costs a wait of its limit:
+#: one hang is enough); its first failure is still shrunk.
 GIVE_UP_AFTER = 3
 #: Seconds a cell's shrinking may take before the smallest failure so far is reported.
 DEFAULT_SHRINK_SECONDS = 60.0
+#: Seconds a failing cell's failure path may take: the layout and
+#: special-value cases it checks after its first failure, the shrink and the
+#: diagnosis.  Each is cut short when the budget is spent, and the minimal
+#: case's record says so (``budget``): a broken backend's run costs seconds
+#: per cell, not minutes, while a working one's never meets the budget.
+DEFAULT_FAILURE_BUDGET = 60.0
 
 Checker = Callable[[Case], Result]
 Recorder = Callable[[Result], None]
@@ -47,6 +55,7 @@ class Cell:
     seed: int = 0
     dtypes: Sequence[str] | None = None
     shrink_seconds: float = DEFAULT_SHRINK_SECONDS
+    failure_budget: float = DEFAULT_FAILURE_BUDGET
 
     def describe(self) -> str:
         return f"{self.op} {self.cell}{' backward' if self.direction == 'backward' else ''}"
@@ -146,17 +155,24 @@ class _GiveUp(Exception):
     """Raised out of Hypothesis to stop a cell whose backend keeps crashing."""
 
 
+def _key(case: Case) -> str:
+    return json.dumps(case.to_json(), sort_keys=True)
+
+
 class _Tally:
     """Records each result, counts it, keeps the first failure, and gives up
-    after ``GIVE_UP_AFTER`` crashes or hangs in a row.  Once given up it checks
-    nothing more, so Hypothesis's replay of the example that raised
-    ``_GiveUp`` records nothing twice."""
+    after ``GIVE_UP_AFTER`` crashes in a row or a hang.  Once given up it
+    checks nothing more, so Hypothesis's replay of the example that raised
+    ``_GiveUp`` records nothing twice.  It keeps each case's result, so that
+    the shrink (whose first draws replay the exploration's) runs no case the
+    cell checked already: a hang is waited out once."""
 
     def __init__(self, check: Checker, record: Recorder) -> None:
         self.check, self.record = check, record
         self.outcome = CellOutcome()
         self.first_failure: Result | None = None
         self.streak = 0
+        self.seen: dict[str, Result] = {}
         #: A few failing and passing cases, for a diagnosis.
         self.failing: list[Case] = []
         self.passing: list[Case] = []
@@ -169,6 +185,7 @@ class _Tally:
         if self.gave_up:
             raise _GiveUp
         result = self.check(case)
+        self.seen.setdefault(_key(case), result)
         if separates:
             result.extra["separates"] = list(separates)
         self.note(result)
@@ -184,7 +201,36 @@ class _Tally:
         if sample is not None and len(sample) < MAX_FAILING and not result.extra.get("isolation"):
             sample.append(result.case)
         self.record(result)
-        self.streak = self.streak + 1 if result.extra.get("isolation") else 0
+        isolation = result.extra.get("isolation")
+        self.streak = self.streak + (GIVE_UP_AFTER if isolation == "timeout" else 1) if isolation else 0
+
+    def known_or_check(self, case: Case) -> Result:
+        """The cell's result of ``case`` if it checked it already, else a new check (not recorded)."""
+        return self.seen.get(_key(case)) or self.check(case)
+
+
+class _Budget:
+    """A failing cell's failure budget (``DEFAULT_FAILURE_BUDGET``): the
+    seconds its failure path has spent, and what the budget cut short."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.spent = seconds, 0.0
+        self.cut: list[str] = []
+
+    def left(self) -> float:
+        return max(0.0, self.seconds - self.spent)
+
+    @contextmanager
+    def charge(self) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.spent += time.monotonic() - start
+
+    def record(self) -> dict[str, Any] | None:
+        """The minimal case's ``budget`` record; ``None`` when it cut nothing."""
+        return {"seconds": self.seconds, "spent": round(self.spent, 3), "cut": self.cut} if self.cut else None
 
 
 _COMMON: dict[str, Any] = dict(
@@ -295,11 +341,14 @@ def _explore(cell: Cell, strategy: Any, dtypes_for: _Recorder, tally: _Tally, ba
     _DRAWN[_drawn_key(cell)] = _Drawn(dict(dtypes_for.answers), cases)  # a copy: a shrink may ask more
 
 
-def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result) -> Result:
+def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result, seconds: float) -> tuple[Result, bool]:
     """Let Hypothesis shrink the first failure it meets, for at most
-    ``cell.shrink_seconds``; the smallest failure so far wins."""
+    ``seconds``; the smallest failure so far wins.  A hang ends the shrink
+    (each more would cost a wait of its limit).  Also whether the time ran
+    out before Hypothesis was done."""
     smallest: list[Result] = []
-    deadline = time.monotonic() + cell.shrink_seconds
+    deadline = time.monotonic() + seconds
+    stopped = [False]
 
     class _Failed(AssertionError):
         pass
@@ -308,8 +357,9 @@ def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result) ->
     @settings(max_examples=cell.examples, phases=[Phase.generate, Phase.shrink], **_COMMON)
     @given(strategy)
     def shrink(case: Case) -> None:
-        if smallest and time.monotonic() > deadline:
-            return  # out of time: every further try "passes", ending the shrink
+        if smallest and (time.monotonic() > deadline or smallest[0].extra.get("isolation") == "timeout"):
+            stopped[0] = stopped[0] or time.monotonic() > deadline
+            return  # out of time, or a hang: every further try "passes", ending the shrink
         result = check(case)
         if result.failed:
             smallest[:] = [result]
@@ -321,7 +371,7 @@ def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result) ->
     except (_Failed, Flaky):
         pass
     # Only fixed cases failed (Hypothesis met none): report the first as is.
-    return smallest[0] if smallest else first_failure
+    return (smallest[0] if smallest else first_failure), stopped[0]
 
 
 #: Each backend's floating-point mode, over all its cells in this process (the
@@ -350,9 +400,52 @@ def search_cell(
     ``cell.examples`` drawn cases, recording each result (and the variants the
     passing discriminating cases separate: ``outcome.power``); if any failed, shrink the first failure to a
     minimal case and record that with its repro.  ``checker`` runs one case
-    (default: in this process; the session passes an isolated worker's)."""
+    (default: in this process; the session passes an isolated worker's).
+    The failure path runs within ``cell.failure_budget`` (``_Budget``)."""
     check = checker or in_process(backend, oracle)
-    tally = _Tally(check, record)
+    tally, budget = _Tally(check, record), _Budget(cell.failure_budget)
+    _chosen_cases(cell, backend, tally, budget)
+    dtypes_for = _Recorder(shared_dtypes(cell, backend))
+    strategy = case_strategy(cell, backend, dtypes_for)
+    if strategy is None:
+        tally.note(_unsupported(cell, backend, f"{backend.name} takes no dtype torch takes in {cell.describe()}"))
+        return tally.outcome
+    if not tally.gave_up:
+        _explore(cell, strategy, dtypes_for, tally, backend)
+    if tally.first_failure is None:
+        return tally.outcome
+    with budget.charge():
+        minimal, stopped = _shrink(
+            cell, strategy, tally.known_or_check, tally.first_failure, min(cell.shrink_seconds, budget.left())
+        )
+    if stopped:
+        budget.cut.append("the shrink")
+    minimal = Result(**{**minimal.__dict__, "minimal": True, "repro": repro(minimal.case, spec)})
+    if minimal.status == "fail":
+        judge = variant_checker or (lambda case, name: check_case(case, backend, VariantOracle(name)))
+        failing = [minimal.case, *(c for c in tally.failing if c != minimal.case)]
+        with budget.charge():
+            found = diagnose(cell.op, cell.direction, failing, tally.passing, judge, oracle, _deadline(budget))
+        if found.unchecked:
+            budget.cut.append("the diagnosis")
+        minimal.extra = {**minimal.extra, "diagnosis": found.to_json()}
+    spent = budget.record()
+    if spent is not None:
+        minimal.extra = {**minimal.extra, "budget": spent}
+        tally.outcome.budget_cut = list(budget.cut)
+    tally.outcome.minimal = minimal
+    record(minimal)
+    return tally.outcome
+
+
+def _deadline(budget: _Budget) -> float:
+    return time.monotonic() + budget.left()
+
+
+def _chosen_cases(cell: Cell, backend: Backend, tally: _Tally, budget: _Budget) -> None:
+    """The cell's discriminating, fixed and edge cases, then its first fixed
+    (or discriminating) case in each memory layout and special-value
+    distribution: those within the failure budget once the cell has failed."""
     discriminating, power = discriminating_cases(cell, backend)
     tally.outcome.power = power
     try:
@@ -364,28 +457,16 @@ def search_cell(
             tally(case)
         first = fixed[0] if fixed else discriminating[0].case if discriminating else None
         for case in (*relaid(first), *revalued(first)):
-            tally(case)
+            if tally.first_failure is None:
+                tally(case)
+                continue
+            if not budget.left():
+                budget.cut.append("the layout and special-value cases")
+                break
+            with budget.charge():
+                tally(case)
     except _GiveUp:
         pass
-    dtypes_for = _Recorder(shared_dtypes(cell, backend))
-    strategy = case_strategy(cell, backend, dtypes_for)
-    if strategy is None:
-        tally.note(_unsupported(cell, backend, f"{backend.name} takes no dtype torch takes in {cell.describe()}"))
-        return tally.outcome
-    if not tally.gave_up:
-        _explore(cell, strategy, dtypes_for, tally, backend)
-    if tally.first_failure is None:
-        return tally.outcome
-    minimal = _shrink(cell, strategy, check, tally.first_failure)
-    minimal = Result(**{**minimal.__dict__, "minimal": True, "repro": repro(minimal.case, spec)})
-    if minimal.status == "fail":
-        judge = variant_checker or (lambda case, name: check_case(case, backend, VariantOracle(name)))
-        failing = [minimal.case, *(c for c in tally.failing if c != minimal.case)]
-        found = diagnose(cell.op, cell.direction, failing, tally.passing, judge, oracle)
-        minimal.extra = {**minimal.extra, "diagnosis": found.to_json()}
-    tally.outcome.minimal = minimal
-    record(minimal)
-    return tally.outcome
 
 
 def check_invalid_calls(

@@ -28,10 +28,16 @@ from conformance.execute import Oracle
 from conformance.expected import Expectation, ExpectedFileError, builtin_expectations
 from conformance.expected import load as load_expected
 from conformance.expected import validate as validate_expected
-from conformance.isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, IsolatedChecker, oracle_outside
+from conformance.isolation import (
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TIMEOUT_SCALE,
+    IsolatedChecker,
+    oracle_outside,
+)
 from conformance.parallel import Pool
 from conformance.results import CellOutcome, Result
-from conformance.search import DEFAULT_SHRINK_SECONDS, Cell, check_invalid_calls, search_cell
+from conformance.search import DEFAULT_FAILURE_BUDGET, DEFAULT_SHRINK_SECONDS, Cell, check_invalid_calls, search_cell
 from conformance.store import ResultsWriter, current_results, read_records
 
 #: Backends checked when none is named: every built-in one that is no oracle.
@@ -70,8 +76,14 @@ class RunConfig:
     oracle: str = "torch"
     no_grad: bool = False
     timeout: float = DEFAULT_TIMEOUT
+    #: The backend's step of a case may take this many times the oracle's
+    #: time on it (plus an allowance, within ``timeout``); 0: the whole
+    #: ``timeout`` (``conformance.isolation.limit_of``).
+    timeout_scale: float = DEFAULT_TIMEOUT_SCALE
     memory_limit_gib: float = DEFAULT_MEMORY_LIMIT / 2**30
     shrink_seconds: float = DEFAULT_SHRINK_SECONDS
+    #: Seconds a failing cell's shrink, diagnosis and later special cases may take (``conformance.search``).
+    failure_budget: float = DEFAULT_FAILURE_BUDGET
     no_isolation: bool = False
     #: Only these directions ("forward", "backward"); None: both (unless ``no_grad``).
     direction: list[str] | None = None
@@ -100,6 +112,10 @@ class RunConfig:
             raise ConfigError("--examples must be at least 1")
         if self.timeout <= 0:
             raise ConfigError("--timeout must be positive")
+        if self.failure_budget < 0:
+            raise ConfigError("--failure-budget must not be negative")
+        if self.timeout_scale < 0:
+            raise ConfigError("--timeout-scale must be 0 (off) or positive")
         if self.jobs < 1:
             raise ConfigError("--jobs must be at least 1")
         if self.shard is not None:
@@ -145,7 +161,8 @@ class RunConfig:
             ]
             for direction in directions:
                 for cell in chosen:
-                    yield Cell(op, cell, direction, self.examples, self.seed or 0, self.dtype, self.shrink_seconds)
+                    seed, budget = self.seed or 0, self.failure_budget
+                    yield Cell(op, cell, direction, self.examples, seed, self.dtype, self.shrink_seconds, budget)
             forward = not self.direction or "forward" in self.direction
             if info.invalid_calls and forward and (not self.mode or ops.INVALID_CALLS_CELL in self.mode):
                 yield Cell(op, ops.INVALID_CALLS_CELL)
@@ -331,7 +348,8 @@ class Session:
         if self.config.no_isolation:
             return None, None, None
         memory = self.config.memory_limit_gib * 2**30 or None
-        isolated = IsolatedChecker(spec, self.config.timeout, memory, self.config.oracle)
+        config = self.config
+        isolated = IsolatedChecker(spec, config.timeout, memory, config.oracle, timeout_scale=config.timeout_scale)
 
         def checker(case: Case) -> Result:
             return Result.from_json(isolated.check(case.to_json()), case, backend.name)
@@ -375,7 +393,8 @@ class Session:
             outcome = search_cell(cell, backend, spec, oracle, record, checker, variant_checker)
         key = {"backend": backend.name, "op": cell.op, "mode": cell.cell, "direction": cell.direction}
         done = {"type": "cell_done", **key, "attempt": attempt, "counts": outcome.counts}
-        writer.write({**done, "variants": outcome.power.to_json()})
+        cut = {"budget_cut": outcome.budget_cut} if outcome.budget_cut else {}
+        writer.write({**done, "variants": outcome.power.to_json(), **cut})
         if self.progress is not None:
             self.progress.finish(progress_note(outcome))
         return outcome

@@ -7,7 +7,8 @@ Schema (one object per line, each with a ``type``):
     (harness version and commit, date, Python, NumPy, torch, CuPy, CPU, GPU,
     seed, examples per cell, argv) and ``config``: the run's settings
     (backends, ops, modes, dtypes, examples, seed, isolation, timeout,
-    memory_limit, shrink_seconds, jobs, shard), which ``--resume`` reuses.
+    timeout_scale, memory_limit, shrink_seconds, failure_budget, jobs, shard),
+    which ``--resume`` reuses.
 ``backend``
     ``run_id``, ``name``, ``spec`` (as given to ``--backend``), ``version``,
     ``available``, ``reason``.
@@ -29,10 +30,14 @@ Schema (one object per line, each with a ``type``):
     as display text, from ``conformance.windows.failure_values``; null when
     there were no outputs to show), which the HTML report draws; ``call``
     (backends with a ``call_used(op, params)``, the library adapters: the
-    library call the case was mapped to; absent for unsupported cases).
+    library call the case was mapped to; absent for unsupported cases);
+    ``limit`` (a timeout: ``seconds``, ``oracle_s``, ``rule`` scaled or
+    timeout, ``text``: how the hang was called, ``conformance.isolation.limit_of``);
+    ``budget`` (a minimal case whose failure path the cell's failure budget
+    cut short: ``seconds``, ``spent``, ``cut``, the parts it cut).
 ``cell_done``
     Closes a cell: ``run_id``, ``backend``, ``op``, ``mode``, ``attempt``,
-    ``counts``.  A cell without one was cut short (a killed run); ``--resume``
+    ``counts``, ``budget_cut`` (only where the failure budget cut something).  A cell without one was cut short (a killed run); ``--resume``
     checks it again, and readers keep only the finished attempt
     (``current_results``).
 ``resume``

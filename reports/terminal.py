@@ -92,6 +92,10 @@ def failure_lines(r: dict[str, Any], expected: Expectation | None) -> list[str]:
     diagnosis = r.get("diagnosis")
     if isinstance(diagnosis, dict) and diagnosis.get("summary"):
         lines.append(f"diagnosis: {diagnosis['summary']}")
+    budget = r.get("budget")
+    if isinstance(budget, dict) and budget.get("cut"):
+        cut = ", ".join(budget["cut"])
+        lines.append(f"failure budget ({budget['seconds']:g} s) spent: cut short {cut}")
     if expected is not None:
         link = f" ({expected.link})" if expected.link else ""
         lines.append(f"expected deviation ({expected.source}): {expected.reason}{link}")

@@ -390,3 +390,100 @@ class ConvTransposeDropsImaginary(NumpyBackend):
             return super().conv_transpose(x, weight, bias, *args, **kwargs)
         real = [None if a is None else a.real.copy() for a in (x, weight, bias)]
         return super().conv_transpose(*real, *args, **kwargs).astype(x.dtype)
+
+
+# --- the broken mix of issue 33: each breaks every interpolate call ---------
+#
+# A new backend's first runs: one that breaks on every call of an op, forward
+# and backward, invalid calls included.  ``benchmarks/test_bench_failure_path.py``
+# times the mix on interpolate; ``tests/test_isolation.py`` checks what it records.
+
+
+class _BreaksInterpolate(NumpyBackend):
+    """Numpy's interpolate and gradients, each passed through ``broken``."""
+
+    def broken(self, x, out):
+        raise NotImplementedError
+
+    def interpolate(self, x, *args, **kwargs):
+        return self.broken(x, lambda: super(_BreaksInterpolate, self).interpolate(x, *args, **kwargs))
+
+    def vjp(self, op, grad_output, x, **kwargs):
+        if op != "interpolate":
+            return super().vjp(op, grad_output, x, **kwargs)
+        grads = lambda: super(_BreaksInterpolate, self).vjp(op, grad_output, x, **kwargs)  # noqa: E731
+        return self.broken(x, grads)
+
+
+class Crash(_BreaksInterpolate):
+    """Dies of SIGSEGV on every interpolate call."""
+
+    name = "broken-crash"
+
+    def broken(self, x, out):
+        import ctypes
+
+        ctypes.string_at(0)  # reads address 0: SIGSEGV
+
+
+class Hang(_BreaksInterpolate):
+    """Never returns from an interpolate call."""
+
+    name = "broken-hang"
+
+    def broken(self, x, out):
+        import time
+
+        while True:
+            time.sleep(1)
+
+
+class Hog(_BreaksInterpolate):
+    """Asks for a terabyte on every interpolate call."""
+
+    name = "broken-hog"
+
+    def broken(self, x, out):
+        return np.ones((1 << 40,), dtype=np.uint8)
+
+
+class Mutate(_BreaksInterpolate):
+    """Scales its input in place, then interpolates it."""
+
+    name = "broken-mutate"
+
+    def broken(self, x, out):
+        if x.size:
+            x[...] = x * 2
+        return out()
+
+
+class Shape(_BreaksInterpolate):
+    """Returns one element too few along the last axis."""
+
+    name = "broken-shape"
+
+    def broken(self, x, out):
+        y = out()
+        if isinstance(y, dict):
+            return {k: v[..., :-1] for k, v in y.items()}
+        return y[..., :-1]
+
+
+class NaN(_BreaksInterpolate):
+    """Puts a NaN into every non-empty floating result."""
+
+    name = "broken-nan"
+
+    def broken(self, x, out):
+        y = out()
+        if isinstance(y, dict):
+            return {k: self.broken(x, lambda v=v: v) for k, v in y.items()}
+        if y.size and y.dtype.kind == "f":
+            y = y.copy()
+            y.flat[0] = np.nan
+        return y
+
+
+#: The broken mix of issue 33, as ``--backend`` specs.
+BROKEN_MIX = tuple(f"tests.broken_backends:{name}" for name in ("Crash", "Hang", "Hog", "Mutate", "Shape", "NaN"))

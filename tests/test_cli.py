@@ -217,3 +217,16 @@ def test_list_variants_names_each_variant_as_a_backend_spec():
     listed = [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
     assert listed == [f"variant:{v.name}" for v in all_variants()]
     assert load(listed[-1]).name == all_variants()[-1].name
+
+
+def test_a_spent_failure_budget_is_recorded_with_the_cell_and_reported(tmp_path):
+    results = tmp_path / "r.jsonl"
+    args = ["run", "--backend", "tests.broken_backends:NaN", "--op", "interpolate", "--mode", "bilinear"]
+    args += ["--no-grad", "--examples", "3", "--seed", "0", "--jobs", "1", "--failure-budget", "0"]
+    proc = run_cli(*args, "--timeout-scale", "50", "--results", str(results))
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "failure budget (0 s) spent: cut short" in proc.stdout
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert records[0]["config"]["failure_budget"] == 0 and records[0]["config"]["timeout_scale"] == 50
+    done = [r for r in records if r["type"] == "cell_done"]
+    assert done and "the shrink" in done[0]["budget_cut"]

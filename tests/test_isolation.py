@@ -89,7 +89,9 @@ def test_a_mix_of_good_and_broken_backends_is_reported_backend_by_backend(tmp_pa
     assert crash and all(r["phase"] == "backend" for r in crash)
     assert "SIGSEGV" in crash[0]["message"]
     hang = [r for r in by_backend["hangs"] if r.get("isolation") == "timeout"]
-    assert hang and "no answer within 3 s" in hang[0]["message"]
+    # called at 100x torch's time + the allowance, sooner than the --timeout of 3 s
+    assert hang and hang[0]["limit"]["rule"] == "scaled" and hang[0]["limit"]["seconds"] < 3, hang[0]
+    assert f"no answer within {hang[0]['limit']['seconds']:.3g} s" in hang[0]["message"]
     assert any("MemoryError" in m for m in messages("hogs-memory", "pixel_unshuffle"))
     assert any(m.startswith("shape") for m in messages("wrong-shape", "pixel_shuffle"))
     assert any("non-finite" in m for m in messages("returns-nan", "interpolate"))
@@ -151,6 +153,55 @@ def test_a_workers_start_up_is_not_part_of_a_cases_timeout():
     with IsolatedChecker(BROKEN + "SlowToLoad", timeout=2) as checker:
         record = checker.check(case.to_json())
     assert record["status"] == "pass", record.get("message")
+
+
+def _small_bilinear_case():
+    from conformance.cases import Case, InputSpec
+
+    return Case("interpolate", InputSpec((1, 2, 5, 5), "float32"), {"mode": "bilinear", "scale_factor": 2.0})
+
+
+def test_a_hang_on_a_small_case_is_called_at_a_hundred_times_torchs_time_not_the_timeout():
+    from conformance.isolation import HANG_ALLOWANCE, IsolatedChecker
+
+    with IsolatedChecker(BROKEN + "Hang", timeout=60) as checker:
+        record = checker.check(_small_bilinear_case().to_json())
+    limit = record["limit"]
+    assert record["isolation"] == "timeout" and record["phase"] == "backend", record
+    assert limit["rule"] == "scaled" and 0 < limit["oracle_s"] < 0.5, limit
+    assert limit["seconds"] == pytest.approx(100 * limit["oracle_s"] + HANG_ALLOWANCE, abs=1e-3)
+    assert "100x the oracle's" in record["message"] and "allowance" in record["message"]
+
+
+def test_with_no_timeout_scale_a_hang_waits_the_whole_timeout():
+    from conformance.isolation import IsolatedChecker
+
+    with IsolatedChecker(BROKEN + "Hang", timeout=2.5, timeout_scale=0) as checker:
+        record = checker.check(_small_bilinear_case().to_json())
+    assert record["limit"]["rule"] == "timeout" and record["limit"]["seconds"] == 2.5, record
+    assert "no answer within 2.5 s (the --timeout" in record["message"]
+
+
+def test_the_backends_limit_scales_with_the_oracles_time_within_the_timeout():
+    from conformance.isolation import HANG_ALLOWANCE, UNKNOWN, limit_of
+
+    assert limit_of(60, 100, 0.01)[0] == pytest.approx(1 + HANG_ALLOWANCE)
+    assert limit_of(60, 100, 0.01)[1]["rule"] == "scaled"
+    # a large case torch takes a second on: the whole timeout, never more
+    assert limit_of(60, 100, 1.0) == (60, {"seconds": 60, "oracle_s": 1.0, "rule": "timeout", "text": "the --timeout"})
+    assert limit_of(60, 100, UNKNOWN)[0] == 60 and limit_of(60, 0, 0.01)[0] == 60  # torch hung; scaling off
+
+
+def test_a_working_backend_is_not_cut_by_the_scaled_limit():
+    """Many cases in a row on one worker: none is called a hang, the first of
+    a cell (timed twice, the worker's warm-up) included."""
+    from conformance.isolation import IsolatedChecker
+    from conformance.ops import get
+
+    cases = [_small_bilinear_case(), *get("interpolate").fixed_cases("bicubic", lambda mode, aa: ["float32"])]
+    with IsolatedChecker("numpy", timeout=60) as checker:
+        records = [checker.check(case.to_json()) for case in cases]
+    assert all(r["status"] == "pass" for r in records), [r["message"] for r in records]
 
 
 def test_a_killed_run_loses_nothing_and_resumes_without_repeating_work(tmp_path):

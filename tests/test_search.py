@@ -7,6 +7,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,39 +21,52 @@ from tests.cli_runner import run_cli
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _always(isolation: str, calls: list) -> Any:
+    """A checker whose worker crashes (``"crash"``) or hangs (``"timeout"``) on every case it is given (into ``calls``)."""
+
+    def check(case):
+        calls.append(case)
+        return Result("broken", case, "error", f"the worker: {isolation}", extra={"isolation": isolation})
+
+    return check
+
+
 def test_a_cell_that_keeps_crashing_gives_up_and_records_each_case_once():
     """Hypothesis replays the example that stopped it; that replay must not
     check (and record) the crashing case a second time."""
     from backends import load
 
     recorded: list[Result] = []
-    calls = []
-
-    def crashing(case):
-        calls.append(case)
-        return Result("crashy", case, "error", "the worker died", extra={"isolation": "crash"})
-
     cell = Cell("pixel_shuffle", "all", examples=20, shrink_seconds=1)
-    outcome = search_cell(cell, load("numpy"), "crashy", Oracle(), recorded.append, crashing)
+    outcome = search_cell(cell, load("numpy"), "crashy", Oracle(), recorded.append, _always("crash", []))
     plain = [r for r in recorded if not r.minimal]
     assert len(plain) == GIVE_UP_AFTER == outcome.counts["error"]
     assert [r for r in recorded if r.minimal], "the first failure is still shrunk and reported"
 
 
-def test_invalid_calls_give_up_on_a_backend_that_keeps_hanging():
-    """Each entry would cost a timeout: the check stops after a few in a row."""
+def test_invalid_calls_give_up_on_the_first_hang():
+    """Each entry would cost a wait of its limit: one hang is enough (crashes: a few in a row)."""
     from backends import load
     from conformance.ops import get
     from conformance.search import check_invalid_calls
 
     recorded: list[Result] = []
-
-    def hanging(case):
-        return Result("hangs", case, "error", "no answer within 60 s", extra={"isolation": "timeout"})
-
-    outcome = check_invalid_calls("interpolate", load("numpy"), Oracle(), recorded.append, hanging)
+    outcome = check_invalid_calls("interpolate", load("numpy"), Oracle(), recorded.append, _always("timeout", []))
     assert len(get("interpolate").invalid_calls) > GIVE_UP_AFTER
-    assert len(recorded) == GIVE_UP_AFTER == outcome.counts["error"]
+    assert len(recorded) == 1 == outcome.counts["error"]
+
+
+def test_a_hanging_cell_waits_out_one_hang_exploring_and_one_shrinking():
+    """The first hang ends the exploration; the shrink checks no case the
+    cell checked already, and ends at the first hang it meets: its case,
+    Hypothesis's simplest, is the minimal one."""
+    from backends import load
+
+    calls: list = []
+    cell = Cell("interpolate", "bilinear", examples=20, shrink_seconds=60)
+    outcome = search_cell(cell, load("numpy"), "hangs", Oracle(), lambda r: None, _always("timeout", calls))
+    assert outcome.counts["error"] == 1 and len(calls) == 2, [c.describe() for c in calls]
+    assert outcome.minimal is not None and outcome.minimal.case == calls[1] and not outcome.budget_cut
 
 
 def test_a_later_backend_checks_the_cases_an_earlier_one_drew_when_its_dtypes_answer_alike(monkeypatch):
@@ -200,3 +214,34 @@ def test_every_cell_checks_each_special_value_distribution_whatever_the_draws(mo
         assert run(flushing) == {"pass"}
     finally:
         torch.set_flush_denormal(False)
+
+
+def test_a_spent_failure_budget_cuts_the_failure_path_short_and_says_so():
+    """With no budget a failing cell still reports its first failure shrunk
+    as far as one failing try, but skips its later special cases, stops the
+    shrink and checks no variant; the record and the summary say what was cut."""
+    from backends import load
+    from reports.terminal import failure_lines
+
+    recorded: list[Result] = []
+    cell = Cell("interpolate", "bilinear", examples=5, seed=0, failure_budget=0)
+    outcome = search_cell(cell, load(BROKEN_NAN), BROKEN_NAN, Oracle(), recorded.append)
+    minimal = outcome.minimal
+    assert minimal is not None and minimal.status == "fail"
+    cut = ["the layout and special-value cases", "the shrink", "the diagnosis"]
+    assert outcome.budget_cut == cut == minimal.extra["budget"]["cut"]
+    assert minimal.extra["diagnosis"]["unchecked"] > 0 and "budget ran out" in minimal.extra["diagnosis"]["summary"]
+    lines = failure_lines(minimal.to_json(), None)
+    assert f"failure budget (0 s) spent: cut short {', '.join(cut)}" in lines
+
+
+def test_within_its_failure_budget_a_failing_cell_cuts_nothing():
+    from backends import load
+
+    cell = Cell("interpolate", "bilinear", examples=5, seed=0)
+    outcome = search_cell(cell, load(BROKEN_NAN), BROKEN_NAN, Oracle(), lambda r: None)
+    assert outcome.minimal is not None and not outcome.budget_cut and "budget" not in outcome.minimal.extra
+    assert outcome.minimal.extra["diagnosis"]["unchecked"] == 0
+
+
+BROKEN_NAN = "tests.broken_backends:NaN"
