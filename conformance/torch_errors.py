@@ -26,6 +26,7 @@ it this source is empty and ``unavailable()`` says why.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import re
@@ -186,6 +187,11 @@ def _crossing(info: OpInfo, torch_name: str, e: Any) -> tuple[Case | None, str]:
     if not isinstance(refused, e.error_type):
         did = "takes" if refused is None else f"raises {type(refused).__name__} ({refused}) on"
         return None, f"torch {did} the protocol's call {case.describe()}, not {e.error_type.__name__}"
+    if not re.search(e.error_regex, str(refused)):
+        # torch words the protocol's call otherwise (max_pool1d with indices: "stride should not be
+        # zero"): torch's own words there name the problem too, or torch would fail its own contract
+        said = str(refused).strip().splitlines()[0]
+        case = dataclasses.replace(case, names_problem=(phrase, said))
     return case, ""
 
 

@@ -95,6 +95,20 @@ def test_the_runs_invalid_calls_cell_checks_each_crossing_call_once():
     assert all(r.status == "pass" for r in recorded), [r.message for r in recorded if r.status != "pass"]
 
 
+@needs_opinfos
+@pytest.mark.parametrize("op", sorted({e.op for e in CROSSING}))
+def test_torch_itself_conforms_on_every_crossing_call(op):
+    """torch as the backend, through the protocol, passes the same calls: where
+    its protocol call words the problem otherwise than the OpInfo's regex
+    (``max_pool1d`` with indices: "stride should not be zero"), that wording
+    names the problem too (it failed its own contract before)."""
+    recorded = []
+    check_invalid_calls(op, backends.load("torch"), Oracle(), recorded.append)
+    assert recorded and all(r.status == "pass" for r in recorded), [
+        f"{r.case.describe()}: {r.message}" for r in recorded if r.status != "pass"
+    ]
+
+
 @pytest.mark.parametrize(
     "regex,phrase",
     [
