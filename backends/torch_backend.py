@@ -440,7 +440,7 @@ class TorchPathBackend(TorchBackend):
         self._checked = True
 
     @contextlib.contextmanager
-    def _on_path(self) -> Iterator[None]:
+    def on_path(self) -> Iterator[None]:
         self._take_capability()
         torch = self._torch()
         threads, onednn = torch.get_num_threads(), torch._C._get_mkldnn_enabled()
@@ -456,14 +456,14 @@ class TorchPathBackend(TorchBackend):
 
     def path(self) -> dict[str, Any]:
         """The facts of its path (``cpu_path``), read on it."""
-        with self._on_path():
+        with self.on_path():
             return cpu_path()
 
 
 def _on_path(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapped(self: TorchPathBackend, *args: Any, **kwargs: Any) -> Any:
-        with self._on_path():
+        with self.on_path():
             return method(self, *args, **kwargs)
 
     return wrapped

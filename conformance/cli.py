@@ -143,8 +143,10 @@ def _add_search_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--oracle",
         default="torch",
-        choices=["torch", "torch-cuda"],
-        help="the torch the backends are compared with (default torch, on the CPU; torch-cuda on a GPU machine)",
+        metavar="SPEC",
+        help="the torch the backends are compared with: torch (default, on the CPU), torch-cuda on a GPU machine, "
+        "or torch on a chosen oneDNN and thread setting (torch@no-onednn, torch@threads=1; for another CPU "
+        "capability set ATEN_CPU_CAPABILITY for the whole run)",
     )
     run.add_argument(
         "--no-grad",

@@ -9,6 +9,7 @@ reference runs the registry's float64 forward or VJP.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Callable
@@ -233,7 +234,9 @@ class Oracle:
         code = compiled("\n".join(torch_lines(case)), f"<torch code of {case.op}>")
         self.torch.synchronize()
         start = time.perf_counter()
-        with warnings.catch_warnings():
+        # an oracle on a chosen oneDNN and thread setting (torch@no-onednn) runs its statements on it
+        on_path = getattr(self.torch, "on_path", contextlib.nullcontext)
+        with on_path(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # F.upsample* warn that they are deprecated
             exec(code, namespace)  # the registry's statements, the same a repro prints
             out = _as_tuple(namespace["out"])

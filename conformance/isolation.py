@@ -62,6 +62,12 @@ DEFAULT_TIMEOUT_SCALE = 100.0
 #: warm-up on a case (lazy imports, a JIT compiling a new shape, the first
 #: call of a cell timed twice), which no oracle time predicts.
 HANG_ALLOWANCE = 2.0
+#: The allowance of a worker's first case of a kind (op, mode, direction,
+#: dtype) until the backend has hung once: a first call pays for lazy set-up
+#: (oneDNN compiles its kernels on first use, a JIT its shape) and, on a
+#: loaded machine, for sharing the cores: 2 s called a working torch@avx2 a
+#: hang under ``pytest -n 2``.  A backend that hung once gets the short one.
+FIRST_CALL_ALLOWANCE = 10.0
 #: The parent's first wait for an answer while the oracle runs (seconds),
 #: doubled up to ``MAX_POLL``: it must notice the backend's step starting,
 #: and a case answers within the first wait almost always (one wake-up).
@@ -294,16 +300,24 @@ class OracleClock:
 UNKNOWN = -1.0
 
 
-def limit_of(timeout: float, scale: float, oracle_s: float) -> tuple[float, dict[str, Any]]:
+def limit_of(
+    timeout: float, scale: float, oracle_s: float, allowance: float = HANG_ALLOWANCE
+) -> tuple[float, dict[str, Any]]:
     """The backend step's limit (seconds) after the oracle took ``oracle_s``
     on the case (``DEFAULT_TIMEOUT_SCALE``), and how it was set: a result's
     ``limit`` record (``seconds``, ``oracle_s``, ``rule``, ``text``)."""
-    if oracle_s < 0 or scale <= 0 or scale * oracle_s + HANG_ALLOWANCE >= timeout:
+    if oracle_s < 0 or scale <= 0 or scale * oracle_s + allowance >= timeout:
         known = None if oracle_s < 0 else oracle_s
         return timeout, {"seconds": timeout, "oracle_s": known, "rule": "timeout", "text": "the --timeout"}
-    limit = scale * oracle_s + HANG_ALLOWANCE
-    text = f"{scale:g}x the oracle's {oracle_s:.2g} s + {HANG_ALLOWANCE:g} s allowance"
+    limit = scale * oracle_s + allowance
+    text = f"{scale:g}x the oracle's {oracle_s:.2g} s + {allowance:g} s allowance"
     return limit, {"seconds": round(limit, 3), "oracle_s": oracle_s, "rule": "scaled", "text": text}
+
+
+def _kind(case_json: dict[str, Any]) -> tuple[str, ...]:
+    """What a first call of a worker pays set-up for: op, mode, direction, dtype."""
+    params, spec = case_json.get("params") or {}, case_json.get("input") or {}
+    return tuple(str(v) for v in (case_json.get("op"), params.get("mode"), case_json.get("direction"), spec.get("dtype")))
 
 
 def _unexpected(exc: BaseException, step: str) -> dict[str, Any]:
@@ -376,12 +390,16 @@ class IsolatedChecker:
         #: The oracle's seconds on the case and when the backend's step began (``OracleClock``).
         self._timing: Any = None
         self.restarts = 0
+        #: The kinds of case (``_kind``) its current worker has answered, and whether the backend ever hung.
+        self._warm: set[tuple[str, ...]] = set()
+        self._hung = False
         #: Where its cases' oracle answers come from when its own worker may not give them.
         self._oracle: OracleWorker | None = None
         if oracle_outside(spec):
             self._oracle = OracleWorker(oracle_spec, timeout, memory_limit)
 
     def _start(self) -> None:
+        self._warm = set()  # a new process pays its set-up again
         parent, child = self._ctx.Pipe()
         self._step = self._ctx.RawValue("i", STEPS.index("startup"))
         self._timing = self._ctx.RawArray("d", 2)
@@ -467,11 +485,14 @@ class IsolatedChecker:
             assert self._conn is not None and self._step is not None
             self._step.value = STEPS.index(step)
             self._conn.send((case_json, torch_failure, variant, known))
-            limit = self._wait()
+            kind = _kind(case_json)
+            limit = self._wait(HANG_ALLOWANCE if kind in self._warm or self._hung else FIRST_CALL_ALLOWANCE)
             if limit is None:
                 _, payload, answer = self._conn.recv()
+                self._warm.add(kind)
                 return payload, answer
             step = STEPS[self._step.value]
+            self._hung = self._hung or step == "backend"
             what = "timeout"
             within = f"{limit['seconds']:.3g} s ({limit['text']}; a hang?)"
             detail = f"no answer within {within} while running {PHASES[step]}"
@@ -487,7 +508,7 @@ class IsolatedChecker:
         error = {"status": "error", "message": detail + blame, "isolation": what, "phase": step}
         return ({**error, "limit": limit} if limit is not None else error), None
 
-    def _wait(self) -> dict[str, Any] | None:
+    def _wait(self, allowance: float) -> dict[str, Any] | None:
         """Wait for the worker's answer to the case just sent: ``None`` once it
         is there, else the limit that ran out (``limit_of``'s record).  Every
         step ends within ``timeout`` of now; the backend's within its own
@@ -500,7 +521,7 @@ class IsolatedChecker:
             deadline, in_backend = end, self._step.value == backend
             limit = limit_of(self.timeout, 0.0, UNKNOWN)
             if in_backend:  # the worker wrote the timing before the step
-                limit = limit_of(self.timeout, self.timeout_scale, self._timing[0])
+                limit = limit_of(self.timeout, self.timeout_scale, self._timing[0], allowance)
                 deadline = min(end, self._timing[1] + limit[0])
             wait = max(0.0, deadline - time.monotonic())
             if self._conn.poll(wait if in_backend else min(wait, pause)):

@@ -133,7 +133,7 @@ def seen(d: Deviation, settings: CpuPathSettings | None = None) -> Seen:
         return _crashes(d, settings or CpuPathSettings())
     if settings is None or (settings.onednn and settings.threads is None):
         return _seen(d)
-    with TorchPathBackend(settings)._on_path():
+    with TorchPathBackend(settings).on_path():
         return _seen(d)
 
 
@@ -158,7 +158,7 @@ def _crashes(d: Deviation, settings: CpuPathSettings) -> Seen:
         "import sys; from backends.torch_backend import CpuPathSettings, TorchPathBackend; "
         "from conformance.probe import by_name, run_torch; "
         "path = TorchPathBackend(CpuPathSettings.parse(sys.argv[2])) if sys.argv[2] else None; "
-        "ctx = path._on_path() if path else __import__('contextlib').nullcontext(); "
+        "ctx = path.on_path() if path else __import__('contextlib').nullcontext(); "
         "ctx.__enter__(); run_torch(by_name(sys.argv[1]).case)"
     )
     argv = [sys.executable, "-c", code, d.name, settings.spec()]
@@ -187,7 +187,7 @@ def probe_here(names: list[str] | None = None) -> list[dict[str, Any]]:
 
     rows = []
     for settings in IN_PROCESS:
-        with TorchPathBackend(settings)._on_path():
+        with TorchPathBackend(settings).on_path():
             path = cpu_path()
         for d in KNOWN_DEVIATIONS:
             if not probed(d) or (names and d.name not in names):

@@ -108,6 +108,18 @@ class RunConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def validate(self) -> None:
+        if self.oracle not in ("torch", "torch-cuda") and not self.oracle.startswith("torch@"):
+            raise ConfigError(f"--oracle {self.oracle!r}: use torch, torch-cuda or torch@SETTINGS")
+        if self.oracle.startswith("torch@"):
+            try:
+                settings = CpuPathSettings.parse(self.oracle.removeprefix("torch@"))
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from exc
+            if settings.capability:
+                raise ConfigError(
+                    f"--oracle {self.oracle}: the oracle's CPU capability is the run's; set "
+                    f"ATEN_CPU_CAPABILITY={settings.capability} for the whole run instead"
+                )
         if self.examples < 1:
             raise ConfigError("--examples must be at least 1")
         if self.timeout <= 0:
@@ -195,12 +207,15 @@ def torch_paths(loaded: list[tuple[str, Backend]], oracle_path: dict[str, Any] |
 def oracle_cpu_path(oracle_spec: str) -> dict[str, Any] | None:
     """The CPU path of the oracle's torch (this process's: the oracle's workers
     start from it), or ``None`` for an oracle on another device or without torch."""
-    if oracle_spec != "torch":
+    if oracle_spec != "torch" and not oracle_spec.startswith("torch@"):
         return None
     try:
-        return cpu_path()
+        here = cpu_path()
     except ImportError:
         return None
+    if oracle_spec == "torch":
+        return here
+    return CpuPathSettings.parse(oracle_spec.removeprefix("torch@")).applied_to(here)
 
 
 def _described(path: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -85,7 +85,7 @@ def pinned_torch_installed() -> None:
 
 
 def _path(settings: CpuPathSettings) -> dict:
-    with TorchPathBackend(settings)._on_path():
+    with TorchPathBackend(settings).on_path():
         return cpu_path()
 
 
