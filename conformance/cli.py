@@ -149,6 +149,20 @@ def _add_search_arguments(run: argparse.ArgumentParser) -> None:
         "capability set ATEN_CPU_CAPABILITY for the whole run)",
     )
     run.add_argument(
+        "--op-module",
+        action="append",
+        metavar="MODULE",
+        help="a module that registers ops of its own (conformance.ops.register), imported on the oracle side "
+        "before the run (repeatable; a backend's own module is imported in its worker alone)",
+    )
+    run.add_argument(
+        "--forbid-torch",
+        action="store_true",
+        help="the backends may not call torch: a torch function or aten kernel called from a backend's op "
+        "fails that case, naming the call (for a port that must not fall back to torch; a backend can also "
+        "say it with uses_torch = False)",
+    )
+    run.add_argument(
         "--no-grad",
         action="store_true",
         help="check forward results only (by default gradients are checked beside them)",
@@ -400,6 +414,8 @@ def _config(args: argparse.Namespace) -> RunConfig:
         no_grad=args.no_grad,
         jobs=args.jobs if args.jobs is not None else os.cpu_count() or 1,
         shard=args.shard,
+        op_module=args.op_module,
+        forbid_torch=args.forbid_torch,
         timeout=args.timeout,
         timeout_scale=args.timeout_scale,
         memory_limit_gib=args.memory_limit_gib,

@@ -131,6 +131,207 @@ def observe(backend: Backend, case: Case, arrays: dict[str, np.ndarray], pristin
     return Observation(got, elapsed, transfer, tuple(type(o) for o in outs), type(args["x"]), mutated)
 
 
+@dataclass(frozen=True)
+class Raised:
+    """An exception a backend raised, as the oracle side sees it: its class by
+    qualified name (and those of its bases), its message, its traceback's
+    text; plain strings, never the object, which could only be unpickled by
+    importing the backend's code (and could say anything of itself)."""
+
+    cls: str
+    bases: tuple[str, ...]
+    message: str
+    traceback: str = ""
+
+    @classmethod
+    def of(cls, exc: BaseException) -> Raised:
+        import traceback
+
+        names = tuple(qualified(t) for t in type(exc).__mro__)
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:]
+        return cls(names[0], names[1:], _text(exc), text)
+
+    @property
+    def name(self) -> str:
+        return self.cls.rpartition(".")[2]
+
+    def is_a(self, exc: BaseException) -> bool:
+        """Of ``exc``'s class exactly (the contract: torch's class)."""
+        return self.cls == qualified(type(exc))
+
+    def describe(self) -> str:
+        lines = self.message.strip().splitlines()
+        return f"{self.name}: {lines[0] if lines else ''}"
+
+
+def qualified(t: type) -> str:
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def _text(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception as inner:  # noqa: BLE001 -- a backend's exception whose str() fails says so
+        return f"<str() of the exception raised {type(inner).__name__}>"
+
+
+#: What a backend's extra call gave: its outputs, or what it raised.
+Outcome = tuple[np.ndarray, ...] | Raised
+
+
+@dataclass
+class Observed:
+    """Everything a backend did with one case, made in the process the backend
+    runs in and sent to the oracle side as plain data (NumPy arrays, strings):
+    the verdict is made there, from this, by code the backend never ran beside.
+
+    ``unsupported``: it declined the case (its reason).  ``outputs``: its
+    results as base-class NumPy arrays (``raised``: what it raised instead).
+    ``wrong_types``: the classes of outputs that are not its ``array_type``.
+    ``contiguous``: its results on contiguous copies of a non-contiguous
+    input; ``alias``: an alias's ``interpolate`` call; ``again``: a gradient
+    computed a second time (each ``None`` where the case needs none)."""
+
+    unsupported: str | None = None
+    outputs: tuple[np.ndarray, ...] | None = None
+    raised: Raised | None = None
+    time_s: float | None = None
+    transfer_s: float | None = None
+    wrong_types: tuple[str, ...] = ()
+    array_type: str = ""
+    mutated: tuple[str, ...] = ()
+    contiguous: Outcome | None = None
+    alias: Outcome | None = None
+    again: Outcome | None = None
+    call: Any = None
+    flushes: bool = False
+    #: The torch calls it made where torch was forbidden (``torch_forbidden``).
+    torch_calls: tuple[str, ...] = ()
+
+
+def plain(outputs: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
+    """The outputs as base-class NumPy arrays of plain dtypes (a subclass or an
+    object array would carry the backend's own classes across)."""
+    arrays = tuple(np.asarray(o).view(np.ndarray) for o in outputs)
+    if any(a.dtype.hasobject for a in arrays):
+        raise TypeError("returned an array of Python objects, not numbers")
+    return arrays
+
+
+def observe_case(case: Case, backend: Backend, phase: Phase = no_phase, forbid_torch: bool = False) -> Observed:
+    """Run ``case`` on ``backend`` with every call its verdict needs (the case
+    as drawn; a contiguous copy of a non-contiguous input; an alias's
+    ``interpolate``; a gradient twice): the backend side of a check.
+    ``forbid_torch`` (or the backend's ``uses_torch = False``): any torch
+    call it makes is recorded (``Observed.torch_calls``) and raises."""
+    if forbid_torch or getattr(backend, "uses_torch", True) is False:
+        with torch_forbidden() as calls:
+            observed = observe_case(case, backend, phase)
+        observed.torch_calls = tuple(dict.fromkeys(calls))
+        return observed
+    from backends import Unsupported
+
+    op = f"{case.op}:backward" if case.direction == "backward" else case.op
+    reason = backend.unsupported_reason(op, case.dtype, case.params)
+    if reason:
+        return Observed(unsupported=reason)
+    phase("materialize")
+    arrays = case.materialize()  # in the case's memory layout, for the backend
+    pristine = {name: a.copy() for name, a in arrays.items()}
+    phase("backend")
+    try:
+        seen = observe(backend, case, arrays, pristine)
+        outputs = plain(seen.outputs)
+    except Unsupported as exc:
+        return Observed(unsupported=str(exc) or "raised Unsupported")
+    except Exception as exc:  # noqa: BLE001 -- what it raised is judged
+        return Observed(raised=Raised.of(exc), call=_call_used(backend, case))
+    wrong = tuple(t.__name__ for t in seen.output_types if not issubclass(t, seen.array_type))
+    observed = Observed(
+        outputs=outputs,
+        time_s=seen.time_s,
+        transfer_s=seen.transfer_s,
+        wrong_types=wrong,
+        array_type=seen.array_type.__name__,
+        mutated=tuple(seen.mutated),
+        call=_call_used(backend, case),
+    )
+    if not all(a.flags.c_contiguous for a in pristine.values()):
+        observed.contiguous = _outcome(backend, case, {n: np.ascontiguousarray(a) for n, a in pristine.items()})
+    info = ops.get(case.op)
+    if info.alias_of is not None and case.direction == "forward":
+        observed.alias = _outcome(backend, case, pristine, "interpolate", info.interpolate_args(case.params))
+    if case.direction == "backward":
+        observed.again = _outcome(backend, case, pristine)
+    return observed
+
+
+#: aten ops that only wrap memory as a tensor (``torch.from_numpy``), allowed where torch is forbidden:
+#: the computing call after them is the one named.
+CONVERSIONS = ("lift_fresh", "lift", "detach", "alias")
+
+
+class TorchCalled(RuntimeError):
+    """A backend that must not use torch called it (``--forbid-torch``)."""
+
+
+@contextlib.contextmanager
+def torch_forbidden() -> Any:
+    """While the block runs, every torch function (``F.interpolate`` and the
+    rest of the API) and every aten kernel (one registered with
+    ``torch.library`` too) raises ``TorchCalled``; the calls are collected in
+    the list the block gets, so one the backend catches is still seen."""
+    import torch
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    calls: list[str] = []
+
+    def refuse(what: Any) -> None:
+        if isinstance(what, torch._ops.OpOverload):
+            name = str(what)  # aten.upsample_bilinear2d.vec
+        else:
+            name = f"{getattr(what, '__module__', None) or 'torch'}.{getattr(what, '__qualname__', what)}"
+        calls.append(name)
+        raise TorchCalled(f"the backend called torch ({name}) where it must not (--forbid-torch)")
+
+    def conversion(func: Any) -> bool:  # torch.from_numpy and the like: no computing yet
+        return isinstance(func, torch._ops.OpOverload) and func.overloadpacket.__name__ in CONVERSIONS
+
+    class Functions(TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            if not conversion(func):
+                refuse(func)
+            return func(*args, **(kwargs or {}))
+
+    class Kernels(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            if not conversion(func):
+                refuse(func)
+            return func(*args, **(kwargs or {}))
+
+    with Functions(), Kernels():
+        yield calls
+
+
+def _outcome(backend: Backend, case: Case, arrays: dict[str, np.ndarray], *how: Any) -> Outcome:
+    try:
+        return plain(call(backend, case, {n: a.copy() for n, a in arrays.items()}, *how)[0])
+    except Exception as exc:  # noqa: BLE001 -- judged on the oracle side
+        return Raised.of(exc)
+
+
+def _call_used(backend: Backend, case: Case) -> Any:
+    """A library adapter's ``call_used`` for the case (the report's library matrix)."""
+    call_used = getattr(backend, "call_used", None)
+    if not callable(call_used) or case.names_problem:
+        return None
+    try:
+        return call_used(case.op, case.params)
+    except Exception:  # noqa: BLE001 -- a record without it beats a lost result
+        return None
+
+
 def reference_outputs(case: Case, arrays: dict[str, np.ndarray], absolute: bool = False) -> tuple[np.ndarray, ...]:
     """The reference's outputs for the case (float64 where the op computes);
     ``absolute``: a backward case's adjoint applied to magnitudes."""

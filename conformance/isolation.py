@@ -1,43 +1,44 @@
-"""Run cases in worker processes, so that a backend cannot take the run down.
+"""Run each backend in a worker process of its own, and judge it outside it.
 
-Each backend under test gets one long-lived worker process (forked from a
-forkserver, ``worker_context``: no state shared with the parent, CUDA-safe).  The parent sends a
-case; the worker runs the whole check — the torch oracle, the reference and
-the backend — and sends back the result.  Before each step it writes which
-step it is in to a shared integer (a message per step cost each case five
-wake-ups of the parent), so that when the worker
+Two sides, two kinds of process.  A backend's code (its import, its
+construction, every call) runs only in its worker (forked from a forkserver,
+``worker_context``: no state shared with the parent, CUDA-safe).  The worker
+is sent a case and sends back what the backend did with it (``Observed``:
+outputs, what it raised, timings; plain data), and nothing else it says is
+believed.  torch and the reference answer in an ``OracleWorker``, a process
+that never imports backend code; the verdict (tolerance policy, checks,
+diagnosis, shrinking) is made in the parent, which never does either.  So a
+backend that patches torch, NumPy or the reference in its own process, or
+changes torch's global state, moves nothing but its own outputs.
+
+Before each step a worker writes which step it is in to a shared integer,
+so that when it
 
 * crashes (a segfault, ``os._exit``, the kernel's OOM killer), or
 * does not answer within its limit (a hang: see ``limit_of``),
 
-the parent knows whose fault it was, kills and restarts the worker, and
-records an ``error`` result that says what happened, where; the run goes on.
-When it is torch that died or hung, the case is checked again without torch,
-the backend judged against the reference alone and the case flagged.
-The worker's address space is capped (``RLIMIT_AS``), so a memory hog gets a
-``MemoryError`` (reported like any exception) instead of taking the machine.
-A backend that turns on flush-to-zero flushes only its own calls: the
-worker's other steps run with it off (``conformance.fpenv``).
+the parent knows whose fault it was, kills and restarts it, and records an
+``error`` result that says what happened, where; the run goes on.  When it
+is torch that died or hung, the case is answered by the reference alone and
+flagged.  A worker's address space is capped (``RLIMIT_AS``), so a memory
+hog gets a ``MemoryError`` (reported like any exception) instead of taking
+the machine.  A backend that turns on flush-to-zero flushes only its own
+calls (``conformance.fpenv``).
 
-What the oracles (torch and the reference) say about a case does not depend
-on the backend, so the worker of one of the harness's own backends
-(``TRUSTED``) sends it back with the result, and a later backend's worker in
-the same process checks the same case against it instead of asking torch and
-the reference again (``SharedOracle``): a third of a check's time.  A
-plug-in's worker never sends its oracle's answers: a backend that changed
-torch in its own process (thread settings, floating-point flags, a patched
-function) could otherwise move another backend's verdicts.
+What the oracles say about a case does not depend on the backend, so their
+answer is asked once per case and process and kept (``SharedOracle``) for
+the next backend that checks the same case.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import multiprocessing as mp
 import pickle
 import signal
 import time
 from collections import OrderedDict
-from functools import cache
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -106,9 +107,6 @@ def start_worker_server(argv: list[str]) -> None:
         forkserver.ensure_running()  # returns at once: the server imports on its own
 
 
-#: The backends whose workers' oracle answers other backends' checks may use:
-#: the harness's own, which leave torch as they found it.
-TRUSTED = ("numpy", "reference", "torch", "torch-cuda", "cupy")
 #: Bytes of oracle answers a process keeps (the oldest go first): a cell's
 #: cases, for the next backend that checks the same cell.
 SHARED_ORACLE_BYTES = 256 << 20
@@ -119,18 +117,11 @@ ORACLE_ONLY = "(oracle)"
 
 
 def oracle_outside(spec: str) -> bool:
-    """Whether a backend changes torch for its whole process, so that its
-    worker's own oracle would answer on the backend's path, not the run's:
-    torch on a chosen CPU capability (``torch@avx2``: fixed at torch's first
-    kernel).  Its cases get the oracle's answer from an ``OracleWorker``."""
+    """Whether a backend changes torch for its whole process even on its best
+    behaviour, so that it cannot run in the oracle's process at all, not even
+    by choice (``--no-isolation``): torch on a chosen CPU capability
+    (``torch@avx2``: fixed at torch's first kernel)."""
     return spec.startswith("torch@")
-
-
-def trusted(spec: str) -> bool:
-    """Whether a worker of ``spec`` may answer for the oracle in other backends' checks."""
-    from backends import VARIANT_PREFIX
-
-    return spec in TRUSTED or spec.startswith(VARIANT_PREFIX)
 
 
 class SharedOracle:
@@ -187,29 +178,32 @@ def _worker_main(
     memory_limit: int | None,
     oracle_spec: str = "torch",
     shared_step: Any = None,
-    share: bool = False,
     timing: Any = None,
+    op_modules: tuple[str, ...] = (),
+    forbid_torch: bool = False,
 ) -> None:
-    """The worker's loop: load the backend, then check cases until told to stop.
-    ``shared_step``: a shared integer, where it writes the index (in ``PHASES``)
-    of the step it is in, for the parent to read if it dies or hangs.
-    ``share``: send back what the oracles said about each case, for other
-    backends' checks of it.  ``timing``: see ``OracleClock``."""
+    """A worker's loop.  A backend's worker loads it, then for each case runs every call its verdict
+    needs (``observe_case``) and sends back what the backend did (``Observed``, pickled); an
+    ``ORACLE_ONLY`` worker loads torch and the reference and sends back what they say (``Expected``).
+    ``shared_step``: where it writes the index (in ``PHASES``) of the step it is in, for the parent to
+    read if it dies or hangs; ``timing[1]``: when the backend's step began (``limit_of``);
+    ``op_modules``: the modules that registered ops outside the harness in the parent
+    (``ops.plugin_modules``); ``forbid_torch``: the backend may not call torch (``torch_forbidden``)."""
     if memory_limit:
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (int(memory_limit), int(memory_limit)))
+    _ = [importlib.import_module(module) for module in op_modules]
     from conformance.cases import Case
-    from conformance.diagnosis import VariantOracle
-    from conformance.verdict import judge_case
+    from conformance.execute import observe_case
 
-    variant_oracle = cache(VariantOracle)
-    step, subnormals, clock = ["materialize"], SubnormalMode(), OracleClock(timing)
+    step, subnormals = ["materialize"], SubnormalMode()  # the step it is in; the backend's floating-point mode
 
     def phase(name: str) -> None:
         step[0] = name
         subnormals.step(name)
-        clock.step(name)
+        if name == "backend" and timing is not None:
+            timing[1] = time.monotonic()  # one clock for every process
         if shared_step is not None:
             shared_step.value = STEPS.index(name)
 
@@ -219,38 +213,73 @@ def _worker_main(
         message = conn.recv()
         if message is None:
             return
-        case_json, torch_failure, variant, known = message
-        if spec == ORACLE_ONLY and load_error is None:
+        if message[0] == "ask":  # a question about the backend (``RemoteBackend``)
+            conn.send(("answer", None, _answer(backend, load_error, *message[1:])))
+            continue
+        case_json, torch_failure = message
+        if load_error is not None:
+            what = "the oracle" if spec == ORACLE_ONLY else "the backend"
+            conn.send(("result", {"status": "error", "message": f"{what} failed to load: {load_error}"}, None))
+            continue
+        if spec == ORACLE_ONLY:
             conn.send(_oracle_answer(oracle, Case.from_json(case_json), phase, torch_failure))
             continue
-        if backend is None:
-            conn.send(("result", {"status": "error", "message": f"the backend failed to load: {load_error}"}, None))
-            continue
-        answer = None
         try:
-            judge = oracle if variant is None else variant_oracle(variant)
-            clock.start(want := _loads(known), torch_failure)
-            outcome, used = judge_case(Case.from_json(case_json), backend, judge, phase, torch_failure, want)
-            result = subnormals.explain(outcome).to_json()
-            if share and variant is None and want is None and used is not None:
-                answer = _dumps(used)
+            observed = observe_case(Case.from_json(case_json), backend, phase, forbid_torch)
+            phase("compare")  # the backend's calls are over: its floating-point mode noted, the harness's back
+            observed.flushes = subnormals.backend_flushes
+            conn.send(("observed", None, pickle.dumps(observed, protocol=pickle.HIGHEST_PROTOCOL)))
         except BaseException as exc:  # noqa: BLE001 - anything the harness did not expect, reported not fatal
-            result = _unexpected(exc, step[0])
-        conn.send(("result", result, answer))
+            conn.send(("result", _unexpected(exc, step[0]), None))
+
+
+#: What the oracle side may ask a backend's worker, and the type of each answer.
+ASKABLE = {"describe": dict, "unsupported_reason": (str, type(None))}
+
+
+def _answer(backend: Any, load_error: str | None, method: str, args: tuple[Any, ...]) -> Any:
+    """The answer to a question about the backend, as plain data (``ASKABLE``):
+    ``describe`` gives its name, version and availability, or why it did not load."""
+    if method not in ASKABLE:
+        return {"error": f"{method!r} is not a question the harness asks"}
+    if load_error is not None:
+        return {"load_error": load_error} if method == "describe" else None
+    try:
+        if method == "describe":
+            ok, why = backend.availability()
+            return {"name": str(backend.name), "version": str(backend.version()), "available": bool(ok), "why": str(why)}
+        reason = backend.unsupported_reason(*args)
+        return None if reason is None else str(reason)
+    except Exception as exc:  # noqa: BLE001 -- a backend whose answer raises says so
+        return {"error": f"{type(exc).__name__}: {exc}"} if method == "describe" else f"raised {type(exc).__name__}: {exc}"
 
 
 def _load(spec: str, oracle_spec: str) -> tuple[Any, Any, str | None]:
-    """The worker's backend (``None`` for ``ORACLE_ONLY``) and oracle, or why they could not load."""
+    """A backend's worker: its backend; an ``ORACLE_ONLY`` worker: the oracle
+    (its torch state pinned, ``pin_torch_state``); or why it could not load."""
     import backends
     from conformance.execute import Oracle
 
     try:
-        backend = None if spec == ORACLE_ONLY else backends.load(spec)
+        if spec != ORACLE_ONLY:
+            return backends.load(spec), None, None
         oracle = Oracle(backends.load(oracle_spec))
-        import torch.nn.functional  # noqa: F401 -- the oracle's first case must not pay for the import
-    except Exception as exc:  # reported with every case: the backend cannot load here
+        pin_torch_state()
+    except BaseException as exc:  # noqa: BLE001 -- reported with every case: it cannot load here
         return None, None, f"{type(exc).__name__}: {exc}"
-    return backend, oracle, None
+    return None, oracle, None
+
+
+def pin_torch_state() -> None:
+    """The oracle's torch as a run expects it: float32 default dtype, gradients
+    on, no deterministic-algorithm mode, subnormals kept (what a backend might
+    set in its own process, and a verdict must not depend on)."""
+    import torch
+
+    torch.set_default_dtype(torch.float32)
+    torch.set_grad_enabled(True)
+    torch.use_deterministic_algorithms(False)
+    torch.set_flush_denormal(False)
 
 
 def _oracle_answer(oracle: Any, case: Any, phase: Any, torch_failure: str | None) -> tuple[str, dict[str, Any], Any]:
@@ -259,41 +288,6 @@ def _oracle_answer(oracle: Any, case: Any, phase: Any, torch_failure: str | None
         return "result", {"status": "oracle"}, _dumps(oracle.expected(case, case.materialize(), phase, torch_failure))
     except BaseException as exc:  # noqa: BLE001 -- reported, not fatal
         return "result", _unexpected(exc, "torch"), None
-
-
-class OracleClock:
-    """Times a case's oracle steps in the worker, and writes into ``timing``
-    (two shared floats) the oracle's seconds and the time (``time.monotonic``,
-    one clock for every process) when the backend's step begins, before the
-    step itself: the parent then knows the step's limit while it runs.
-
-    The oracle's seconds: torch's step where it ran; what torch took when
-    another backend's check already asked it (``want``; 0 where torch
-    raised: the backend should raise as fast); the reference's step where a
-    variant stands for torch (a diagnosis); ``UNKNOWN`` where torch is known
-    to die or hang on the case (the step gets the full timeout)."""
-
-    def __init__(self, timing: Any) -> None:
-        self.timing = timing
-        self.spent: dict[str, float] = {}
-        self.current = ("materialize", time.monotonic())
-        self.known: float | None = None
-
-    def start(self, want: Any, torch_failure: str | None) -> None:
-        self.spent, self.current = {}, ("idle", time.monotonic())
-        self.known = UNKNOWN if torch_failure is not None else None
-        if want is not None:
-            self.known = want.torch_time_s or 0.0
-
-    def step(self, name: str) -> None:
-        now = time.monotonic()
-        previous, since = self.current
-        self.spent[previous] = self.spent.get(previous, 0.0) + now - since
-        self.current = (name, now)
-        if name == "backend" and self.timing is not None:
-            oracle = self.known if self.known is not None else self.spent.get("torch", self.spent.get("reference"))
-            self.timing[0] = UNKNOWN if oracle is None else oracle
-            self.timing[1] = now
 
 
 #: The oracle's seconds where they are not known: the backend's step gets the full timeout.
@@ -312,6 +306,12 @@ def limit_of(
     limit = scale * oracle_s + allowance
     text = f"{scale:g}x the oracle's {oracle_s:.2g} s + {allowance:g} s allowance"
     return limit, {"seconds": round(limit, 3), "oracle_s": oracle_s, "rule": "scaled", "text": text}
+
+
+def _op_modules() -> tuple[str, ...]:
+    from conformance import ops
+
+    return tuple(ops.plugin_modules())
 
 
 def _kind(case_json: dict[str, Any]) -> tuple[str, ...]:
@@ -351,7 +351,7 @@ PHASES = {
     "torch": "the torch oracle",
     "reference": "the reference",
     "backend": "the backend",
-    "compare": "comparing the results",
+    "compare": "returning the backend's results",
 }
 STEPS = tuple(PHASES)
 
@@ -374,8 +374,12 @@ class IsolatedChecker:
         oracle_spec: str = "torch",
         shared: SharedOracle | None = SHARED,
         timeout_scale: float = DEFAULT_TIMEOUT_SCALE,
+        forbid_torch: bool = False,
     ) -> None:
         self.spec = spec
+        #: The backend's name, as its results and failure cards give it (its worker says it: ``RemoteBackend``).
+        self.name = spec
+        self.forbid_torch = forbid_torch
         self.timeout_scale = timeout_scale
         self.oracle_spec = oracle_spec
         #: Where the oracle's answers are shared with other checkers (``None``: not shared).
@@ -387,16 +391,15 @@ class IsolatedChecker:
         self._conn: Connection | None = None
         #: The step the worker is in (an index into ``STEPS``), written by the worker.
         self._step: Any = None
-        #: The oracle's seconds on the case and when the backend's step began (``OracleClock``).
+        #: The oracle's seconds on the case (the parent's) and when the backend's step began (the worker's).
         self._timing: Any = None
+        self._oracle_s = UNKNOWN
+        #: Its oracle's worker, started on the first case the store cannot answer, closed with it.
+        self._oracle: OracleWorker | None = None
         self.restarts = 0
         #: The kinds of case (``_kind``) its current worker has answered, and whether the backend ever hung.
         self._warm: set[tuple[str, ...]] = set()
         self._hung = False
-        #: Where its cases' oracle answers come from when its own worker may not give them.
-        self._oracle: OracleWorker | None = None
-        if oracle_outside(spec):
-            self._oracle = OracleWorker(oracle_spec, timeout, memory_limit)
 
     def _start(self) -> None:
         self._warm = set()  # a new process pays its set-up again
@@ -405,7 +408,16 @@ class IsolatedChecker:
         self._timing = self._ctx.RawArray("d", 2)
         self._process = self._ctx.Process(
             target=_worker_main,
-            args=(child, self.spec, self.memory_limit, self.oracle_spec, self._step, trusted(self.spec), self._timing),
+            args=(
+                child,
+                self.spec,
+                self.memory_limit,
+                self.oracle_spec,
+                self._step,
+                self._timing,
+                _op_modules(),
+                self.forbid_torch,
+            ),
             daemon=True,
         )
         self._process.start()
@@ -431,6 +443,7 @@ class IsolatedChecker:
         self._kill()
         if self._oracle is not None:
             self._oracle.close()
+            self._oracle = None
 
     def __enter__(self) -> IsolatedChecker:
         return self
@@ -439,52 +452,74 @@ class IsolatedChecker:
         self.close()
 
     def check(self, case_json: dict[str, Any], variant: str | None = None) -> dict[str, Any]:
-        """The result of a case; ``variant``: judged against that semantic
-        variant instead of torch (for a diagnosis)."""
-        shared = self.shared if variant is None else None  # a variant's answers are its own
-        key = SharedOracle.key(self.oracle_spec, case_json) if shared is not None else ("", "")
-        known = shared.get(key) if shared is not None else None
-        if known is None and self._oracle is not None and variant is None:
-            known = self._oracle.answer(case_json)
-            if known is None:
-                return {"status": "error", "message": "the oracle's worker gave no answer to pass on to the backend's"}
-        result, answer = self._check(case_json, None, variant, known)
-        if result.get("isolation") and result.get("phase") == "torch":
-            # torch itself died or hung on this case: that is torch's failure,
-            # not the backend's; check the backend against the reference alone.
-            result, answer = self._check(case_json, result["message"].split(" while running")[0], variant, None)
-        if answer is not None and shared is not None:
-            shared.put(key, answer)
-        elif self._oracle is not None and known is not None and shared is not None:
-            shared.put(key, known)
-        return result
+        """The result of a case: what the oracles say (``variant``: that
+        semantic variant instead of torch, for a diagnosis), what the backend
+        did in its worker, and the verdict on the two, made here."""
+        from conformance.cases import Case
+        from conformance.verdict import judge
 
-    def _check(
-        self, case_json: dict[str, Any], torch_failure: str | None, variant: str | None, known: bytes | None
-    ) -> tuple[dict[str, Any], bytes | None]:
-        """The worker's result and the oracle's answer it sent (pickled), if any."""
+        want = self._expected(case_json, variant)
+        if isinstance(want, dict):
+            return want
+        self._oracle_s = self._oracle_s if variant is not None else self._oracle_seconds(want)
+        payload, blob = self._check(case_json)
+        if blob is None:
+            return payload
+        return judge(Case.from_json(case_json), self.name, pickle.loads(blob), want).to_json()
+
+    def _expected(self, case_json: dict[str, Any], variant: str | None) -> Any:
+        """What the oracles say about the case (``Expected``), or the error record
+        of an oracle that could not say: a variant's, computed here (our own
+        reference code); torch's and the reference's, from this process's store
+        or its ``OracleWorker``."""
+        if variant is not None:
+            from conformance.cases import Case
+            from conformance.diagnosis import VariantOracle
+
+            case = Case.from_json(case_json)
+            start = time.monotonic()
+            want = VariantOracle(variant).expected(case, case.materialize())
+            self._oracle_s = time.monotonic() - start
+            return want
+        key = SharedOracle.key(self.oracle_spec, case_json)
+        blob = self.shared.get(key) if self.shared is not None else None
+        if blob is None:
+            if self._oracle is None:
+                self._oracle = OracleWorker(self.oracle_spec, self.timeout, self.memory_limit)
+            blob = self._oracle.answer(case_json)
+            if blob is not None and self.shared is not None:
+                self.shared.put(key, blob)
+        want = _loads(blob)
+        if want is None:
+            return {"status": "error", "message": "the oracle's worker gave no answer (torch and the reference)"}
+        return want
+
+    @staticmethod
+    def _oracle_seconds(want: Any) -> float:
+        """What the backend's limit scales with: torch's time on the case (0 where
+        it raised: the backend should raise as fast); ``UNKNOWN`` where torch
+        dies or hangs on it (the backend gets the whole timeout)."""
+        from conformance.execute import TorchFailed
+
+        if isinstance(want.torch_crash, TorchFailed):
+            return UNKNOWN
+        return want.torch_time_s or 0.0
+
+    def _check(self, case_json: dict[str, Any], torch_failure: str | None = None) -> tuple[dict[str, Any], bytes | None]:
+        """The worker's answer (pickled) to the case; ``None`` and the error
+        record where it had none (it died, hung, or erred outside the backend)."""
         step, limit = "materialize", None
         try:
             if self._process is None or not self._process.is_alive():
                 step = "startup"
-                self._start()
-                assert self._conn is not None
-                # the case's clock starts once the worker has loaded everything
-                if not self._conn.poll(STARTUP_TIMEOUT):
-                    self._kill()
-                    self.restarts += 1
-                    return {
-                        "status": "error",
-                        "message": f"the worker did not start within {STARTUP_TIMEOUT:g} s "
-                        "(importing and loading the backend and torch)",
-                        "isolation": "timeout",
-                        "phase": "startup",
-                    }, None
-                self._conn.recv()  # ("ready", None)
+                failed = self._started()
+                if failed is not None:
+                    return failed, None
                 step = "materialize"
             assert self._conn is not None and self._step is not None
             self._step.value = STEPS.index(step)
-            self._conn.send((case_json, torch_failure, variant, known))
+            self._timing[0] = self._oracle_s
+            self._conn.send((case_json, torch_failure))
             kind = _kind(case_json)
             limit = self._wait(HANG_ALLOWANCE if kind in self._warm or self._hung else FIRST_CALL_ALLOWANCE)
             if limit is None:
@@ -507,6 +542,46 @@ class IsolatedChecker:
         blame = "" if step == "backend" else " (not the backend's own code)"
         error = {"status": "error", "message": detail + blame, "isolation": what, "phase": step}
         return ({**error, "limit": limit} if limit is not None else error), None
+
+    def _started(self) -> dict[str, Any] | None:
+        """Start the worker and wait until it has loaded (its own clock, not a
+        case's: a loaded machine takes seconds to import torch); ``None`` once
+        it is ready, else the error record."""
+        self._start()
+        assert self._conn is not None
+        if not self._conn.poll(STARTUP_TIMEOUT):
+            self._kill()
+            self.restarts += 1
+            return {
+                "status": "error",
+                "message": f"the worker did not start within {STARTUP_TIMEOUT:g} s "
+                "(importing and loading the backend and torch)",
+                "isolation": "timeout",
+                "phase": "startup",
+            }
+        self._conn.recv()  # ("ready", None)
+        return None
+
+    def ask(self, method: str, *args: Any) -> Any:
+        """A question about the backend (``ASKABLE``), answered by its worker
+        within ``timeout``; a dict with ``error`` where the worker died or hung."""
+        try:
+            if self._process is None or not self._process.is_alive():
+                failed = self._started()
+                if failed is not None:
+                    return {"error": failed["message"], "load_error": failed["message"]}
+            assert self._conn is not None and self._step is not None
+            self._step.value = STEPS.index("startup")
+            self._conn.send(("ask", method, args))
+            if self._conn.poll(self.timeout):
+                return self._conn.recv()[2]
+            what = f"no answer within {self.timeout:g} s"
+        except (EOFError, OSError, BrokenPipeError):
+            self._process.join(5)
+            what = f"the worker died ({exit_text(self._process.exitcode)})"
+        self._kill()
+        self.restarts += 1
+        return {"error": f"{what} while loading the backend", "load_error": f"{what} while loading the backend"}
 
     def _wait(self, allowance: float) -> dict[str, Any] | None:
         """Wait for the worker's answer to the case just sent: ``None`` once it
@@ -543,7 +618,40 @@ class OracleWorker(IsolatedChecker):
 
     def answer(self, case_json: dict[str, Any]) -> bytes | None:
         """What the oracles say about the case (a pickled ``Expected``), ``None`` if they could not say."""
-        result, answer = self._check(case_json, None, None, None)
+        result, answer = self._check(case_json)
         if result.get("isolation") and result.get("phase") == "torch":
-            result, answer = self._check(case_json, result["message"].split(" while running")[0], None, None)
+            # torch itself died or hung on this case: the reference alone answers
+            result, answer = self._check(case_json, result["message"].split(" while running")[0])
         return answer
+
+
+
+class RemoteBackend:
+    """A backend as the oracle side knows it, never loaded in this process:
+    its worker (``worker``, an ``IsolatedChecker``, which also checks its
+    cases) says who it is and what it takes, each question asked once.  A
+    backend that raised, exited, crashed or hung while loading keeps its spec
+    as its name and ``load_error``; each of its cases then says why."""
+
+    def __init__(self, spec: str, worker: IsolatedChecker) -> None:
+        self.spec, self.worker = spec, worker
+        info = worker.ask("describe")
+        self.load_error: str | None = info.get("load_error") or info.get("error")
+        self.name: str = str(info.get("name") or spec)
+        worker.name = self.name
+        self._version = str(info.get("version") or "unknown")
+        self._availability = (bool(info.get("available", True)), str(info.get("why", "")))
+        self._unsupported: dict[tuple[str, str, str], str | None] = {}
+
+    def version(self) -> str:
+        return self._version
+
+    def availability(self) -> tuple[bool, str]:
+        return self._availability
+
+    def unsupported_reason(self, op: str, dtype: str, params: Any) -> str | None:
+        key = (op, dtype, json.dumps(dict(params), sort_keys=True, default=str))
+        if key not in self._unsupported:
+            answer = None if self.load_error else self.worker.ask("unsupported_reason", op, dtype, dict(params))
+            self._unsupported[key] = f"could not say: {answer['error']}" if isinstance(answer, dict) else answer
+        return self._unsupported[key]

@@ -27,8 +27,10 @@ import pytest
 
 from conformance import ops
 from conformance.expected import judge, run_expectations
+from conformance.isolation import RemoteBackend
+from conformance.results import TRUSTS_BACKEND, trusts_backend_process
 from conformance.search import Cell, shared_dtypes
-from conformance.session import DEFAULT_RESULTS, ConfigError, RunConfig, Session, load_backend
+from conformance.session import DEFAULT_RESULTS, ConfigError, RunConfig, Session, load
 
 DIRECTION_TAGS = {"forward": "fwd", "backward": "bwd"}
 
@@ -48,7 +50,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="an item whose expected entry matched no failure fails (stale)")
     group.addoption("--conformance-no-grad", action="store_true", help="forward items only")
     group.addoption("--conformance-isolation", action="store_true",
-                    help="check each item's cases in a worker process (slower; catches crashes and hangs per case)")
+                    help="check each item's cases in a worker process (the default; kept for older command lines)")
+    group.addoption("--conformance-no-isolation", action="store_true",
+                    help="run the backend in pytest's own process, beside torch and the verdict (for debugging: "
+                    "its verdicts then trust the backend's process, and each item's message says so)")
     group.addoption("--conformance-results", default=str(DEFAULT_RESULTS), metavar="PATH",
                     help=f"JSON-lines results file (default {DEFAULT_RESULTS})")
 
@@ -71,7 +76,7 @@ class ConformanceItem(pytest.Item):
             direction=[self.direction],
             examples=option.conformance_examples,
             seed=option.conformance_seed,
-            no_isolation=not option.conformance_isolation,
+            no_isolation=option.conformance_no_isolation,
             expected=option.conformance_expected,
             strict=option.conformance_strict,
         )
@@ -84,7 +89,8 @@ class ConformanceItem(pytest.Item):
         judgement = judge(records, run_expectations(records))
         if judgement.unexpected:
             minimal = [r for r in records if r.get("type") == "result" and r.get("minimal")]
-            raise ConformanceFailure(_failure_text(minimal or judgement.unexpected[:1]))
+            text = _failure_text(minimal or judgement.unexpected[:1])
+            raise ConformanceFailure(f"{text}\n{TRUSTS_BACKEND}" if trusts_backend_process(records) else text)
         if judgement.expected:
             reasons = sorted({entry.reason for _, entry in judgement.expected})
             pytest.xfail("expected deviation: " + "; ".join(reasons))
@@ -131,10 +137,9 @@ def _worker(config: pytest.Config) -> str | None:
     return workerinput.get("workerid") if isinstance(workerinput, dict) else None
 
 
-def items_for(spec: str, op_names: list[str], no_grad: bool) -> list[tuple[str, str, str | None, str]]:
+def items_for(backend: Any, op_names: list[str], no_grad: bool) -> list[tuple[str, str, str | None, str]]:
     """``(op, cell, dtype, direction)`` of every item of a backend, in registry
     order: each cell's dtypes that torch and the backend both take."""
-    backend = load_backend(spec)
     found: list[tuple[str, str, str | None, str]] = []
     for op in op_names or ops.names():
         info = ops.get(op)
@@ -161,10 +166,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             raise pytest.UsageError(f"--conformance-op: unknown op {op!r}; use one of {', '.join(ops.names())}")
     for spec in option.conformance_backend:
         try:
-            found = items_for(spec, option.conformance_op, option.conformance_no_grad)
+            # asked of its worker (loaded there alone), unless --conformance-no-isolation
+            backend = load(spec, RunConfig(backend=[spec], no_isolation=option.conformance_no_isolation))
+            found = items_for(backend, option.conformance_op, option.conformance_no_grad)
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from exc
-        name = load_backend(spec).name
+        name = backend.name
+        if isinstance(backend, RemoteBackend):
+            backend.worker.close()
         for op, cell, dtype, direction in found:
             parts = [name, op, cell, *([dtype, DIRECTION_TAGS[direction]] if dtype else [])]
             items.append(

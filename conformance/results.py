@@ -3,6 +3,7 @@ over one cell (``CellOutcome``).  Plain data, written to the results store."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,3 +101,15 @@ class CellOutcome:
     power: Power = field(default_factory=Power)
     #: What the cell's failure budget cut short (``conformance.search._Budget``).
     budget_cut: list[str] = field(default_factory=list)
+
+
+#: Said by every summary, report and pytest item of a run made with ``--no-isolation``.
+TRUSTS_BACKEND = (
+    "these verdicts trust the backend's process (--no-isolation: it ran beside torch, the reference and the "
+    "verdict, and could have moved them); run without --no-isolation for verdicts it cannot move"
+)
+
+
+def trusts_backend_process(records: Iterable[dict[str, Any]]) -> bool:
+    """Whether a run's backends ran in the process that judged them (``--no-isolation``)."""
+    return any(r.get("type") == "environment" and (r.get("config") or {}).get("no_isolation") for r in records)

@@ -481,7 +481,7 @@ def check_invalid_calls(
     check = checker or in_process(backend, oracle)
     tally = _Tally(check, record)
     try:
-        for case in (*ops.get(op).invalid_calls, *torch_errors.invalid_calls(op)):
+        for case in (*ops.get(op).invalid_calls, *torch_errors.stored_invalid_calls(op)):
             tally(case)
     except _GiveUp:
         pass

@@ -10,6 +10,7 @@ the backends and the oracle, writes the run's header records, checks each
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import random
 import uuid
@@ -33,6 +34,7 @@ from conformance.isolation import (
     DEFAULT_TIMEOUT,
     DEFAULT_TIMEOUT_SCALE,
     IsolatedChecker,
+    RemoteBackend,
     oracle_outside,
 )
 from conformance.parallel import Pool
@@ -97,6 +99,22 @@ class RunConfig:
     #: ``"K/N"``: only the K-th of N shares of the run's cells (cell i of the
     #: run's cell list belongs to shard i mod N + 1); None: every cell.
     shard: str | None = None
+    #: Modules that register ops of their own (``--op-module``), imported by
+    #: every process of the run before it checks (the oracle side's: a
+    #: backend's module is never imported there); the run records them all.
+    op_module: list[str] | None = None
+    #: The backends may not call torch (``--forbid-torch``): a call fails the case, naming it.
+    forbid_torch: bool = False
+
+    def import_op_modules(self) -> None:
+        """Import ``op_module`` (``ConfigError`` naming one that does not
+        import), then record every module that registered an op outside the harness."""
+        for module in self.op_module or []:
+            try:
+                importlib.import_module(module)
+            except Exception as exc:
+                raise ConfigError(f"--op-module {module}: it does not import ({type(exc).__name__}: {exc})") from exc
+        self.op_module = ops.plugin_modules() or None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -195,12 +213,11 @@ def torch_paths(loaded: list[tuple[str, Backend]], oracle_path: dict[str, Any] |
     ``torch``, the oracle's as its settings change it for ``torch@PATH``
     (``None``: not a CPU run, or the oracle's path unknown)."""
     paths: dict[str, dict[str, Any] | None] = {}
-    for _, backend in loaded:
-        settings = getattr(backend, "settings", None)
+    for spec, backend in loaded:
         if backend.name == "torch":
             paths[backend.name] = oracle_path
-        elif isinstance(settings, CpuPathSettings) and oracle_path is not None:
-            paths[backend.name] = settings.applied_to(oracle_path)
+        elif spec.startswith("torch@") and oracle_path is not None:
+            paths[backend.name] = CpuPathSettings.parse(spec.removeprefix("torch@")).applied_to(oracle_path)
     return paths
 
 
@@ -223,8 +240,42 @@ def _described(path: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if path is None else {**path, "summary": describe_path(path)}
 
 
+def load(spec: str, config: RunConfig) -> Backend:
+    """The run's backend ``spec``: a ``RemoteBackend`` (loaded in its worker
+    alone: this process never imports it), or, with ``no_isolation``, loaded
+    here.  ``ConfigError`` where the spec names nothing loadable or the
+    backend is not available here; a backend that raised, exited, crashed or
+    hung while loading stays in the run, and each of its cases says why."""
+    if config.no_isolation:
+        backend = load_backend(spec)
+        if config.forbid_torch:
+            backend.uses_torch = False  # type: ignore[attr-defined] # observe_case's guard, in this process
+        return backend
+    memory = config.memory_limit_gib * 2**30 or None
+    worker = IsolatedChecker(
+        spec, config.timeout, memory, config.oracle, timeout_scale=config.timeout_scale, forbid_torch=config.forbid_torch
+    )
+    backend = RemoteBackend(spec, worker)
+    error = backend.load_error or ""
+    if error.startswith(BackendLoadError.__name__):
+        worker.close()
+        raise ConfigError(error.split(": ", 1)[1])
+    ok, why = backend.availability()
+    if not ok:
+        worker.close()
+        raise ConfigError(f"backend {spec!r} is not available here: {why}")
+    return backend
+
+
+def close_workers(loaded: list[tuple[str, Backend]]) -> None:
+    """Stop the workers of the run's ``RemoteBackend`` s (a later question or case starts one again)."""
+    for _, backend in loaded:
+        if isinstance(backend, RemoteBackend):
+            backend.worker.close()
+
+
 def load_backend(spec: str) -> Backend:
-    """A backend that can run here, or ``ConfigError`` saying why not."""
+    """A backend loaded in this process that can run here, or ``ConfigError`` saying why not."""
     try:
         backend = backends.load(spec)
     except BackendLoadError as exc:
@@ -265,9 +316,9 @@ class Session:
     def run(self) -> list[dict[str, Any]]:
         """Check every backend x cell; returns the run's current records."""
         config = self.config
-        # Backends first: a plug-in module may register ops of its own on import.
-        loaded = [(spec, load_backend(spec)) for spec in config.backend]
+        config.import_op_modules()  # ops of its own first: validation names them
         config.validate()
+        loaded = [(spec, load(spec, config)) for spec in config.backend]
         if config.no_isolation:
             own = [spec for spec, _ in loaded if oracle_outside(spec)]
             if own:
@@ -279,13 +330,17 @@ class Session:
         if config.seed is None:
             config.seed = 0 if os.environ.get("CI") else random.randrange(2**31)
         every, tasks = self._tasks(loaded)
-        with ResultsWriter(self.results, self.run_id) as writer:
-            self._header(writer, loaded)
-            if config.jobs > 1 and len(tasks) > 1:
-                self._parallel(writer, loaded, tasks)
-            else:
-                for b, (spec, backend) in enumerate(loaded):
-                    self._backend(writer, spec, backend, oracle, [cell for i, cell in tasks if i == b])
+        try:
+            with ResultsWriter(self.results, self.run_id) as writer:
+                self._header(writer, loaded)
+                if config.jobs > 1 and len(tasks) > 1:
+                    close_workers(loaded)  # the jobs load their own
+                    self._parallel(writer, loaded, tasks)
+                else:
+                    for b, (spec, backend) in enumerate(loaded):
+                        self._backend(writer, spec, backend, oracle, [cell for i, cell in tasks if i == b])
+        finally:
+            close_workers(loaded)
         records = current_results(r for r in read_records(self.results) if r.get("run_id") == writer.run_id)
         return in_run_order(records, [cell_id(loaded[b][1].name, cell) for b, cell in every])
 
@@ -362,9 +417,8 @@ class Session:
         verdict against torch or against a semantic variant (a diagnosis)."""
         if self.config.no_isolation:
             return None, None, None
-        memory = self.config.memory_limit_gib * 2**30 or None
-        config = self.config
-        isolated = IsolatedChecker(spec, config.timeout, memory, config.oracle, timeout_scale=config.timeout_scale)
+        assert isinstance(backend, RemoteBackend)
+        isolated = backend.worker
 
         def checker(case: Case) -> Result:
             return Result.from_json(isolated.check(case.to_json()), case, backend.name)
@@ -488,8 +542,9 @@ class Job:
 
     def __init__(self, config: dict[str, Any], tasks: list[Task]) -> None:
         self.session = Session(RunConfig.from_json(config))
+        self.session.config.import_op_modules()
         # Every backend, as the parent loaded them: a plug-in may register ops of its own.
-        self.loaded = [(spec, load_backend(spec)) for spec in self.session.config.backend]
+        self.loaded = [(spec, load(spec, self.session.config)) for spec in self.session.config.backend]
         self.oracle = cast(Oracle, _LazyOracle(self.session.config.oracle))
         self.tasks = tasks
         #: Per backend (its index), its worker and checkers, opened on its first task.
@@ -505,7 +560,5 @@ class Job:
         return progress_note(outcome)
 
     def close(self) -> None:
-        for isolated, _ in self.open.values():
-            if isolated is not None:
-                isolated.close()
+        close_workers(self.loaded)
         self.open = {}

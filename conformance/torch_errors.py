@@ -19,8 +19,15 @@ gives with and without it is one call here.  An input crosses only when torch
 raises its error class on the protocol's call too: ``max_pool`` always returns
 indices, so an error of torch's call without them alone stays behind.
 
-torch's testing internals import only with ``expecttest`` installed; without
-it this source is empty and ``unavailable()`` says why.
+A run reads the calls from ``torch_error_inputs.json`` beside this module
+(``stored_invalid_calls``): the same in every process, whatever it imported
+before (torch's testing internals reach setuptools, whose distutils shim can
+fail in a process that imported it otherwise, and a job process and its
+parent then checked different calls), and without ``expecttest``.
+``python -m conformance.torch_errors`` writes the file from the installed
+torch; ``tests/test_torch_error_inputs.py`` keeps it equal to what torch
+gives, in a fresh process.  torch's testing internals import only with
+``expecttest`` installed; without it ``unavailable()`` says why.
 """
 
 from __future__ import annotations
@@ -29,10 +36,12 @@ import contextlib
 import dataclasses
 import functools
 import inspect
+import json
 import re
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from backends.protocol import Backend
@@ -151,6 +160,29 @@ def error_inputs(op: str) -> tuple[TorchErrorInput, ...]:
                 )
             )
     return tuple(found)
+
+
+#: The crossing calls of the pinned torch, per op (``stored_invalid_calls``).
+STORED = Path(__file__).with_name("torch_error_inputs.json")
+
+
+@functools.cache
+def _stored() -> dict[str, list[dict[str, Any]]]:
+    try:
+        return json.loads(STORED.read_text())
+    except OSError:
+        return {}
+
+
+def stored_invalid_calls(op: str) -> list[Case]:
+    """``invalid_calls(op)`` as stored for the pinned torch: what a run checks."""
+    return [Case.from_json(c) for c in _stored().get(op, [])]
+
+
+def write_stored() -> dict[str, list[dict[str, Any]]]:
+    """Every op's crossing calls from the installed torch, as ``STORED`` keeps them."""
+    calls = {op: [c.to_json() for c in invalid_calls(op)] for op in ops.names()}
+    return {op: cases for op, cases in calls.items() if cases}
 
 
 def invalid_calls(op: str) -> list[Case]:
@@ -272,3 +304,11 @@ def torch_refusal(case: Case) -> BaseException | None:
     except Exception as exc:  # the exception is the answer
         return exc
     return None
+
+
+if __name__ == "__main__":  # write STORED from the installed torch
+    missing = unavailable()
+    if missing:
+        raise SystemExit(missing)
+    STORED.write_text(json.dumps(write_stored(), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {STORED}")

@@ -4,6 +4,7 @@
 in ``CHECKS`` in turn; the first that objects decides the result, and a case
 all of them accept passes.  The order is the order a person debugs in:
 
+0. ``no_torch``     where torch is forbidden (``--forbid-torch``), it is not called
 1. ``exceptions``   the backend raises where torch raises, with torch's class
                     and a message naming the problem; returns where torch returns
 2. ``outputs``      as many outputs as torch, of the backend's own array type,
@@ -23,10 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from backends import Backend, Unsupported
+from backends import Backend
 from conformance import ops
 from conformance.cases import Case
-from conformance.execute import Expected, Observation, Oracle, Phase, call, describe, no_phase, observe
+from conformance.execute import Expected, Observed, Oracle, Phase, Raised, describe, no_phase, observe_case
+from conformance.fpenv import FLUSHES
 from conformance.results import Result
 from conformance.tolerance import Comparison, compare_exact, compare_numeric
 from conformance.windows import failure_values
@@ -34,16 +36,21 @@ from conformance.windows import failure_values
 
 @dataclass
 class Trial:
-    """One case run on a backend, and what the checks found so far."""
+    """One case as a backend did it (``Observed``, from its own process), the
+    oracles' answer, and what the checks found so far: made on the oracle
+    side, where no backend code runs."""
 
     case: Case
-    backend: Backend
+    backend: str
     want: Expected
-    seen: Observation | None = None
-    raised: BaseException | None = None
+    observed: Observed
     comparison: Comparison | None = None
     bounds: list[float] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def raised(self) -> Raised | None:
+        return self.observed.raised
 
     @property
     def exact(self) -> bool:
@@ -51,12 +58,20 @@ class Trial:
 
     def result(self, status: str, message: str = "") -> Result:
         timing: dict[str, Any] = {"torch_time_s": self.want.torch_time_s}
-        if self.seen is not None:
-            timing["time_s"] = self.seen.time_s
-        return Result(self.backend.name, self.case, status, message, self.comparison, **timing, extra=self.extra)
+        if self.observed.outputs is not None:
+            timing["time_s"] = self.observed.time_s
+        return Result(self.backend, self.case, status, message, self.comparison, **timing, extra=self.extra)
 
 
 Check = Callable[[Trial], Result | None]
+
+
+def no_torch(trial: Trial) -> Result | None:
+    """Where torch was forbidden (``--forbid-torch``, ``uses_torch = False``): no torch call at all."""
+    calls = trial.observed.torch_calls
+    if calls:
+        return trial.result("fail", f"called torch ({', '.join(calls[:3])}) where it must not (--forbid-torch)")
+    return None
 
 
 def exceptions(trial: Trial) -> Result | None:
@@ -72,44 +87,43 @@ def exceptions(trial: Trial) -> Result | None:
         return None
     _what_each_did(trial)
     if want.torch_exc is None:
-        return trial.result("error", f"raised {describe(exc)}; torch returns a result")
-    if type(exc) is not type(want.torch_exc):
-        return trial.result("fail", f"raised {describe(exc)}; torch raises {describe(want.torch_exc)}")
+        return trial.result("error", f"raised {exc.describe()}; torch returns a result")
+    if not exc.is_a(want.torch_exc):
+        return trial.result("fail", f"raised {exc.describe()}; torch raises {describe(want.torch_exc)}")
     words = case.names_problem
-    if words and not any(w.lower() in str(exc).lower() for w in words):
+    if words and not any(w.lower() in exc.message.lower() for w in words):
         return trial.result(
             "fail",
-            f"raised {describe(exc)} as torch does, but the message does not name the problem "
+            f"raised {exc.describe()} as torch does, but the message does not name the problem "
             f"(mentions none of {', '.join(words)})",
         )
-    return trial.result("pass", f"raised {type(exc).__name__} as torch does")
+    return trial.result("pass", f"raised {exc.name} as torch does")
 
 
 def _what_each_did(trial: Trial) -> None:
     """Where torch or the backend raised: what each did, for the failure card
     (``exceptions``: ``{"torch": ..., "backend": ...}``, display texts)."""
 
-    def did(exc: BaseException | None, out: Any) -> str:
-        if exc is not None:
-            return f"raised {describe(exc)}"
+    def did(raised: str | None, out: Any) -> str:
+        if raised is not None:
+            return f"raised {raised}"
         shapes = ", ".join(f"{o.dtype}{list(o.shape)}" for o in out or ())
         return f"returned {shapes}" if shapes else "returned a result"
 
-    seen = trial.seen.outputs if trial.seen is not None else None
+    torch_exc = trial.want.torch_exc
     trial.extra["exceptions"] = {
-        "torch": did(trial.want.torch_exc, trial.want.torch_out),
-        "backend": did(trial.raised, seen),
+        "torch": did(describe(torch_exc) if torch_exc is not None else None, trial.want.torch_out),
+        "backend": did(trial.raised.describe() if trial.raised else None, trial.observed.outputs),
     }
 
 
 def outputs(trial: Trial) -> Result | None:
     """As many outputs as torch, each the backend's array type, with torch's
     shape and dtype."""
-    seen, torch_out = trial.seen, trial.want.torch_out
-    assert seen is not None and torch_out is not None
-    wrong = [t.__name__ for t in seen.output_types if not issubclass(t, seen.array_type)]
-    if wrong:
-        return trial.result("fail", f"returned {', '.join(wrong)}, not its array type {seen.array_type.__name__}")
+    seen, torch_out = trial.observed, trial.want.torch_out
+    assert seen.outputs is not None and torch_out is not None
+    if seen.wrong_types:
+        return trial.result("fail", f"returned {', '.join(seen.wrong_types)}, not its array type {seen.array_type}")
     if len(seen.outputs) != len(torch_out):
         return trial.result("fail", f"returned {len(seen.outputs)} array(s); torch returns {len(torch_out)}")
     for g, t in zip(seen.outputs, torch_out):
@@ -123,8 +137,8 @@ def outputs(trial: Trial) -> Result | None:
 def values(trial: Trial) -> Result | None:
     """Each output against the exact reference under the tolerance policy; the
     first that does not conform decides (max_pool: values, then indices)."""
-    want, seen = trial.want, trial.seen
-    assert seen is not None and want.torch_out is not None
+    want, seen = trial.want, trial.observed
+    assert seen.outputs is not None and want.torch_out is not None
     if want.exact is None:
         return trial.result("error", f"the reference raised {describe(want.reference_exc)}")
     comparisons = []
@@ -146,14 +160,16 @@ def hygiene(trial: Trial) -> Result | None:
     input gives what a contiguous copy of it gives: the same bits where the op
     moves data, within the case's bound where a layout may change the
     summation order (BLAS picks its kernels by stride)."""
-    seen, case = trial.seen, trial.case
-    assert seen is not None
+    seen, case = trial.observed, trial.case
+    assert seen.outputs is not None
     if seen.mutated:
         return trial.result("fail", f"modified its input {', '.join(seen.mutated)}")
-    arrays = case.materialize()
-    if all(a.flags.c_contiguous for a in arrays.values()):
+    again = seen.contiguous
+    if again is None:
         return None
-    again, _ = call(trial.backend, case, {name: np.ascontiguousarray(a) for name, a in arrays.items()})
+    layout = f"gives other results for the {case.input.layout} input than for a contiguous copy of it"
+    if isinstance(again, Raised):
+        return trial.result("fail", f"{layout}: it raised {again.describe()} on the copy")
     for g, c, bound in zip(seen.outputs, again, trial.bounds):
         if g.shape != c.shape:
             same = False
@@ -166,22 +182,20 @@ def hygiene(trial: Trial) -> Result | None:
                 diff = np.abs(g.astype(wide) - c.astype(wide))
             same = bool(np.all((diff <= bound) | (np.isnan(g) & np.isnan(c)) | (g == c)))
         if not same:
-            return trial.result("fail", f"gives other results for the {case.input.layout} input than for a contiguous copy of it")
+            return trial.result("fail", layout)
     return None
 
 
 def alias(trial: Trial) -> Result | None:
     """An alias must be exactly the interpolate call it stands for, on the same backend."""
-    info, case, seen = ops.get(trial.case.op), trial.case, trial.seen
+    info, case, seen = ops.get(trial.case.op), trial.case, trial.observed
     if info.alias_of is None or case.direction != "forward":
         return None
-    assert seen is not None
+    assert seen.outputs is not None
     equivalent = info.interpolate_args(case.params)
-    try:
-        direct, _ = call(trial.backend, case, case.materialize(), "interpolate", equivalent)
-    except Exception as exc:
-        return trial.result("fail", f"its interpolate({equivalent}) raised {describe(exc)}")
-    if not np.array_equal(direct[0], seen.outputs[0], equal_nan=True):
+    if isinstance(seen.alias, Raised):
+        return trial.result("fail", f"its interpolate({equivalent}) raised {seen.alias.describe()}")
+    if seen.alias is None or not np.array_equal(seen.alias[0], seen.outputs[0], equal_nan=True):
         return trial.result("fail", f"differs from its own interpolate(**{equivalent})")
     return None
 
@@ -189,47 +203,26 @@ def alias(trial: Trial) -> Result | None:
 def determinism(trial: Trial) -> Result | None:
     """The same gradient twice must give the same bits (recorded, not failed:
     torch's own CUDA backward uses atomics)."""
-    seen = trial.seen
-    if trial.case.direction == "backward" and seen is not None:
-        again, _ = call(trial.backend, trial.case, trial.case.materialize())
-        trial.extra["deterministic"] = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(seen.outputs, again))
+    seen, again = trial.observed, trial.observed.again
+    if trial.case.direction == "backward" and seen.outputs is not None and again is not None:
+        same = not isinstance(again, Raised)
+        trial.extra["deterministic"] = same and all(np.array_equal(a, b, equal_nan=True) for a, b in zip(seen.outputs, again))
     return None
 
 
 #: The checks, in order (see the module docstring); the first to object decides.
-CHECKS: tuple[Check, ...] = (exceptions, outputs, values, hygiene, alias, determinism)
-
-
-def _run(
-    case: Case, backend: Backend, oracle: Oracle, phase: Phase, torch_failure: str | None, want: Expected | None
-) -> Trial | Result:
-    """Materialise the inputs, ask the oracles (unless ``want`` is their answer already), run the backend."""
-    phase("materialize")
-    arrays = case.materialize()  # in the case's memory layout, for the backend
-    pristine = {name: a.copy() for name, a in arrays.items()}
-    trial = Trial(case, backend, want or oracle.expected(case, pristine, phase, torch_failure))
-    phase("backend")
-    try:
-        trial.seen = observe(backend, case, arrays, pristine)
-        trial.extra["transfer_s"] = trial.seen.transfer_s
-    except Unsupported as exc:
-        return Result(backend.name, case, "unsupported", str(exc) or "raised Unsupported")
-    except Exception as exc:
-        trial.raised = exc
-    return trial
+CHECKS: tuple[Check, ...] = (no_torch, exceptions, outputs, values, hygiene, alias, determinism)
 
 
 def _values_shown(trial: Trial) -> dict[str, Any] | None:
     """The small windows a failure card shows (stored with the result)."""
-    outputs_by_side = {"torch": trial.want.torch_out, "reference": trial.want.exact}
-    if trial.seen is not None:
-        outputs_by_side["backend"] = trial.seen.outputs
+    outputs_by_side = {"torch": trial.want.torch_out, "reference": trial.want.exact, "backend": trial.observed.outputs}
     present = {side: out for side, out in outputs_by_side.items() if out is not None}
     if not present or trial.case.names_problem or trial.want.torch_exc is not None:
         return None  # an invalid call, or torch raised: there are no values to set side by side
     cmp = trial.comparison.to_json() if trial.comparison is not None else None
     try:
-        return failure_values(trial.case.dtype, present, cmp, trial.backend.name)
+        return failure_values(trial.case.dtype, present, cmp, trial.backend)
     except Exception as exc:  # a failure card without values beats a lost result
         return {"notes": [f"values could not be recorded: {describe(exc)}"]}
 
@@ -237,48 +230,46 @@ def _values_shown(trial: Trial) -> dict[str, Any] | None:
 def check_case(
     case: Case, backend: Backend, oracle: Oracle, phase: Phase = no_phase, torch_failure: str | None = None
 ) -> Result:
-    """Run ``case`` on ``backend`` and judge it against torch and the reference.
+    """Run ``case`` on ``backend`` and judge it against torch and the reference,
+    all in this process (``--no-isolation``, tests): the oracles first, then
+    the backend (``observe_case``), then the verdict (``judge``).
 
     ``phase`` is told which step is running (``materialize``, ``torch``,
-    ``reference``, ``backend``, ``compare``): a worker process reports it, so
-    that a crash or hang is blamed on the right party.  ``torch_failure``:
-    torch is known to crash or hang here; the reference alone decides."""
-    return judge_case(case, backend, oracle, phase, torch_failure)[0]
-
-
-def judge_case(
-    case: Case,
-    backend: Backend,
-    oracle: Oracle,
-    phase: Phase = no_phase,
-    torch_failure: str | None = None,
-    want: Expected | None = None,
-) -> tuple[Result, Expected | None]:
-    """``check_case``, and what the oracles said (``None`` where the backend
-    does not take the case).  ``want``: what they say about this case, already
-    known (from another backend's check of it), so they are not asked again."""
+    ``reference``, ``backend``, ``compare``).  ``torch_failure``: torch is
+    known to crash or hang here; the reference alone decides."""
     op = f"{case.op}:backward" if case.direction == "backward" else case.op
-    reason = backend.unsupported_reason(op, case.dtype, case.params)
-    if reason:
-        return Result(backend.name, case, "unsupported", reason), None
-    trial = _run(case, backend, oracle, phase, torch_failure, want)
-    if isinstance(trial, Result):
-        return trial, None
-    phase("compare")
+    if backend.unsupported_reason(op, case.dtype, case.params):
+        return judge(case, backend.name, observe_case(case, backend, phase), None)
+    phase("materialize")
+    want = oracle.expected(case, case.materialize(), phase, torch_failure)
+    observed = observe_case(case, backend, phase)
+    phase("compare")  # the harness's own arithmetic again (``conformance.fpenv``)
+    return judge(case, backend.name, observed, want)
+
+
+def judge(case: Case, backend: str, observed: Observed, want: Expected | None) -> Result:
+    """The verdict on what ``backend`` did with ``case`` (``observed``, made in
+    its own process) against what the oracles say (``want``; ``None`` where
+    it declined the case): the checks of ``CHECKS`` in order."""
+    if observed.unsupported is not None or want is None:
+        return Result(backend, case, "unsupported", observed.unsupported or "declined")
+    trial = Trial(case, backend, want, observed)
+    if observed.transfer_s is not None:
+        trial.extra["transfer_s"] = observed.transfer_s
     result = next((r for check in CHECKS if (r := check(trial)) is not None), None) or trial.result("pass")
     if result.failed:
         result.extra["values"] = None if trial.raised is not None else _values_shown(trial)
-        mutated = trial.seen.mutated if trial.seen is not None else []
-        if mutated and "modified its input" not in result.message:
+        if observed.mutated and "modified its input" not in result.message:
             # the likelier cause of whatever an earlier check saw
-            result.message += f" (it also modified its input {', '.join(mutated)})"
-    call_used = getattr(backend, "call_used", None)
-    if callable(call_used) and not case.names_problem:
+            result.message += f" (it also modified its input {', '.join(observed.mutated)})"
+        if observed.flushes:
+            result.message = f"{result.message}; {FLUSHES}" if result.message else FLUSHES
+    if observed.call is not None:
         # the library call this case maps to, for the report's library matrix
-        result.extra["call"] = call_used(case.op, case.params)
-    if trial.want.torch_crash is not None:
+        result.extra["call"] = observed.call
+    if want.torch_crash is not None:
         if result.comparison is not None:
             result.comparison.torch_off_reference = True
-        note = f"torch itself fails here ({describe(trial.want.torch_crash)}): judged against the reference alone"
+        note = f"torch itself fails here ({describe(want.torch_crash)}): judged against the reference alone"
         result.message = f"{result.message}; {note}" if result.message else note
-    return result, trial.want
+    return result

@@ -580,6 +580,7 @@ ENV_FIELDS: Sequence[tuple[str, str]] = (
     ("cpu_count", "CPUs"),
     ("cpu_flags", "CPU kernel flags"),
     ("oracle_cpu_path", "oracle's torch CPU path"),
+    ("isolation", "verdicts"),
     ("torch_threads", "torch threads"),
     ("gpu", "GPU"),
     ("seed", "seed"),
@@ -599,6 +600,10 @@ def _command_text(argv: list[str]) -> str:
 
 
 def _env_value(key: str, env: dict[str, Any]) -> str:
+    if key == "isolation" and isinstance(env.get("config"), dict):
+        if env["config"].get("no_isolation"):
+            return "trust the backend's process (--no-isolation: it ran beside torch, the reference and the verdict)"
+        return "made outside the backend's process (each backend in a worker of its own)"
     if key not in env:
         return "-"
     value = env[key]

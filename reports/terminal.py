@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from conformance.cases import Case
 from conformance.expected import Expectation, annotate, expectation_of, judge, run_expectations, suggestion
 from conformance.ops import INVALID_CALLS_CELL
-from conformance.results import Result
+from conformance.results import TRUSTS_BACKEND, Result, trusts_backend_process
 from reports.data import power_of
 from reports.summary import render, tabulate
 
@@ -79,8 +79,11 @@ def summary(records: Sequence[dict[str, Any]], seed: int | None, path: Any) -> s
     parts += expectation_lines(records, expectations)
     total, bad, expected = not_conforming(records)
     also = f" ({expected} more fail as expected deviations)" if expected else ""
-    parts += ["", f"{total} cases, {bad} not conforming{also}; seed {seed}; results in {path}", ""]
-    return "\n".join(parts)
+    parts += ["", f"{total} cases, {bad} not conforming{also}; seed {seed}; results in {path}"]
+    if trusts_backend_process(records):
+        parts.append(TRUSTS_BACKEND)
+    return "\n".join([*parts, ""])
+
 
 
 def failure_lines(r: dict[str, Any], expected: Expectation | None) -> list[str]:

@@ -23,6 +23,7 @@ from conformance.ops.registry import (
     invalid_calls,
     names,
     order,
+    plugin_modules,
     register,
     unregister,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "invalid_calls",
     "names",
     "order",
+    "plugin_modules",
     "register",
     "unregister",
 ]

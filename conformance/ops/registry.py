@@ -220,6 +220,14 @@ def get(name: str) -> OpInfo:
         raise KeyError(f"unknown op {name!r}: known ops are {', '.join(REGISTRY)}") from None
 
 
+def plugin_modules() -> list[str]:
+    """The modules outside the harness that defined registered ops (by their
+    reference functions): every process that checks or answers for those
+    ops imports them (``conformance.isolation``'s workers)."""
+    modules = {getattr(info.reference, "__module__", "") for info in REGISTRY.values()}
+    return sorted(m for m in modules if m and m.split(".")[0] not in ("reference", "conformance"))
+
+
 def names() -> list[str]:
     """Registered ops in registration (check and report) order."""
     return list(REGISTRY)
