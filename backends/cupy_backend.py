@@ -168,3 +168,10 @@ class CupyBackend(BackendBase):
 
     def vjp(self, op: str, grad_output: Any, x: Any, **kwargs: Any) -> dict[str, Any]:
         return shared.vjp(self.cp, op, grad_output, x, **kwargs)
+
+    def forward_with_residuals(self, op: str, x: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        out = getattr(self, op)(x, **kwargs)
+        return out, shared.residuals(self.cp, op, out, x, **kwargs)
+
+    def vjp_from_residuals(self, op: str, residuals: Any, grad_output: Any) -> dict[str, Any]:
+        return shared.vjp_from_residuals(self.cp, op, residuals, grad_output)

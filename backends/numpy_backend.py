@@ -12,6 +12,7 @@ from backends.protocol import BackendBase
 
 IntOrSeq = int | Sequence[int]
 
+
 class NumpyBackend(BackendBase):
     """Vectorised NumPy: every op, forward and backward, in every dtype torch takes."""
 
@@ -78,3 +79,10 @@ class NumpyBackend(BackendBase):
 
     def vjp(self, op: str, grad_output: np.ndarray, x: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
         return shared.vjp(np, op, grad_output, x, **kwargs)
+
+    def forward_with_residuals(self, op: str, x: np.ndarray, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        out = getattr(self, op)(x, **kwargs)
+        return out, shared.residuals(np, op, out, x, **kwargs)
+
+    def vjp_from_residuals(self, op: str, residuals: Any, grad_output: np.ndarray) -> dict[str, np.ndarray]:
+        return shared.vjp_from_residuals(np, op, residuals, grad_output)

@@ -8,7 +8,7 @@ movement is also its implementation.
 """
 
 from backends.xp.conv_transpose import conv_transpose
-from backends.xp.gradients import vjp
+from backends.xp.gradients import residuals, vjp, vjp_from_residuals
 from backends.xp.interpolate import compute_dtype, interpolate
 from backends.xp.unpooling import max_pool, max_unpool
 from reference.pixel_shuffle import pixel_shuffle, pixel_unshuffle
@@ -21,5 +21,7 @@ __all__ = [
     "max_unpool",
     "pixel_shuffle",
     "pixel_unshuffle",
+    "residuals",
     "vjp",
+    "vjp_from_residuals",
 ]
