@@ -215,9 +215,12 @@ def conv_transpose_vjp(
 ) -> dict[str, Any]:
     """Gather ``g`` where each (input, tap) pair landed, then contract.
 
-    With ``cols[n, g, (o, t), p]`` the cotangent at the landing spot of input
-    position ``p`` and tap ``t`` in output channel ``o`` of group ``g``:
-    ``grad_x = w @ cols`` and ``grad_w = sum_n x @ cols.T``, per group.
+    With ``cols[g, (o, t), (n, p)]`` the cotangent at the landing spot of
+    input position ``p`` of sample ``n`` and tap ``t`` in output channel ``o``
+    of group ``g``: ``grad_x = w @ cols`` and ``grad_w = x @ cols.T``, per
+    group, the samples of a block side by side in the columns (so the sum
+    over the batch is inside one product, not an ``(n, c_in, c_out * taps)``
+    temporary).
     """
     plan = checked_plan(x, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
     dtype = np.dtype(x.dtype)
@@ -250,15 +253,17 @@ def conv_transpose_vjp(
     block = max(1, n) if block_bytes is None else max(1, block_bytes // max(1, per_sample))
     for start in range(0, n, block):
         stop = min(n, start + block)
-        full = xp.zeros((stop - start, c_out, *plan.uncropped_lengths), dtype=work)
+        m = stop - start
+        full = xp.zeros((m, c_out, *plan.uncropped_lengths), dtype=work)
         full[crop] = gb[start:stop]
-        cols = xp.empty((stop - start, c_out, taps, *spatial), dtype=work)
+        # The samples side by side in the columns: one product per group for the whole block.
+        cols = xp.empty((c_out, taps, m, *spatial), dtype=work)
         for t, tap in enumerate(every_tap):
-            cols[:, :, t] = full[(slice(None), slice(None), *plan.tap_slice(tap))]
-        cols = cols.reshape(stop - start, groups, k, positions)
-        grad_x[start:stop] = xp.matmul(w, cols)
-        x_block = xg[start:stop].astype(work, copy=False)
-        grad_w += xp.matmul(x_block, xp.swapaxes(cols, -1, -2)).sum(axis=0)
+            cols[:, t] = xp.moveaxis(full[(slice(None), slice(None), *plan.tap_slice(tap))], 0, 1)
+        cols = cols.reshape(groups, k, m * positions)
+        grad_x[start:stop] = xp.moveaxis(xp.matmul(w[0], cols).reshape(groups, c_in_g, m, positions), 2, 0)
+        x_block = xp.moveaxis(xg[start:stop].astype(work, copy=False), 0, 2).reshape(groups, c_in_g, m * positions)
+        grad_w += xp.matmul(x_block, xp.swapaxes(cols, -1, -2))
 
     grads = {
         "x": grad_x.reshape(x.shape),
