@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
-from measure import Floor, nbytes, run
+from measure import IMPLEMENTATIONS, Floor, nbytes, run
 
 from backends import load
 
@@ -161,5 +162,16 @@ def bench(benchmark: Any, record_timing: Any, case: Case, implementation: str, b
         _assert_agree(data.result(implementation), data.result(other), f"{implementation} vs {other}")
 
 
-def ids(cases: list[Case], implementations: tuple[str, ...]) -> list[str]:
-    return [f"{c.name.replace(' ', '-')}-{i}" for c in cases for i in implementations]
+def _ids(cases: list[Case]) -> list[str]:
+    return [f"{c.name.replace(' ', '-')}-{i}" for c in cases for i in IMPLEMENTATIONS]
+
+
+def parametrized(cases: list[Case]) -> tuple[Any, Any]:
+    """A suite's two ``pytest.mark.parametrize`` marks, over ``(case,
+    implementation)``: the forward tests' and the backward tests' (the same
+    forward cases, with the ids of their backward groups)."""
+    params = [(c, i) for c in cases for i in IMPLEMENTATIONS]
+    return (
+        pytest.mark.parametrize(("case", "implementation"), params, ids=_ids(cases)),
+        pytest.mark.parametrize(("case", "implementation"), params, ids=_ids([c.backward() for c in cases])),
+    )

@@ -17,11 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 import torch
 import torch.nn.functional as F
-from calls import Arrays, Case, bench, ids
-from measure import IMPLEMENTATIONS
+from calls import Arrays, Case, bench, parametrized
 
 
 def _normal(*shape: int) -> Any:
@@ -228,17 +226,14 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("case", "implementation"), [(c, i) for c in CASES for i in IMPLEMENTATIONS], ids=ids(CASES, IMPLEMENTATIONS)
-)
+FORWARD, BACKWARD = parametrized(CASES)
+
+
+@FORWARD
 def test_model_call(benchmark: Any, record_timing: Any, case: Case, implementation: str) -> None:
     bench(benchmark, record_timing, case, implementation)
 
 
-@pytest.mark.parametrize(
-    ("case", "implementation"),
-    [(c, i) for c in CASES for i in IMPLEMENTATIONS],
-    ids=ids([c.backward() for c in CASES], IMPLEMENTATIONS),
-)
+@BACKWARD
 def test_model_call_backward(benchmark: Any, record_timing: Any, case: Case, implementation: str) -> None:
     bench(benchmark, record_timing, case, implementation, backward=True)
