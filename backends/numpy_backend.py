@@ -72,10 +72,10 @@ class NumpyBackend(BackendBase):
         return shared.max_unpool(np, x, indices, kernel_size, stride, padding, output_size)
 
     def pixel_shuffle(self, x: np.ndarray, upscale_factor: int) -> np.ndarray:
-        return shared.pixel_shuffle(x, upscale_factor)
+        return shared.pixel_shuffle(np, x, upscale_factor)
 
     def pixel_unshuffle(self, x: np.ndarray, downscale_factor: int) -> np.ndarray:
-        return shared.pixel_unshuffle(x, downscale_factor)
+        return shared.pixel_unshuffle(np, x, downscale_factor)
 
     def vjp(self, op: str, grad_output: np.ndarray, x: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
         return shared.vjp(np, op, grad_output, x, **kwargs)

@@ -44,11 +44,11 @@ from backends.xp.conv_transpose import BLOCK_BYTES as CONV_BLOCK_BYTES
 from backends.xp.conv_transpose import checked_plan
 from backends.xp.interpolate import BLOCK_BYTES as INTERPOLATE_BLOCK_BYTES
 from backends.xp.interpolate import _plan_pass, compute_dtype
+from backends.xp.shuffle import pixel_shuffle, pixel_unshuffle, stand_in
 from backends.xp.unpooling import gather_planes, max_pool, scatter_planes
 from reference.conv_transpose import IntOrSeq
 from reference.dtypes import is_complex, is_floating
 from reference.interpolate import Taps, axis_taps, plan_interpolate
-from reference.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from reference.unpooling import invalid_index_error, plan_max_pool, plan_max_unpool
 
 
@@ -431,24 +431,17 @@ def max_unpool_vjp(
 # --------------------------------------------------------------------------
 
 
-def _stand_in(x: Any) -> np.ndarray:
-    """An empty NumPy array on which the forward's checks fail exactly as on
-    ``x``: same rank (from 3 up: one empty leading axis) and same last three
-    lengths."""
-    return np.empty((0,) + tuple(x.shape[-3:]) if x.ndim >= 3 else (0,) * x.ndim)
-
-
 def _permuted(xp: Any, g: Any, x: Any, fn: Any, factor: int, out_shape: tuple[int, ...]) -> dict[str, Any]:
     _check_cotangent(g, out_shape)
     dtype = np.dtype(x.dtype)
     if x.size == 0:
         return {"x": xp.zeros(x.shape, dtype=dtype)}
-    return {"x": fn(g, factor).astype(dtype, copy=False).reshape(x.shape)}
+    return {"x": fn(xp, g, factor).astype(dtype, copy=False).reshape(x.shape)}
 
 
 def pixel_shuffle_vjp(xp: Any, g: Any, x: Any, upscale_factor: int) -> dict[str, Any]:
     """``pixel_unshuffle`` of the cotangent."""
-    pixel_shuffle(_stand_in(x), upscale_factor)  # the forward's checks
+    pixel_shuffle(np, stand_in(x), upscale_factor)  # the forward's checks
     r = int(upscale_factor)
     *lead, c, h, w = x.shape
     return _permuted(xp, g, x, pixel_unshuffle, r, (*lead, c // (r * r), h * r, w * r))
@@ -456,7 +449,7 @@ def pixel_shuffle_vjp(xp: Any, g: Any, x: Any, upscale_factor: int) -> dict[str,
 
 def pixel_unshuffle_vjp(xp: Any, g: Any, x: Any, downscale_factor: int) -> dict[str, Any]:
     """``pixel_shuffle`` of the cotangent."""
-    pixel_unshuffle(_stand_in(x), downscale_factor)  # the forward's checks
+    pixel_unshuffle(np, stand_in(x), downscale_factor)  # the forward's checks
     r = int(downscale_factor)
     *lead, c, h, w = x.shape
     # torch (and the forward) return an empty input with its shape unchanged.
