@@ -174,4 +174,5 @@ def conv_transpose(
             if bias_w is not None:
                 acc += bias_w
             dest[...] = acc
+        del cols  # freed before the next block's product: one block's cols alive at a time
     return y if plan.batched else y[0]

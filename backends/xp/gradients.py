@@ -264,6 +264,7 @@ def conv_transpose_vjp(
         grad_x[start:stop] = xp.moveaxis(xp.matmul(w[0], cols).reshape(groups, c_in_g, m, positions), 2, 0)
         x_block = xp.moveaxis(xg[start:stop].astype(work, copy=False), 0, 2).reshape(groups, c_in_g, m * positions)
         grad_w += xp.matmul(x_block, xp.swapaxes(cols, -1, -2))
+        del full, cols  # freed before the next block's: one block's alive at a time
 
     grads = {
         "x": grad_x.reshape(x.shape),

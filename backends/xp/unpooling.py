@@ -28,6 +28,8 @@ from reference.unpooling import _first_tap, invalid_index_error, plan_max_pool, 
 #: Input bytes a block of planes takes through every tap of the fast path
 #: (``_max_pool_inside``): a share of a per-core L2 cache.  ``None``: all at once.
 BLOCK_BYTES = 1 << 19
+#: Indices per plane from which NumPy scatters and gathers a plane at a time.
+PLANE_LOOP = 1024
 
 
 def _lowest(dtype: np.dtype) -> float | int:
@@ -198,17 +200,34 @@ def _plane_blocks(xp: Any, index: Any, plane: int, block_bytes: int | None) -> A
         yield rows, flat.reshape(-1)
 
 
+def _plane_at_a_time(xp: Any, index: Any) -> bool:
+    """Whether to scatter or gather a plane at a time: on NumPy, where a call
+    costs microseconds, and planes of at least ``PLANE_LOOP`` indices (no
+    flat index is made: measured 20-25% faster, 8x64 planes of 64x64); on a
+    GPU a call is a kernel launch, so planes go in blocks there."""
+    return getattr(xp, "__name__", "") == "numpy" and index.shape[1] >= PLANE_LOOP
+
+
 def scatter_planes(xp: Any, y: Any, index: Any, values: Any, block_bytes: int | None = BLOCK_BYTES) -> None:
     """``y[p, index[p, j]] = values[p, j]`` for every plane ``p`` of ``y``
     (planes, plane), C-contiguous; ``index`` and ``values`` (planes, k)."""
+    if _plane_at_a_time(xp, index):
+        for p in range(index.shape[0]):
+            y[p][index[p]] = values[p]
+        return
     flat_y = y.reshape(-1)
     for rows, flat in _plane_blocks(xp, index, y.shape[1], block_bytes):
         flat_y[flat] = values[rows].reshape(-1)
 
 
 def gather_planes(xp: Any, src: Any, index: Any, block_bytes: int | None = BLOCK_BYTES) -> Any:
-    """``src[p, index[p, j]]`` (planes, k) for ``src`` (planes, plane), C-contiguous."""
+    """``src[p, index[p, j]]`` (planes, k) for ``src`` (planes, plane),
+    C-contiguous; the indices are in range (the caller checked)."""
     out = xp.empty(index.shape, dtype=src.dtype)
+    if _plane_at_a_time(xp, index):
+        for p in range(index.shape[0]):
+            xp.take(src[p], index[p], out=out[p], mode="clip")  # clip: no second bounds check
+        return out
     flat_src = src.reshape(-1)
     for rows, flat in _plane_blocks(xp, index, src.shape[1], block_bytes):
         xp.take(flat_src, flat, out=out[rows].reshape(-1))
