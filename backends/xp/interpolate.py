@@ -90,13 +90,24 @@ def _weighted_sum(xp: Any, terms: Iterable[Any], weights: Sequence[Any] | None, 
         out[...] = 0
         return
     total = xp.empty(out.shape, dtype=out.dtype) if buffered else out
-    scratch = None
+    scratch = pending = None
     for j, (term, weight) in enumerate(zip(terms, weights)):
+        # A scalar weight of 1 (nearest's gradient) multiplies nothing: x * 1 is x, bit for bit.
+        one = getattr(weight, "ndim", 0) == 0 and float(weight) == 1.0
         if j == 0:
-            xp.multiply(term, weight, out=total)
+            if one:
+                pending = term  # added to the second term without a copy
+            else:
+                xp.multiply(term, weight, out=total)
+            continue
+        addend = term if one else (scratch := xp.multiply(term, weight, out=scratch))
+        if pending is not None:
+            xp.add(pending, addend, out=total)
+            pending = None
         else:
-            scratch = xp.multiply(term, weight, out=scratch)
-            total += scratch
+            total += addend
+    if pending is not None:
+        total[...] = pending
     if buffered:
         out[...] = total
 
