@@ -43,7 +43,7 @@ import numpy as np
 from backends.xp.conv_transpose import BLOCK_BYTES as CONV_BLOCK_BYTES
 from backends.xp.conv_transpose import checked_plan
 from backends.xp.interpolate import BLOCK_BYTES as INTERPOLATE_BLOCK_BYTES
-from backends.xp.interpolate import _plan_pass, compute_dtype
+from backends.xp.interpolate import _plan_pass, compute_dtype, planes_per_block
 from backends.xp.shuffle import pixel_shuffle, pixel_unshuffle, stand_in
 from backends.xp.unpooling import gather_planes, max_pool, scatter_planes
 from reference.conv_transpose import IntOrSeq
@@ -170,12 +170,8 @@ def interpolate_vjp_from_tables(
     if not passes:
         return {"x": src.astype(dtype).reshape(x.shape)}
 
-    plane = list(tables.output_size)
-    plane_size = math.prod(plane)
-    for step in passes:
-        plane[step.d] = step.n_out
-        plane_size = max(plane_size, math.prod(plane))
-    block = planes if block_bytes is None else max(1, block_bytes // (plane_size * work.itemsize))
+    result_plane = math.prod(input_size) * dtype.itemsize
+    block = planes_per_block(planes, tables.output_size, passes, work, work != dtype, result_plane, block_bytes)
 
     out = xp.empty((planes, *input_size), dtype=dtype)
     for start in range(0, planes, block):

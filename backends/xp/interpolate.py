@@ -213,6 +213,36 @@ def _repeat_each(xp: Any, src: Any, dest: Any, p: int) -> bool:
     return True
 
 
+def planes_per_block(
+    planes: int,
+    first: Sequence[int],
+    passes: Sequence[_Pass],
+    work: np.dtype,
+    converted: bool,
+    result: int,
+    block_bytes: int | None,
+) -> int:
+    """Planes a block of passes takes, from a plane of lengths ``first`` on:
+    the block's largest array (input, between passes or output, in ``work``)
+    within ``block_bytes`` (cache), and its temporaries (the arrays between
+    passes and their scratch; the input and output too when ``converted``) within
+    half of the whole result (``result`` bytes a plane), so that a small
+    call's temporaries keep its peak memory under twice its result.
+    ``None``: all planes at once."""
+    if block_bytes is None:
+        return planes
+    plane, sizes = list(first), [math.prod(first)]
+    for step in passes:
+        plane[step.d] = step.n_out
+        sizes.append(math.prod(plane))
+    # Each array between passes comes with a scratch of its size (``_weighted_sum``).
+    temporary = 2 * max(sizes if converted else sizes[1:-1], default=0) * work.itemsize
+    block = block_bytes // max(1, max(sizes) * work.itemsize)
+    if temporary:
+        block = min(block, planes * result // 2 // temporary)
+    return max(1, block)
+
+
 def _repeat_blocks(xp: Any, src: Any, out: Any, passes: Sequence[_Pass], block_bytes: int | None) -> bool:
     """``nearest`` / ``nearest-exact`` where every pass repeats each input a
     whole number of times and nothing else (integer factors): per block of
@@ -352,12 +382,9 @@ def interpolate(
 
     # Planes per block: the largest array of a block (input, between passes
     # or output) within block_bytes.
-    plane = list(plan.input_size)
-    plane_size = math.prod(plane)
-    for step in passes:
-        plane[step.d] = step.n_out
-        plane_size = max(plane_size, math.prod(plane))
-    block = planes if block_bytes is None else max(1, block_bytes // (plane_size * work.itemsize))
+    # Planes per block: the largest array of a block within block_bytes, its temporaries within half the result.
+    result_plane = math.prod(plan.output_size) * in_dtype.itemsize
+    block = planes_per_block(planes, plan.input_size, passes, work, work != in_dtype, result_plane, block_bytes)
 
     src = x.reshape((planes, *plan.input_size))
     if data_movement and _repeat_blocks(xp, src, out, passes, block_bytes):
