@@ -104,6 +104,16 @@ def checked_plan(
     return plan
 
 
+def samples_per_block(n: int, per_sample: int, result: int, block_bytes: int | None) -> int:
+    """Samples whose ``cols`` (``per_sample`` bytes each) are made at once:
+    within ``block_bytes`` (cache) and within half the call's ``result``
+    bytes, so that a batch of small samples keeps its peak memory under
+    twice its result; at least one (``None``: all at once)."""
+    if block_bytes is None:
+        return max(1, n)
+    return max(1, min(block_bytes, result // 2) // max(1, per_sample))
+
+
 def _fold_batch_matmul(xp: Any, w: Any, x: Any) -> Any:
     """``w[g] @ x[n, g]`` for every sample ``n`` as one product per group,
     the samples side by side in the columns: ``(groups, rows, n * positions)``
@@ -156,7 +166,7 @@ def conv_transpose(
 
     y = xp.empty((n, c_out, *plan.output_lengths), dtype=x.dtype)
     per_sample = c_out * taps * positions * work.itemsize
-    block = max(1, n) if block_bytes is None else max(1, block_bytes // max(1, per_sample))
+    block = samples_per_block(n, per_sample, y.nbytes, block_bytes)
     for start in range(0, n, block):
         stop = min(n, start + block)
         cols = _fold_batch_matmul(xp, wt[0], xg[start:stop].astype(work, copy=False))

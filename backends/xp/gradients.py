@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from backends.xp.conv_transpose import BLOCK_BYTES as CONV_BLOCK_BYTES
-from backends.xp.conv_transpose import checked_plan
+from backends.xp.conv_transpose import checked_plan, samples_per_block
 from backends.xp.interpolate import BLOCK_BYTES as INTERPOLATE_BLOCK_BYTES
 from backends.xp.interpolate import _plan_pass, compute_dtype, planes_per_block
 from backends.xp.shuffle import pixel_shuffle, pixel_unshuffle, stand_in
@@ -246,7 +246,7 @@ def conv_transpose_vjp(
     crop = (slice(None), slice(None), *plan.crop())
 
     per_sample = c_out * taps * positions * work.itemsize
-    block = max(1, n) if block_bytes is None else max(1, block_bytes // max(1, per_sample))
+    block = samples_per_block(n, per_sample, x.nbytes + weight.nbytes, block_bytes)
     for start in range(0, n, block):
         stop = min(n, start + block)
         m = stop - start
