@@ -166,12 +166,18 @@ def _ids(cases: list[Case]) -> list[str]:
     return [f"{c.name.replace(' ', '-')}-{i}" for c in cases for i in IMPLEMENTATIONS]
 
 
-def parametrized(cases: list[Case]) -> tuple[Any, Any]:
-    """A suite's two ``pytest.mark.parametrize`` marks, over ``(case,
-    implementation)``: the forward tests' and the backward tests' (the same
-    forward cases, with the ids of their backward groups)."""
+def suite(cases: list[Case]) -> tuple[Any, Any]:
+    """A suite's two test functions, forward and backward, each parametrized
+    over ``(case, implementation)`` (the backward's ids name the backward
+    groups); a module binds them to its own ``test_...`` names."""
     params = [(c, i) for c in cases for i in IMPLEMENTATIONS]
-    return (
-        pytest.mark.parametrize(("case", "implementation"), params, ids=_ids(cases)),
-        pytest.mark.parametrize(("case", "implementation"), params, ids=_ids([c.backward() for c in cases])),
-    )
+
+    @pytest.mark.parametrize(("case", "implementation"), params, ids=_ids(cases))
+    def forward(benchmark: Any, record_timing: Any, case: Case, implementation: str) -> None:
+        bench(benchmark, record_timing, case, implementation)
+
+    @pytest.mark.parametrize(("case", "implementation"), params, ids=_ids([c.backward() for c in cases]))
+    def backward(benchmark: Any, record_timing: Any, case: Case, implementation: str) -> None:
+        bench(benchmark, record_timing, case, implementation, backward=True)
+
+    return forward, backward

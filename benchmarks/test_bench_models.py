@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from calls import Arrays, Case, bench, parametrized
+from calls import Arrays, Case, suite
 
 
 def _normal(*shape: int) -> Any:
@@ -226,14 +226,4 @@ CASES = [
 ]
 
 
-FORWARD, BACKWARD = parametrized(CASES)
-
-
-@FORWARD
-def test_model_call(benchmark: Any, record_timing: Any, case: Case, implementation: str) -> None:
-    bench(benchmark, record_timing, case, implementation)
-
-
-@BACKWARD
-def test_model_call_backward(benchmark: Any, record_timing: Any, case: Case, implementation: str) -> None:
-    bench(benchmark, record_timing, case, implementation, backward=True)
+test_model_call, test_model_call_backward = suite(CASES)

@@ -19,12 +19,10 @@ and indices are computed once, by torch, when the case's inputs are built.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 import torch.nn.functional as F
-from calls import Arrays, Case, bench, parametrized
+from calls import Arrays, Case, suite
 
 
 def _conv_transpose_inputs(rng: np.random.Generator) -> Arrays:
@@ -106,14 +104,4 @@ CASES = [
 ]
 
 
-FORWARD, BACKWARD = parametrized(CASES)
-
-
-@FORWARD
-def test_other_ops(benchmark: Any, record_timing: Any, case: Case, implementation: str) -> None:
-    bench(benchmark, record_timing, case, implementation)
-
-
-@BACKWARD
-def test_other_ops_backward(benchmark: Any, record_timing: Any, case: Case, implementation: str) -> None:
-    bench(benchmark, record_timing, case, implementation, backward=True)
+test_other_ops, test_other_ops_backward = suite(CASES)
