@@ -161,10 +161,17 @@ class CupyBackend(BackendBase):
         return shared.max_unpool(self.cp, x, indices, kernel_size, stride, padding, output_size)
 
     def pixel_shuffle(self, x: Any, upscale_factor: int) -> Any:
-        return shared.pixel_shuffle(x, upscale_factor)
+        return shared.pixel_shuffle(self.cp, x, upscale_factor)
 
     def pixel_unshuffle(self, x: Any, downscale_factor: int) -> Any:
-        return shared.pixel_unshuffle(x, downscale_factor)
+        return shared.pixel_unshuffle(self.cp, x, downscale_factor)
 
     def vjp(self, op: str, grad_output: Any, x: Any, **kwargs: Any) -> dict[str, Any]:
         return shared.vjp(self.cp, op, grad_output, x, **kwargs)
+
+    def forward_with_residuals(self, op: str, x: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        out = getattr(self, op)(x, **kwargs)
+        return out, shared.residuals(self.cp, op, out, x, **kwargs)
+
+    def vjp_from_residuals(self, op: str, residuals: Any, grad_output: Any) -> dict[str, Any]:
+        return shared.vjp_from_residuals(self.cp, op, residuals, grad_output)

@@ -12,6 +12,7 @@ from backends.protocol import BackendBase
 
 IntOrSeq = int | Sequence[int]
 
+
 class NumpyBackend(BackendBase):
     """Vectorised NumPy: every op, forward and backward, in every dtype torch takes."""
 
@@ -71,10 +72,17 @@ class NumpyBackend(BackendBase):
         return shared.max_unpool(np, x, indices, kernel_size, stride, padding, output_size)
 
     def pixel_shuffle(self, x: np.ndarray, upscale_factor: int) -> np.ndarray:
-        return shared.pixel_shuffle(x, upscale_factor)
+        return shared.pixel_shuffle(np, x, upscale_factor)
 
     def pixel_unshuffle(self, x: np.ndarray, downscale_factor: int) -> np.ndarray:
-        return shared.pixel_unshuffle(x, downscale_factor)
+        return shared.pixel_unshuffle(np, x, downscale_factor)
 
     def vjp(self, op: str, grad_output: np.ndarray, x: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
         return shared.vjp(np, op, grad_output, x, **kwargs)
+
+    def forward_with_residuals(self, op: str, x: np.ndarray, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        out = getattr(self, op)(x, **kwargs)
+        return out, shared.residuals(np, op, out, x, **kwargs)
+
+    def vjp_from_residuals(self, op: str, residuals: Any, grad_output: np.ndarray) -> dict[str, np.ndarray]:
+        return shared.vjp_from_residuals(np, op, residuals, grad_output)

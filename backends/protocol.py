@@ -125,6 +125,41 @@ class Backend(Protocol):
         ...
 
 
+@runtime_checkable
+class ResidualBackend(Protocol):
+    """The residual path of gradients: optional, beside ``vjp``.
+
+    torch's autograd and JAX's ``vjp`` split a gradient in two: the forward
+    saves what its backward needs (its *residuals*: max_pool's indices, an
+    interpolation's index and weight tables, conv_transpose's input and
+    weight), and the backward reads them instead of running the forward
+    again.  A backend offers the same split with both methods below; the
+    harness then checks every backward case through both paths (the plain
+    ``vjp`` and these two calls), against the same oracle, and the bench
+    times this path beside torch's backward (which reads what its forward
+    saved).  The contract:
+
+    * ``forward_with_residuals(op, x, **kwargs) -> (out, residuals)``: ``out``
+      is exactly what ``getattr(backend, op)(x, **kwargs)`` returns;
+      ``residuals`` is the backend's own object, opaque to the harness (any
+      arrays, tables or parameters the backward needs; it may hold
+      references to ``x`` and the other arguments, which are not modified
+      until the backward has run).
+    * ``vjp_from_residuals(op, residuals, grad_output) -> dict``: what
+      ``vjp(op, grad_output, x, **kwargs)`` returns for the call the
+      residuals were kept from (the same keys, shapes and dtypes, values
+      within the same tolerance), reading ``residuals`` instead of ``x``.
+      ``residuals`` may be used for several backward calls.
+
+    Both are asked only where ``unsupported_reason(f"{op}:backward", ...)``
+    is None; either may raise ``Unsupported`` for an op it keeps no
+    residuals for (the harness then checks the plain ``vjp`` alone)."""
+
+    def forward_with_residuals(self, op: str, x: Any, **kwargs: Any) -> tuple[Any, Any]: ...
+
+    def vjp_from_residuals(self, op: str, residuals: Any, grad_output: Any) -> dict[str, Any]: ...
+
+
 class BackendBase:
     """Defaults for a synchronous backend whose arrays are NumPy arrays.
 

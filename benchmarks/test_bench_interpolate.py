@@ -8,9 +8,10 @@ to one thread (and BLAS by OMP/OPENBLAS/MKL_NUM_THREADS=1, see conftest.py),
 so the ratio compares kernels, not core counts.
 
 Every case is timed forward and backward.  Backward is the numpy backend's
-``vjp`` against ``torch.autograd.grad`` on the same input and cotangent; the
-forward is left out on both sides (torch's runs once, untimed, with
-``requires_grad``; the timed call is the backward through its graph, kept
+residual path (``vjp_from_residuals`` on the tables ``forward_with_residuals``
+kept) against ``torch.autograd.grad`` on the same input and cotangent; the
+forward is left out on both sides (each runs once, untimed: torch's with
+``requires_grad``, the timed call being the backward through its graph, kept
 with ``retain_graph``).
 
 Timings are only measured and reported (``pytest_terminal_summary`` in
@@ -54,6 +55,7 @@ class Case:
 
 CASES = [
     Case("nearest 2x up", (8, 64, 128, 128), {"scale_factor": 2, "mode": "nearest"}, 1.0, 2.0),
+    Case("nearest-exact 2x up", (8, 64, 128, 128), {"scale_factor": 2, "mode": "nearest-exact"}, 1.0, 2.0),
     Case(
         "bilinear 2x up",
         (8, 64, 128, 128),
@@ -108,8 +110,10 @@ class PreparedBackward(Prepared):
         x = torch.from_numpy(self.x).requires_grad_(True)
         out = torch.nn.functional.interpolate(x, **case.params)
         self.g = np.random.default_rng(1).standard_normal(tuple(out.shape), dtype=np.float32)
+        backend = load("numpy")
+        saved = backend.forward_with_residuals("interpolate", self.x, **case.params)[1]
         self.calls = {
-            "numpy": functools.partial(load("numpy").vjp, "interpolate", self.g, self.x, **case.params),
+            "numpy": functools.partial(backend.vjp_from_residuals, "interpolate", saved, self.g),
             "torch": functools.partial(torch.autograd.grad, out, (x,), torch.from_numpy(self.g), retain_graph=True),
         }
 

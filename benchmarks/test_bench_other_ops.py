@@ -8,10 +8,10 @@ Timings are only reported, in the same summary table; what is asserted,
 outside the timed part, is that the two implementations agree (values to a
 loose tolerance, ``max_pool`` indices exactly).
 
-``max_pool``'s ``vjp`` takes the input, not the indices (the backend
-protocol's contract), so it runs the forward again inside; torch's backward
-reads the indices its forward saved.  That difference is the contract's and is
-timed as such.
+The numpy backend's backward is its residual path (``vjp_from_residuals``,
+``backends.protocol.ResidualBackend``): ``max_pool``'s reads the indices its
+forward kept, as torch's backward reads the ones its forward saved
+(``calls.py``).
 
 ``max_unpool`` unpools what ``max_pool2d`` made of a random input: its values
 and indices are computed once, by torch, when the case's inputs are built.
@@ -19,24 +19,10 @@ and indices are computed once, by torch, when the case's inputs are built.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
-import pytest
 import torch
 import torch.nn.functional as F
-from measure import IMPLEMENTATIONS, Floor, nbytes, run
-
-from backends import load
-
-# Loose on purpose, as for interpolate: a guard against broken kernels.
-RTOL = ATOL = 1e-3
-
-Arrays = dict[str, np.ndarray]
+from calls import Arrays, Case, suite
 
 
 def _conv_transpose_inputs(rng: np.random.Generator) -> Arrays:
@@ -62,30 +48,6 @@ def _unpool_inputs(rng: np.random.Generator) -> Arrays:
     x = torch.from_numpy(rng.standard_normal((8, 64, 128, 128), dtype=np.float32))
     values, indices = F.max_pool2d(x, 2, return_indices=True)
     return {"values": values.numpy(), "indices": indices.numpy()}
-
-
-@dataclass(frozen=True)
-class Case:
-    name: str
-    #: The shape shown in the table (the main input's).
-    shape: tuple[int, ...]
-    inputs: Callable[[np.random.Generator], Arrays]
-    #: ``(backend, arrays) -> result`` and ``(tensors) -> result``: the timed forward calls.
-    numpy: Callable[[Any, Arrays], Any]
-    torch: Callable[[dict[str, torch.Tensor]], Any]
-    #: The backward: the op's name for ``vjp``, ``arrays -> (x, keyword arguments)``
-    #: as ``vjp`` takes them, and (array name, ``vjp`` key) of each
-    #: differentiable input, in the order torch's gradients are asked for.
-    op: str
-    vjp_args: Callable[[Arrays], tuple[np.ndarray, dict[str, Any]]]
-    grads: tuple[tuple[str, str], ...] = (("x", "x"),)
-    #: numpy time / torch time the numpy backend aims at; None: reported only.
-    target: float | None = 1.0
-    #: numpy time / floor time the numpy backend aims at; None: reported only.
-    floor_target: float | None = None
-
-    def backward(self) -> Case:
-        return dataclasses.replace(self, name=f"{self.name} backward", floor_target=None)
 
 
 CASES = [
@@ -117,6 +79,7 @@ CASES = [
         lambda t: F.pixel_unshuffle(t["x"], 2),
         "pixel_unshuffle",
         lambda a: (a["x"], {"downscale_factor": 2}),
+        floor_target=2.0,
     ),
     Case(
         "max_unpool2d 2x2 to 128x128",
@@ -127,6 +90,7 @@ CASES = [
         "max_unpool",
         lambda a: (a["values"], {"indices": a["indices"], "kernel_size": (2, 2)}),
         (("values", "x"),),
+        floor_target=2.0,
     ),
     Case(
         "max_pool2d 2x2 + indices",
@@ -138,115 +102,6 @@ CASES = [
         lambda a: (a["x"], {"kernel_size": (2, 2)}),
     ),
 ]
-BACKWARD = [c.backward() for c in CASES]
 
 
-def _as_numpy(result: Any) -> tuple[np.ndarray, ...]:
-    """A result as a tuple of arrays (``max_pool`` gives two, a ``vjp`` a dict, torch's backward a tuple)."""
-    parts = tuple(result.values()) if isinstance(result, dict) else result
-    parts = parts if isinstance(parts, tuple) else (parts,)
-    return tuple(p.numpy() if isinstance(p, torch.Tensor) else np.asarray(p) for p in parts)
-
-
-class Prepared:
-    """One case's inputs, its timed calls, and each implementation's result computed at most once."""
-
-    def __init__(self, case: Case) -> None:
-        self.case = case
-        self.arrays = case.inputs(np.random.default_rng(0))
-        tensors = {k: torch.from_numpy(v) for k, v in self.arrays.items()}
-        self.calls = {
-            "numpy": functools.partial(case.numpy, load("numpy"), self.arrays),
-            "torch": functools.partial(case.torch, tensors),
-        }
-        self._results: dict[str, tuple[np.ndarray, ...]] = {}
-
-    def result(self, implementation: str) -> tuple[np.ndarray, ...]:
-        if implementation not in self._results:
-            self._results[implementation] = _as_numpy(self.calls[implementation]())
-        return self._results[implementation]
-
-    @functools.cached_property
-    def result_bytes(self) -> int:
-        return nbytes(self.result("torch"))
-
-    @functools.cached_property
-    def floor(self) -> Floor:
-        return Floor(max(nbytes(self.arrays), self.result_bytes))
-
-
-class PreparedBackward(Prepared):
-    """torch's forward run once with ``requires_grad`` on the differentiable
-    inputs (its graph kept), a seeded cotangent of its output's shape (of the
-    values, for ``max_pool``), and the two backward calls."""
-
-    def __init__(self, case: Case) -> None:
-        super().__init__(case)
-        tensors = {k: torch.from_numpy(v) for k, v in self.arrays.items()}
-        inputs = tuple(tensors[name].requires_grad_(True) for name, _ in case.grads)
-        out = case.torch(tensors)
-        out = out[0] if isinstance(out, tuple) else out
-        self.g = np.random.default_rng(1).standard_normal(tuple(out.shape), dtype=np.float32)
-        x, kwargs = case.vjp_args(self.arrays)
-        vjp = functools.partial(load("numpy").vjp, case.op, self.g, x, **kwargs)
-        keys = [key for _, key in case.grads]
-        self.calls = {
-            "numpy": lambda: {k: v for k, v in vjp().items() if k in keys},
-            "torch": functools.partial(torch.autograd.grad, out, inputs, torch.from_numpy(self.g), retain_graph=True),
-        }
-
-    @functools.cached_property
-    def result_bytes(self) -> int:
-        return sum(self.arrays[name].nbytes for name, _ in self.case.grads)
-
-    @functools.cached_property
-    def floor(self) -> Floor:
-        return Floor(max(self.g.nbytes, self.result_bytes))
-
-
-@functools.lru_cache(maxsize=1)  # one case's arrays alive at a time: memory stays modest
-def prepared(name: str) -> Prepared:
-    return Prepared(next(c for c in CASES if c.name == name))
-
-
-@functools.lru_cache(maxsize=1)
-def prepared_backward(name: str) -> PreparedBackward:
-    return PreparedBackward(next(c for c in BACKWARD if c.name == name))
-
-
-def _assert_agree(ours: tuple[np.ndarray, ...], theirs: tuple[np.ndarray, ...], message: str) -> None:
-    assert len(ours) == len(theirs), message
-    for a, b in zip(ours, theirs):
-        assert a.shape == b.shape and a.dtype == b.dtype, f"{message}: {a.shape} {a.dtype} vs {b.shape} {b.dtype}"
-        if a.dtype.kind in "iu":
-            np.testing.assert_array_equal(a, b, err_msg=message)
-        else:
-            # Scaled to the result: a weight's gradient sums ~1e4 products, O(100) each.
-            scale = max(1.0, float(np.abs(b).max(initial=0.0)))
-            np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL * scale, err_msg=message)
-
-
-def _bench(benchmark: Any, record_timing: Any, case: Case, implementation: str, data: Prepared) -> None:
-    call = data.floor if implementation == "floor" else data.calls[implementation]
-    run(benchmark, record_timing, case, implementation, call, data.result_bytes)
-    if implementation != "floor":  # untimed: agree with the other implementation
-        other = "torch" if implementation == "numpy" else "numpy"
-        _assert_agree(data.result(implementation), data.result(other), f"{implementation} vs {other}")
-
-
-def _ids(cases: list[Case]) -> list[str]:
-    return [f"{c.name.replace(' ', '-')}-{i}" for c in cases for i in IMPLEMENTATIONS]
-
-
-@pytest.mark.parametrize(
-    ("case", "implementation"), [(c, i) for c in CASES for i in IMPLEMENTATIONS], ids=_ids(CASES)
-)
-def test_other_ops(benchmark: Any, record_timing: Any, case: Case, implementation: str) -> None:
-    _bench(benchmark, record_timing, case, implementation, prepared(case.name))
-
-
-@pytest.mark.parametrize(
-    ("case", "implementation"), [(c, i) for c in BACKWARD for i in IMPLEMENTATIONS], ids=_ids(BACKWARD)
-)
-def test_other_ops_backward(benchmark: Any, record_timing: Any, case: Case, implementation: str) -> None:
-    _bench(benchmark, record_timing, case, implementation, prepared_backward(case.name))
+test_other_ops, test_other_ops_backward = suite(CASES)

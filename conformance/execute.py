@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from backends import Backend
+from backends import Backend, Unsupported
 from backends.reference_backend import to_dtype
 from conformance import ops
 from conformance.cases import Case, compiled
@@ -60,12 +60,45 @@ def invoke(
     x = args.pop("x")
     params = case.params if params is None else params
     if case.direction == "backward":
-        grads = backend.vjp(case.op, args.pop("grad_output"), x, **args, **params)
-        order = gradient_inputs(case)
-        if set(order) != set(grads):
-            raise TypeError(f"vjp returned gradients for {sorted(grads)}; expected {order}")
-        return tuple(grads[n] for n in order)
+        return _in_order(case, backend.vjp(case.op, args.pop("grad_output"), x, **args, **params), "vjp")
     return _as_tuple(getattr(backend, op or case.op)(x, **args, **params))
+
+
+def _in_order(case: Case, grads: dict[str, Any], path: str) -> tuple[Any, ...]:
+    """The gradients in the registry's ``differentiable`` order."""
+    order = gradient_inputs(case)
+    if set(order) != set(grads):
+        raise TypeError(f"{path} returned gradients for {sorted(grads)}; expected {order}")
+    return tuple(grads[n] for n in order)
+
+
+def residual_vjp(backend: Any, case: Case, args: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A backward case through the backend's residual path
+    (``backends.protocol.ResidualBackend``: ``forward_with_residuals``, then
+    ``vjp_from_residuals``), the gradients in ``invoke``'s order; ``None``
+    where the backend has no such path or keeps no residuals for the op."""
+    if case.direction != "backward" or not callable(getattr(backend, "vjp_from_residuals", None)):
+        return None
+    args = dict(args)
+    x, g = args.pop("x"), args.pop("grad_output")
+    try:
+        _, saved = backend.forward_with_residuals(case.op, x, **args, **case.params)
+        grads = backend.vjp_from_residuals(case.op, saved, g)
+    except Unsupported:
+        return None
+    return _in_order(case, grads, "vjp_from_residuals")
+
+
+def _observe_residuals(
+    backend: Backend, case: Case, pristine: dict[str, np.ndarray]
+) -> tuple[tuple[np.ndarray, ...] | None, str | None]:
+    """``residual_vjp`` on fresh copies of the inputs: its gradients as NumPy,
+    or what it raised (described), or neither (no residual path)."""
+    try:
+        outs = residual_vjp(backend, case, {name: backend.from_numpy(a.copy()) for name, a in pristine.items()})
+    except Exception as exc:
+        return None, describe(exc)
+    return (None if outs is None else tuple(np.asarray(backend.to_numpy(o)) for o in outs)), None
 
 
 def call(
@@ -98,6 +131,9 @@ class Observation:
     output_types: tuple[type, ...]
     array_type: type
     mutated: list[str]
+    #: A backward case on a backend with the residual path: its gradients, or what it raised.
+    residual_outputs: tuple[np.ndarray, ...] | None = None
+    residual_error: str | None = None
 
 
 def observe(backend: Backend, case: Case, arrays: dict[str, np.ndarray], pristine: dict[str, np.ndarray]) -> Observation:
@@ -128,7 +164,8 @@ def observe(backend: Backend, case: Case, arrays: dict[str, np.ndarray], pristin
             _, elapsed = call(backend, case, {name: a.copy() for name, a in pristine.items()})
         except Exception:  # noqa: S110 -- a timing only: the first call's outputs are what is judged
             pass
-    return Observation(got, elapsed, transfer, tuple(type(o) for o in outs), type(args["x"]), mutated)
+    residual = _observe_residuals(backend, case, pristine)
+    return Observation(got, elapsed, transfer, tuple(type(o) for o in outs), type(args["x"]), mutated, *residual)
 
 
 @dataclass(frozen=True)
@@ -207,6 +244,9 @@ class Observed:
     flushes: bool = False
     #: The torch calls it made where torch was forbidden (``torch_forbidden``).
     torch_calls: tuple[str, ...] = ()
+    #: A backward case on a backend with the residual path: its gradients, or what it raised (described).
+    residual_outputs: tuple[np.ndarray, ...] | None = None
+    residual_error: str | None = None
 
 
 def plain(outputs: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
@@ -256,6 +296,8 @@ def observe_case(case: Case, backend: Backend, phase: Phase = no_phase, forbid_t
         array_type=seen.array_type.__name__,
         mutated=tuple(seen.mutated),
         call=_call_used(backend, case),
+        residual_outputs=None if seen.residual_outputs is None else plain(seen.residual_outputs),
+        residual_error=seen.residual_error,
     )
     if not as_drawn_contiguous:
         observed.contiguous = _outcome(backend, case, pristine)

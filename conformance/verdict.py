@@ -10,6 +10,9 @@ all of them accept passes.  The order is the order a person debugs in:
 2. ``outputs``      as many outputs as torch, of the backend's own array type,
                     with torch's shapes and dtypes
 3. ``values``       within the tolerance policy of the exact reference
+   ``residual_path`` (backward) the gradients through the backend's residuals
+                    (``forward_with_residuals``, ``vjp_from_residuals``), where
+                    it has them, pass ``outputs`` and ``values`` too
 4. ``hygiene``      inputs left unmodified; the same result for a
                     non-contiguous input as for a contiguous copy of it
 5. ``alias``        an alias equals the interpolate call it stands for, bit for bit
@@ -18,6 +21,7 @@ all of them accept passes.  The order is the order a person debugs in:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,6 +159,24 @@ def values(trial: Trial) -> Result | None:
     return trial.result("fail", trial.comparison.reason) if failing else None
 
 
+def residual_path(trial: Trial) -> Result | None:
+    """(backward, on a backend with the residual path) the gradients of
+    ``forward_with_residuals`` then ``vjp_from_residuals`` pass the same
+    ``outputs`` and ``values`` checks as the plain ``vjp``'s."""
+    seen = trial.observed
+    if seen.residual_outputs is None and seen.residual_error is None:
+        return None
+    what = "through its residuals (forward_with_residuals, vjp_from_residuals)"
+    if seen.residual_error is not None:
+        return trial.result("fail", f"{what}: raised {seen.residual_error}; its vjp returns")
+    shadow = dataclasses.replace(trial, observed=dataclasses.replace(seen, outputs=seen.residual_outputs), bounds=[])
+    result = outputs(shadow) or values(shadow)
+    if result is not None:
+        trial.comparison = shadow.comparison
+        result.message = f"{what}: {result.message}"
+    return result
+
+
 def hygiene(trial: Trial) -> Result | None:
     """Inputs unmodified; a non-contiguous, negative-stride or Fortran-ordered
     input gives what a contiguous copy of it gives: the same bits where the op
@@ -211,7 +233,7 @@ def determinism(trial: Trial) -> Result | None:
 
 
 #: The checks, in order (see the module docstring); the first to object decides.
-CHECKS: tuple[Check, ...] = (no_torch, exceptions, outputs, values, hygiene, alias, determinism)
+CHECKS: tuple[Check, ...] = (no_torch, exceptions, outputs, values, residual_path, hygiene, alias, determinism)
 
 
 def _values_shown(trial: Trial) -> dict[str, Any] | None:

@@ -487,3 +487,17 @@ class NaN(_BreaksInterpolate):
 
 #: The broken mix of issue 33, as ``--backend`` specs.
 BROKEN_MIX = tuple(f"tests.broken_backends:{name}" for name in ("Crash", "Hang", "Hog", "Mutate", "Shape", "NaN"))
+
+
+class WrongResidualIndices(NumpyBackend):
+    """Right forward, right plain ``vjp``, wrong residuals: max_pool keeps the
+    indices of the neighbouring window (rolled by one along the last axis),
+    so only the residual path's gradients are wrong."""
+
+    name = "wrong-residual-indices"
+
+    def forward_with_residuals(self, op, x, **kwargs):
+        out, saved = super().forward_with_residuals(op, x, **kwargs)
+        if op == "max_pool":
+            saved = {**saved, "indices": np.roll(saved["indices"], 1, axis=-1)}
+        return out, saved

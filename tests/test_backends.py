@@ -68,6 +68,20 @@ def test_numpy_backend_keeps_dtype_and_input(dtype):
     assert np.abs(out.astype(float) - expected.astype(float)).max() <= tol
 
 
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "float16", "float32", "int64", "complex64", "float64"])
+@pytest.mark.parametrize("shape", [(2, 3, 5), (1, 2, 5, 7), (1, 2, 3, 4, 5)])
+def test_numpy_nearest_at_integer_factors_is_torchs(dtype, shape):
+    """Integer factors take the repeat path (``_repeat_blocks``: wide
+    integers where p elements are 2, 4 or 8 bytes, else the passes); every
+    dtype, rank and factor gives the reference's bits (exact data movement)."""
+    x = (np.random.default_rng(2).standard_normal(shape) * 50).astype(dtype)
+    nb = load("numpy")
+    for factor in (1, 2, 3, 4, 8):
+        for mode in ("nearest", "nearest-exact"):
+            expected = load("reference").interpolate(x, scale_factor=factor, mode=mode)
+            np.testing.assert_array_equal(nb.interpolate(x, scale_factor=factor, mode=mode), expected)
+
+
 def test_numpy_backend_non_contiguous_equals_contiguous():
     x = np.random.default_rng(1).standard_normal((2, 2, 6, 9)).astype(np.float32)
     strided = np.ascontiguousarray(x.swapaxes(-1, -2)).swapaxes(-1, -2)

@@ -112,6 +112,30 @@ def test_a_wrong_gradient_only_is_caught_with_a_minimal_repro(tmp_path):
     assert "bwd" in proc.stdout  # the summary shows backward rows beside forward ones
 
 
+def test_wrong_residuals_fail_though_the_plain_vjp_is_right(tmp_path):
+    results = tmp_path / "r.jsonl"
+    proc = run_cli(
+        "run",
+        "--backend",
+        "tests.broken_backends:WrongResidualIndices",
+        "--op",
+        "max_pool",
+        "--examples",
+        "40",
+        "--seed",
+        "0",
+        "--results",
+        str(results),
+    )
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    outcomes = [r for r in records if r.get("type") == "result" and r["status"] != "unsupported"]
+    assert all(r["status"] == "pass" for r in outcomes if r["direction"] == "forward")
+    failed = [r for r in outcomes if r["status"] == "fail"]
+    assert failed and all(r["direction"] == "backward" for r in failed)
+    assert any("through its residuals" in r["message"] for r in failed)
+
+
 def test_nondeterministic_gradients_are_reported(tmp_path):
     results = tmp_path / "r.jsonl"
     proc = run_cli(

@@ -309,3 +309,33 @@ def test_cotangent_layout_does_not_matter():
     a = vjp(np, "interpolate", g, x, **params)["x"]
     b = vjp(np, "interpolate", np.ascontiguousarray(g), x, **params)["x"]
     np.testing.assert_array_equal(a, b)
+
+
+def test_unpooling_a_plane_at_a_time_is_torchs():
+    """Planes of at least ``PLANE_LOOP`` indices are scattered and gathered a
+    plane at a time: max_unpool, its gradient and max_pool's (from the
+    residual indices too) equal torch's bits there."""
+    import torch
+
+    from backends import load
+    from backends.xp.unpooling import PLANE_LOOP
+
+    x = np.random.default_rng(3).standard_normal((2, 3, 80, 96)).astype(np.float32)
+    assert 40 * 48 >= PLANE_LOOP
+    nb = load("numpy")
+    values, indices = nb.max_pool(x, 2)
+    tx = torch.from_numpy(x).requires_grad_(True)
+    t_values, t_indices = torch.nn.functional.max_pool2d(tx, 2, return_indices=True)
+    g = np.random.default_rng(4).standard_normal(values.shape).astype(np.float32)
+    (expected,) = torch.autograd.grad(t_values, tx, torch.from_numpy(g))
+    np.testing.assert_array_equal(nb.vjp("max_pool", g, x, kernel_size=2)["x"], expected.numpy())
+    saved = nb.forward_with_residuals("max_pool", x, kernel_size=2)[1]
+    np.testing.assert_array_equal(nb.vjp_from_residuals("max_pool", saved, g)["x"], expected.numpy())
+
+    tv = torch.from_numpy(values).requires_grad_(True)
+    unpooled = torch.nn.functional.max_unpool2d(tv, t_indices, 2)
+    np.testing.assert_array_equal(nb.max_unpool(values, indices, 2), unpooled.detach().numpy())
+    gu = np.random.default_rng(5).standard_normal(x.shape).astype(np.float32)
+    (expected,) = torch.autograd.grad(unpooled, tv, torch.from_numpy(gu))
+    got = nb.vjp("max_unpool", gu, values, indices=indices, kernel_size=2)["x"]
+    np.testing.assert_array_equal(got, expected.numpy())

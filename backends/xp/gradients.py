@@ -35,19 +35,20 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from backends.xp.conv_transpose import BLOCK_BYTES as CONV_BLOCK_BYTES
-from backends.xp.conv_transpose import checked_plan
+from backends.xp.conv_transpose import checked_plan, samples_per_block
 from backends.xp.interpolate import BLOCK_BYTES as INTERPOLATE_BLOCK_BYTES
-from backends.xp.interpolate import _plan_pass, compute_dtype
-from backends.xp.unpooling import across_planes, max_pool
+from backends.xp.interpolate import _plan_pass, compute_dtype, planes_per_block
+from backends.xp.shuffle import pixel_shuffle, pixel_unshuffle, stand_in
+from backends.xp.unpooling import gather_planes, max_pool, scatter_planes
 from reference.conv_transpose import IntOrSeq
 from reference.dtypes import is_complex, is_floating
 from reference.interpolate import Taps, axis_taps, plan_interpolate
-from reference.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from reference.unpooling import invalid_index_error, plan_max_pool, plan_max_unpool
 
 
@@ -95,6 +96,44 @@ def transposed_taps(taps: Taps, n_in: int) -> Taps:
     return Taps(index, w, reads)
 
 
+@dataclass(frozen=True)
+class InterpolateTables:
+    """What ``interpolate``'s backward needs of its forward besides the
+    cotangent: the output size and, per axis, the transposed taps planned as
+    passes (index and weight tables, strided phases), shrinking axes first;
+    no passes when the input or the output is empty."""
+
+    output_size: tuple[int, ...]
+    passes: tuple[Any, ...]
+
+
+def interpolate_tables(
+    xp: Any,
+    x: Any,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> InterpolateTables:
+    """The tables of ``interpolate(x, ...)``'s backward (the forward's checks
+    first); only ``x``'s shape and dtype are read."""
+    plan = plan_interpolate(x.shape, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
+    plan = plan.with_opmath(x.dtype)  # the forward's taps on this data
+    if x.size == 0 or math.prod(plan.output_size) == 0:
+        return InterpolateTables(plan.output_size, ())
+    rank = len(plan.input_size)
+    ratio = [n_in / n_out for n_in, n_out in zip(plan.input_size, plan.output_size)]
+    passes = []
+    for d in sorted(reversed(range(rank)), key=lambda d: min(ratio[d], 1.0)):
+        taps = axis_taps(plan, d, x.ndim)
+        if taps is not None:
+            n_in, n_out = plan.input_size[d], plan.output_size[d]
+            passes.append(_plan_pass(xp, d, n_out, transposed_taps(taps, n_in), compute_dtype(x.dtype)))
+    return InterpolateTables(plan.output_size, tuple(passes))
+
+
 def interpolate_vjp(
     xp: Any,
     g: Any,
@@ -109,36 +148,32 @@ def interpolate_vjp(
     block_bytes: int | None = INTERPOLATE_BLOCK_BYTES,
 ) -> dict[str, Any]:
     """``W_d`` transposed along each spatial axis ``d``, shrinking axes first."""
-    plan = plan_interpolate(x.shape, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
-    plan = plan.with_opmath(x.dtype)  # the forward's taps on this data
+    tables = interpolate_tables(xp, x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
+    return interpolate_vjp_from_tables(xp, g, x, tables, block_bytes=block_bytes)
+
+
+def interpolate_vjp_from_tables(
+    xp: Any, g: Any, x: Any, tables: InterpolateTables, *, block_bytes: int | None = INTERPOLATE_BLOCK_BYTES
+) -> dict[str, Any]:
+    """``interpolate_vjp`` from the forward's ``tables``: only ``x``'s shape
+    and dtype are read, so it may be a stand-in (``_like``)."""
     lead = tuple(x.shape[:2])
-    _check_cotangent(g, lead + plan.output_size)
+    _check_cotangent(g, lead + tables.output_size)
     dtype = np.dtype(x.dtype)
     work = compute_dtype(dtype)
     if x.size == 0 or g.size == 0:
         return {"x": xp.zeros(x.shape, dtype=dtype)}
-
-    rank = len(plan.input_size)
-    ratio = [n_in / n_out for n_in, n_out in zip(plan.input_size, plan.output_size)]
-    passes = []
-    for d in sorted(reversed(range(rank)), key=lambda d: min(ratio[d], 1.0)):
-        taps = axis_taps(plan, d, x.ndim)
-        if taps is not None:
-            n_in, n_out = plan.input_size[d], plan.output_size[d]
-            passes.append(_plan_pass(xp, d, n_out, transposed_taps(taps, n_in), work))
+    passes = tables.passes
+    input_size = tuple(x.shape[2:])
     planes = math.prod(lead)
-    src = g.reshape((planes, *plan.output_size))
+    src = g.reshape((planes, *tables.output_size))
     if not passes:
         return {"x": src.astype(dtype).reshape(x.shape)}
 
-    plane = list(plan.output_size)
-    plane_size = math.prod(plane)
-    for step in passes:
-        plane[step.d] = step.n_out
-        plane_size = max(plane_size, math.prod(plane))
-    block = planes if block_bytes is None else max(1, block_bytes // (plane_size * work.itemsize))
+    result_plane = math.prod(input_size) * dtype.itemsize
+    block = planes_per_block(planes, tables.output_size, passes, work, work != dtype, result_plane, block_bytes)
 
-    out = xp.empty((planes, *plan.input_size), dtype=dtype)
+    out = xp.empty((planes, *input_size), dtype=dtype)
     for start in range(0, planes, block):
         dest = out[start : start + block]
         y = xp.ascontiguousarray(src[start : start + block].astype(work, copy=False))
@@ -176,9 +211,12 @@ def conv_transpose_vjp(
 ) -> dict[str, Any]:
     """Gather ``g`` where each (input, tap) pair landed, then contract.
 
-    With ``cols[n, g, (o, t), p]`` the cotangent at the landing spot of input
-    position ``p`` and tap ``t`` in output channel ``o`` of group ``g``:
-    ``grad_x = w @ cols`` and ``grad_w = sum_n x @ cols.T``, per group.
+    With ``cols[g, (o, t), (n, p)]`` the cotangent at the landing spot of
+    input position ``p`` of sample ``n`` and tap ``t`` in output channel ``o``
+    of group ``g``: ``grad_x = w @ cols`` and ``grad_w = x @ cols.T``, per
+    group, the samples of a block side by side in the columns (so the sum
+    over the batch is inside one product, not an ``(n, c_in, c_out * taps)``
+    temporary).
     """
     plan = checked_plan(x, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
     dtype = np.dtype(x.dtype)
@@ -208,18 +246,21 @@ def conv_transpose_vjp(
     crop = (slice(None), slice(None), *plan.crop())
 
     per_sample = c_out * taps * positions * work.itemsize
-    block = max(1, n) if block_bytes is None else max(1, block_bytes // max(1, per_sample))
+    block = samples_per_block(n, per_sample, x.nbytes + weight.nbytes, block_bytes)
     for start in range(0, n, block):
         stop = min(n, start + block)
-        full = xp.zeros((stop - start, c_out, *plan.uncropped_lengths), dtype=work)
+        m = stop - start
+        full = xp.zeros((m, c_out, *plan.uncropped_lengths), dtype=work)
         full[crop] = gb[start:stop]
-        cols = xp.empty((stop - start, c_out, taps, *spatial), dtype=work)
+        # The samples side by side in the columns: one product per group for the whole block.
+        cols = xp.empty((c_out, taps, m, *spatial), dtype=work)
         for t, tap in enumerate(every_tap):
-            cols[:, :, t] = full[(slice(None), slice(None), *plan.tap_slice(tap))]
-        cols = cols.reshape(stop - start, groups, k, positions)
-        grad_x[start:stop] = xp.matmul(w, cols)
-        x_block = xg[start:stop].astype(work, copy=False)
-        grad_w += xp.matmul(x_block, xp.swapaxes(cols, -1, -2)).sum(axis=0)
+            cols[:, t] = xp.moveaxis(full[(slice(None), slice(None), *plan.tap_slice(tap))], 0, 1)
+        cols = cols.reshape(groups, k, m * positions)
+        grad_x[start:stop] = xp.moveaxis(xp.matmul(w[0], cols).reshape(groups, c_in_g, m, positions), 2, 0)
+        x_block = xp.moveaxis(xg[start:stop].astype(work, copy=False), 0, 2).reshape(groups, c_in_g, m * positions)
+        grad_w += xp.matmul(x_block, xp.swapaxes(cols, -1, -2))
+        del full, cols  # freed before the next block's: one block's alive at a time
 
     grads = {
         "x": grad_x.reshape(x.shape),
@@ -286,9 +327,26 @@ def max_pool_vjp(
     position torch's scan starts at: its cotangent is added there when that
     lies inside the plane (torch's backward does; outside it writes out of
     bounds, here nothing)."""
-    values, index = max_pool(xp, x, kernel_size, stride, padding, dilation, ceil_mode)
+    index = max_pool(xp, x, kernel_size, stride, padding, dilation, ceil_mode)[1]
+    return max_pool_vjp_from_indices(xp, g, index, x, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool_vjp_from_indices(
+    xp: Any,
+    g: Any,
+    index: Any,
+    x: Any,
+    kernel_size: IntOrSeq,
+    stride: IntOrSeq | None = None,
+    padding: IntOrSeq = 0,
+    dilation: IntOrSeq = 1,
+    ceil_mode: bool = False,
+) -> dict[str, Any]:
+    """``max_pool_vjp`` from the indices the forward returned (``index``):
+    only ``x``'s shape and dtype are read, so it may be a stand-in
+    (``_like``)."""
     plan = plan_max_pool(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-    _check_cotangent(g, values.shape)
+    _check_cotangent(g, index.shape)
     k, s, p, d, out = plan.kernel, plan.stride, plan.padding, plan.dilation, plan.output_lengths
     n = len(k)
     spatial = tuple(x.shape[-n:])
@@ -304,7 +362,7 @@ def max_pool_vjp(
         # Windows that share no input: every index is distinct within its
         # plane, so the cotangent is scattered as max_unpool scatters values.
         grad = xp.zeros((planes, per_plane), dtype=dtype)
-        grad.reshape(-1)[across_planes(xp, index.reshape(planes, -1), per_plane, in_place=True)] = g.reshape(-1)
+        scatter_planes(xp, grad, index.reshape(planes, -1), g.reshape(planes, -1))
         return {"x": grad.reshape(x.shape)}
 
     after = [
@@ -361,7 +419,7 @@ def max_unpool_vjp(
     low, high = int(flat.min()), int(flat.max())
     if low < 0 or high >= plane:
         raise invalid_index_error(low if low < 0 else high, out)
-    gathered = g.reshape(-1)[across_planes(xp, flat, plane)]
+    gathered = gather_planes(xp, g.reshape(flat.shape[0], plane), flat)
     return {"x": gathered.astype(dtype, copy=False).reshape(x.shape)}
 
 
@@ -370,24 +428,17 @@ def max_unpool_vjp(
 # --------------------------------------------------------------------------
 
 
-def _stand_in(x: Any) -> np.ndarray:
-    """An empty NumPy array on which the forward's checks fail exactly as on
-    ``x``: same rank (from 3 up: one empty leading axis) and same last three
-    lengths."""
-    return np.empty((0,) + tuple(x.shape[-3:]) if x.ndim >= 3 else (0,) * x.ndim)
-
-
 def _permuted(xp: Any, g: Any, x: Any, fn: Any, factor: int, out_shape: tuple[int, ...]) -> dict[str, Any]:
     _check_cotangent(g, out_shape)
     dtype = np.dtype(x.dtype)
     if x.size == 0:
         return {"x": xp.zeros(x.shape, dtype=dtype)}
-    return {"x": fn(g, factor).astype(dtype, copy=False).reshape(x.shape)}
+    return {"x": fn(xp, g, factor).astype(dtype, copy=False).reshape(x.shape)}
 
 
 def pixel_shuffle_vjp(xp: Any, g: Any, x: Any, upscale_factor: int) -> dict[str, Any]:
     """``pixel_unshuffle`` of the cotangent."""
-    pixel_shuffle(_stand_in(x), upscale_factor)  # the forward's checks
+    pixel_shuffle(np, stand_in(x), upscale_factor)  # the forward's checks
     r = int(upscale_factor)
     *lead, c, h, w = x.shape
     return _permuted(xp, g, x, pixel_unshuffle, r, (*lead, c // (r * r), h * r, w * r))
@@ -395,12 +446,61 @@ def pixel_shuffle_vjp(xp: Any, g: Any, x: Any, upscale_factor: int) -> dict[str,
 
 def pixel_unshuffle_vjp(xp: Any, g: Any, x: Any, downscale_factor: int) -> dict[str, Any]:
     """``pixel_shuffle`` of the cotangent."""
-    pixel_unshuffle(_stand_in(x), downscale_factor)  # the forward's checks
+    pixel_unshuffle(np, stand_in(x), downscale_factor)  # the forward's checks
     r = int(downscale_factor)
     *lead, c, h, w = x.shape
     # torch (and the forward) return an empty input with its shape unchanged.
     out_shape = tuple(x.shape) if x.size == 0 else (*lead, c * r * r, h // r, w // r)
     return _permuted(xp, g, x, pixel_shuffle, r, out_shape)
+
+
+# --------------------------------------------------------------------------
+# The residual path: what a forward keeps for its backward
+# --------------------------------------------------------------------------
+
+
+def _like(xp: Any, x: Any) -> Any:
+    """An array of ``x``'s shape and dtype that holds one element (a zero-stride
+    view): what a backward that reads only those keeps of its input."""
+    return xp.broadcast_to(xp.zeros((), dtype=x.dtype), x.shape)
+
+
+def residuals(xp: Any, op: str, out: Any, x: Any, **kwargs: Any) -> dict[str, Any]:
+    """What ``op``'s backward keeps of the forward ``out = op(x, **kwargs)``,
+    as torch's autograd saves it: ``"op"``, ``"kwargs"`` (the call's other
+    arguments: conv_transpose's weight, max_unpool's indices), ``"x"`` (the
+    input where the backward reads it, conv_transpose; else a stand-in of
+    its shape and dtype), and ``"indices"`` (max_pool: the forward's) or
+    ``"tables"`` (interpolate: ``InterpolateTables``).  Raises what ``vjp``
+    raises for an input without gradients."""
+    _check_differentiable(op, x)
+    saved = {"op": op, "kwargs": dict(kwargs), "x": x if op == "conv_transpose" else _like(xp, x)}
+    if op == "max_pool":
+        saved["indices"] = out[1]
+    elif op == "interpolate":
+        saved["tables"] = interpolate_tables(xp, x, **kwargs)
+    return saved
+
+
+def vjp_from_residuals(xp: Any, op: str, saved: dict[str, Any], grad_output: Any) -> dict[str, Any]:
+    """``vjp`` of the call ``saved`` was kept from (``residuals``): the same
+    gradients, without running the forward again (max_pool) or planning the
+    taps again (interpolate)."""
+    if saved.get("op") != op:
+        raise ValueError(f"residuals of {saved.get('op')!r} given to the backward of {op!r}")
+    x, kwargs = saved["x"], saved["kwargs"]
+    if op == "max_pool":
+        return max_pool_vjp_from_indices(xp, grad_output, saved["indices"], x, **kwargs)
+    if op == "interpolate":
+        return interpolate_vjp_from_tables(xp, grad_output, x, saved["tables"])
+    return vjp(xp, op, grad_output, x, **kwargs)
+
+
+def _check_differentiable(op: str, x: Any) -> None:
+    if f"{op}_vjp" not in globals():
+        raise NotImplementedError(f"no gradient is defined for {op!r} in backends/xp/gradients.py")
+    if not (is_floating(x.dtype) or is_complex(x.dtype)):  # torch refuses gradients for integer tensors
+        raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {x.dtype}")
 
 
 def vjp(xp: Any, op: str, grad_output: Any, x: Any, **kwargs: Any) -> dict[str, Any]:
@@ -410,9 +510,5 @@ def vjp(xp: Any, op: str, grad_output: Any, x: Any, **kwargs: Any) -> dict[str, 
     bias is given) ``"bias"`` for ``conv_transpose``, each in its input's
     shape and dtype.  For ``max_pool`` the cotangent is that of the values.
     The gradient of ``op`` is ``{op}_vjp`` of this module."""
-    function = globals().get(f"{op}_vjp")
-    if function is None:
-        raise NotImplementedError(f"no gradient is defined for {op!r} in backends/xp/gradients.py")
-    if not (is_floating(x.dtype) or is_complex(x.dtype)):  # torch refuses gradients for integer tensors
-        raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {x.dtype}")
-    return function(xp, grad_output, x, **kwargs)
+    _check_differentiable(op, x)
+    return globals()[f"{op}_vjp"](xp, grad_output, x, **kwargs)

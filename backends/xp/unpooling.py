@@ -9,7 +9,8 @@ value.  Where no window reaches into padding and the input holds no NaN (the
 common case, told by one sum), the padded copy and the NaN checks are left
 out and the maximum and the winning tap are updated in place
 (``_max_pool_inside``): the same results with far less memory traffic.
-``max_unpool`` is one scatter into a zero output.
+``max_unpool`` is one scatter into a zero output, through flat indices made
+a block of planes at a time (``scatter_planes``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from reference.unpooling import _first_tap, invalid_index_error, plan_max_pool, 
 #: Input bytes a block of planes takes through every tap of the fast path
 #: (``_max_pool_inside``): a share of a per-core L2 cache.  ``None``: all at once.
 BLOCK_BYTES = 1 << 19
+#: Indices per plane from which NumPy scatters and gathers a plane at a time.
+PLANE_LOOP = 1024
 
 
 def _lowest(dtype: np.dtype) -> float | int:
@@ -159,6 +162,8 @@ def max_unpool(
     stride: IntOrSeq | None = None,
     padding: IntOrSeq = 0,
     output_size: Sequence[int] | None = None,
+    *,
+    block_bytes: int | None = BLOCK_BYTES,
 ) -> Any:
     out = plan_max_unpool(x.shape, indices.shape, indices.dtype, kernel_size, stride, padding, output_size)
     n = len(out)
@@ -172,18 +177,58 @@ def max_unpool(
         if low < 0 or high >= plane:
             raise invalid_index_error(low if low < 0 else high, out)
     y = xp.zeros((flat.shape[0], plane), dtype=x.dtype)
-    y.reshape(-1)[across_planes(xp, flat, plane)] = x.reshape(-1)
+    scatter_planes(xp, y, flat, x.reshape(flat.shape), block_bytes)
     return y.reshape(lead + out)
 
 
-def across_planes(xp: Any, index: Any, plane: int, *, in_place: bool = False) -> Any:
-    """Per-plane indices ``index`` (planes, k) as indices into all planes
-    flattened, one 1-D array: a scatter or gather through them is one flat
-    indexing, about twice as fast as the two-index form ``y[rows, index]``
-    (which broadcasts a row index beside it), in the same order.
-    ``in_place`` adds the offsets into ``index`` (a caller's temporary)."""
-    offsets = xp.arange(0, index.shape[0] * plane, plane, dtype=index.dtype).reshape(-1, 1)
-    if in_place:
-        index += offsets
-        return index.reshape(-1)
-    return (index + offsets).reshape(-1)
+def _plane_blocks(xp: Any, index: Any, plane: int, block_bytes: int | None) -> Any:
+    """Per block of planes of ``index`` (planes, k) (per-plane indices into
+    planes of ``plane`` elements): ``(rows, flat)``, the block's rows and its
+    indices into all planes flattened (the plane's offset added), in one
+    reused buffer of about ``block_bytes`` (``None``: all planes at once).  A
+    scatter or gather through one flat index is about twice as fast as the
+    two-index form ``y[rows, index]``; the buffer keeps that temporary small
+    and in cache, whatever the size of the call."""
+    planes, k = index.shape
+    block = planes if block_bytes is None else max(1, min(planes, block_bytes // max(1, k * 8)))
+    offsets = xp.arange(0, planes * plane, plane, dtype=np.int64).reshape(-1, 1)
+    buffer = xp.empty((block, k), dtype=np.int64)
+    for start in range(0, planes, block):
+        rows = slice(start, min(planes, start + block))
+        flat = buffer[: rows.stop - start]
+        xp.add(index[rows], offsets[rows], out=flat)
+        yield rows, flat.reshape(-1)
+
+
+def _plane_at_a_time(xp: Any, index: Any) -> bool:
+    """Whether to scatter or gather a plane at a time: on NumPy, where a call
+    costs microseconds, and planes of at least ``PLANE_LOOP`` indices (no
+    flat index is made: measured 20-25% faster, 8x64 planes of 64x64); on a
+    GPU a call is a kernel launch, so planes go in blocks there."""
+    return getattr(xp, "__name__", "") == "numpy" and index.shape[1] >= PLANE_LOOP
+
+
+def scatter_planes(xp: Any, y: Any, index: Any, values: Any, block_bytes: int | None = BLOCK_BYTES) -> None:
+    """``y[p, index[p, j]] = values[p, j]`` for every plane ``p`` of ``y``
+    (planes, plane), C-contiguous; ``index`` and ``values`` (planes, k)."""
+    if _plane_at_a_time(xp, index):
+        for p in range(index.shape[0]):
+            y[p][index[p]] = values[p]
+        return
+    flat_y = y.reshape(-1)
+    for rows, flat in _plane_blocks(xp, index, y.shape[1], block_bytes):
+        flat_y[flat] = values[rows].reshape(-1)
+
+
+def gather_planes(xp: Any, src: Any, index: Any, block_bytes: int | None = BLOCK_BYTES) -> Any:
+    """``src[p, index[p, j]]`` (planes, k) for ``src`` (planes, plane),
+    C-contiguous; the indices are in range (the caller checked)."""
+    out = xp.empty(index.shape, dtype=src.dtype)
+    if _plane_at_a_time(xp, index):
+        for p in range(index.shape[0]):
+            xp.take(src[p], index[p], out=out[p], mode="clip")  # clip: no second bounds check
+        return out
+    flat_src = src.reshape(-1)
+    for rows, flat in _plane_blocks(xp, index, src.shape[1], block_bytes):
+        xp.take(flat_src, flat, out=out[rows].reshape(-1))
+    return out
