@@ -100,3 +100,5 @@ class CellOutcome:
     power: Power = field(default_factory=Power)
     #: What the cell's failure budget cut short (``conformance.search._Budget``).
     budget_cut: list[str] = field(default_factory=list)
+    #: The cases the backend declined (``unsupported``), counted by its reason.
+    declined: dict[str, int] = field(default_factory=dict)

@@ -195,6 +195,9 @@ class _Tally:
 
     def note(self, result: Result) -> None:
         self.outcome.counts[result.status] += 1
+        if result.status == "unsupported":
+            declined = self.outcome.declined
+            declined[result.message] = declined.get(result.message, 0) + 1
         if result.failed and self.first_failure is None:
             self.first_failure = result
         sample = self.failing if result.status == "fail" else self.passing if result.status == "pass" else None
@@ -289,11 +292,13 @@ class _Recorder:
 
 @dataclass
 class _Drawn:
-    """The cases a cell's exploration drew, in order, and every answer of the
-    backend's dtype rule that the drawing asked for."""
+    """The cases a cell's exploration drew, in order, every answer of the
+    backend's dtype rule that the drawing asked for, and whether Hypothesis
+    drew all it would (else the backend had its checked cases first)."""
 
     answers: dict[tuple[str, bool], tuple[str, ...]]
     cases: list[Case]
+    complete: bool = True
 
 
 #: The cases each cell drew in this process, by its search settings.  The
@@ -303,42 +308,90 @@ class _Drawn:
 #: them again (about half a case's time): what it would have drawn itself.
 _DRAWN: dict[tuple[Any, ...], _Drawn] = {}
 
+#: A cell draws until ``examples`` cases were checked (the cases its backend
+#: declines, ``unsupported``, do not count), at most this many times
+#: ``examples`` draws.
+DRAW_CAP = 5
+
+
+class _Enough(Exception):
+    """Raised out of Hypothesis once a cell has checked its ``examples`` cases."""
+
+
+class _Checked:
+    """The drawn cases a backend checked (took) so far, out of ``wanted``."""
+
+    def __init__(self, wanted: int) -> None:
+        self.wanted, self.count = wanted, 0
+
+    @property
+    def enough(self) -> bool:
+        return self.count >= self.wanted
+
+    def add(self, result: Result) -> None:
+        self.count += result.status != "unsupported"
+
 
 def _drawn_key(cell: Cell) -> tuple[Any, ...]:
     dtypes = None if cell.dtypes is None else tuple(cell.dtypes)
     return (cell.op, cell.cell, cell.direction, cell.examples, cell.seed, dtypes)
 
 
-def _explore(cell: Cell, strategy: Any, dtypes_for: _Recorder, tally: _Tally, backend: Backend) -> None:
-    """Check ``cell.examples`` cases drawn from ``strategy`` (no shrinking
-    here), built on ``dtypes_for``; the cases an earlier backend drew for the
-    same cell when they are the same draws."""
+def _replay(cell: Cell, dtypes_for: _Recorder, tally: _Tally, checked: _Checked) -> list[Case] | None:
+    """Check the cases an earlier backend drew for the same cell, when they are
+    the same draws; ``None`` when there are none to replay, else the cases
+    replayed when more must be drawn (``[]`` when the cell is done)."""
     drawn = _DRAWN.get(_drawn_key(cell))
-    if drawn is not None and all(tuple(dtypes_for.rule(*asked)) == answer for asked, answer in drawn.answers.items()):
-        try:
-            for case in drawn.cases:
-                tally(case)
-        except _GiveUp:
-            pass
+    if drawn is None or any(tuple(dtypes_for.rule(*asked)) != answer for asked, answer in drawn.answers.items()):
+        return None
+    try:
+        for case in drawn.cases:
+            if checked.enough:
+                return []
+            checked.add(tally(case))
+    except _GiveUp:
+        return []
+    return [] if checked.enough or drawn.complete else drawn.cases
+
+
+def _explore(cell: Cell, strategy: Any, dtypes_for: _Recorder, tally: _Tally, backend: Backend) -> None:
+    """Check cases drawn from ``strategy`` (no shrinking here), built on
+    ``dtypes_for``, until ``cell.examples`` were checked or ``DRAW_CAP``
+    times as many drawn; the cases an earlier backend drew for the same cell
+    when they are the same draws."""
+    checked = _Checked(cell.examples)
+    known = _replay(cell, dtypes_for, tally, checked)
+    if known == []:
         return
+    known = known or []
     cases: list[Case] = []
 
     @seed(cell.seed)
-    @settings(max_examples=cell.examples, phases=[Phase.generate], **_COMMON)
+    @settings(max_examples=cell.examples * DRAW_CAP, phases=[Phase.generate], **_COMMON)
     @given(strategy)
     def explore(case: Case) -> None:
+        if checked.enough:
+            raise _Enough  # Hypothesis's replay of the last case: checked already
         cases.append(case)
-        tally(case)
+        if len(cases) > len(known):  # the first ones an earlier backend drew, and this one checked
+            checked.add(tally(case))
+        if checked.enough:
+            raise _Enough
 
+    complete = False
     try:
         with _own_constants_only():
             explore()
+        complete = True
+    except _Enough:
+        pass
     except _GiveUp:
         return  # drew only part of the cell's cases
     except Unsatisfiable:
         tally.note(_unsupported(cell, backend, f"no valid {cell.describe()} case for {backend.name}'s dtypes"))
         return
-    _DRAWN[_drawn_key(cell)] = _Drawn(dict(dtypes_for.answers), cases)  # a copy: a shrink may ask more
+    # a copy of the answers: a shrink may ask more
+    _DRAWN[_drawn_key(cell)] = _Drawn(dict(dtypes_for.answers), cases, complete)
 
 
 def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result, seconds: float) -> tuple[Result, bool]:

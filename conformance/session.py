@@ -409,6 +409,7 @@ class Session:
         key = {"backend": backend.name, "op": cell.op, "mode": cell.cell, "direction": cell.direction}
         done = {"type": "cell_done", **key, "attempt": attempt, "counts": outcome.counts}
         cut = {"budget_cut": outcome.budget_cut} if outcome.budget_cut else {}
+        cut.update({"declined": outcome.declined} if outcome.declined else {})
         writer.write({**done, "variants": outcome.power.to_json(), **cut})
         if self.progress is not None:
             self.progress.finish(progress_note(outcome))

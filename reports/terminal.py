@@ -75,6 +75,7 @@ def summary(records: Sequence[dict[str, Any]], seed: int | None, path: Any) -> s
     expectations = run_expectations(records)
     for r in (r for r in results if r.get("minimal")):
         parts += failure_lines(r, expectation_of(r, expectations))
+    parts += declined_lines(done)
     parts += power_lines(done)
     parts += expectation_lines(records, expectations)
     total, bad, expected = not_conforming(records)
@@ -120,6 +121,30 @@ def expectation_lines(records: Sequence[dict[str, Any]], expectations: Sequence[
         lines += ["", f"stale expected entries (their cells were checked and nothing failed; remove them"
                   f"{'; --strict fails the run' if strict else ''}):"]
         lines += [f"  {e.describe()}: {e.reason}" for e in judgement.stale]
+    return lines
+
+
+#: Reasons a cell's declined-cases line names; the rest are counted together.
+DECLINED_REASONS = 4
+
+
+def declined_lines(done: Sequence[dict[str, Any]]) -> list[str]:
+    """Per cell, the cases the backend declined (``unsupported``: not counted
+    among its checked cases), by reason, the commonest first."""
+    lines = []
+    for r in done:
+        declined = r.get("declined")
+        if not isinstance(declined, dict) or not declined:
+            continue
+        reasons = sorted(declined.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = [f"{n}x {why}" for why, n in reasons[:DECLINED_REASONS]]
+        rest = sum(n for _, n in reasons[DECLINED_REASONS:])
+        shown += [f"{rest}x for {len(reasons) - DECLINED_REASONS} other reason(s)"] if rest else []
+        grad = " backward" if r.get("direction") == "backward" else ""
+        lines.append(f"  {r['backend']} {r['op']} {r['mode']}{grad}: {sum(declined.values())} declined: {'; '.join(shown)}")
+    if lines:
+        lines.insert(0, "declined cases (unsupported by the backend; a cell draws on until it has checked --examples):")
+        lines.insert(0, "")
     return lines
 
 

@@ -245,3 +245,29 @@ def test_within_its_failure_budget_a_failing_cell_cuts_nothing():
 
 
 BROKEN_NAN = "tests.broken_backends:NaN"
+
+
+def test_examples_counts_the_cases_the_backend_checked_not_those_it_declined(monkeypatch):
+    """A port that declines unbatched inputs checked 14 to 28 of 40 drawn
+    conv_transpose cases: a cell now draws on until it has checked
+    ``examples`` cases (at most ``DRAW_CAP`` times as many draws), and says
+    how many it declined and why."""
+    from backends import load
+    from conformance import search
+    from reports.terminal import declined_lines
+
+    for name in ("fixed_cases", "edge_cases", "relaid", "revalued"):
+        monkeypatch.setattr(search, name, lambda *args: [])
+    monkeypatch.setattr(search, "discriminating_cases", lambda cell, backend: ([], search.Power()))
+    monkeypatch.setattr(search, "_DRAWN", {})
+    cell = Cell("conv_transpose", "2d", examples=40, seed=0, dtypes=("float32",))
+    for spec in ("numpy", "tests.broken_backends:DeclinesUnbatched", "numpy"):
+        recorded: list[Result] = []
+        outcome = search_cell(cell, load(spec), spec, Oracle(), recorded.append)
+        assert sum(r.status != "unsupported" for r in recorded) == 40, spec
+        declined = [r for r in recorded if r.status == "unsupported"]
+        assert outcome.declined == ({"unbatched input": len(declined)} if declined else {})
+        if "Declines" in spec:
+            assert declined and all(len(r.case.input.shape) == 3 for r in declined)
+            done = {"type": "cell_done", "backend": "d", "op": "conv_transpose", "mode": "2d", "declined": outcome.declined}
+            assert f"{len(declined)} declined: {len(declined)}x unbatched input" in "\n".join(declined_lines([done]))
