@@ -16,8 +16,9 @@ from hypothesis.errors import Flaky, Unsatisfiable
 from backends import Backend
 from conformance import ops, torch_errors
 from conformance.cases import SPECIAL_DISTRIBUTIONS, Case, InputSpec
-from conformance.diagnosis import MAX_FAILING, VariantChecker, VariantOracle, diagnose
+from conformance.diagnosis import MAX_PASSING, VariantChecker, VariantOracle, diagnose
 from conformance.execute import Oracle
+from conformance.failures import Group, Groups, failure_kind
 from conformance.fpenv import SubnormalMode
 from conformance.ops.registry import DtypeRule
 from conformance.power import Discriminating, Power, cached
@@ -160,7 +161,8 @@ def _key(case: Case) -> str:
 
 
 class _Tally:
-    """Records each result, counts it, keeps the first failure, and gives up
+    """Records each result, counts it, groups the failures by kind
+    (``conformance.failures``), and gives up
     after ``GIVE_UP_AFTER`` crashes in a row or a hang.  Once given up it
     checks nothing more, so Hypothesis's replay of the example that raised
     ``_GiveUp`` records nothing twice.  It keeps each case's result, so that
@@ -170,12 +172,15 @@ class _Tally:
     def __init__(self, check: Checker, record: Recorder) -> None:
         self.check, self.record = check, record
         self.outcome = CellOutcome()
-        self.first_failure: Result | None = None
+        self.groups = Groups()
         self.streak = 0
         self.seen: dict[str, Result] = {}
-        #: A few failing and passing cases, for a diagnosis.
-        self.failing: list[Case] = []
+        #: A few passing cases, for a diagnosis.
         self.passing: list[Case] = []
+
+    @property
+    def first_failure(self) -> Result | None:
+        return self.groups.first
 
     @property
     def gave_up(self) -> bool:
@@ -198,11 +203,10 @@ class _Tally:
         if result.status == "unsupported":
             declined = self.outcome.declined
             declined[result.message] = declined.get(result.message, 0) + 1
-        if result.failed and self.first_failure is None:
-            self.first_failure = result
-        sample = self.failing if result.status == "fail" else self.passing if result.status == "pass" else None
-        if sample is not None and len(sample) < MAX_FAILING and not result.extra.get("isolation"):
-            sample.append(result.case)
+        if result.failed:
+            self.groups.add(result)
+        elif result.status == "pass" and len(self.passing) < MAX_PASSING:
+            self.passing.append(result.case)
         self.record(result)
         isolation = result.extra.get("isolation")
         self.streak = self.streak + (GIVE_UP_AFTER if isolation == "timeout" else 1) if isolation else 0
@@ -394,27 +398,29 @@ def _explore(cell: Cell, strategy: Any, dtypes_for: _Recorder, tally: _Tally, ba
     _DRAWN[_drawn_key(cell)] = _Drawn(dict(dtypes_for.answers), cases, complete)
 
 
-def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result, seconds: float) -> tuple[Result, bool]:
-    """Let Hypothesis shrink the first failure it meets, for at most
-    ``seconds``; the smallest failure so far wins.  A hang ends the shrink
-    (each more would cost a wait of its limit).  Also whether the time ran
-    out before Hypothesis was done."""
+def _shrink(cell: Cell, strategy: Any, check: Checker, group: Group, seconds: float) -> tuple[Result, bool]:
+    """Let Hypothesis shrink the first failure of ``group``'s kind it meets
+    (``failure_kind``: a case failing another way is no smaller case of this
+    failure), for at most ``seconds``; the smallest failure so far wins.  A
+    hang ends the shrink (each more would cost a wait of its limit).  Also
+    whether the time ran out before Hypothesis was done."""
     smallest: list[Result] = []
     deadline = time.monotonic() + seconds
-    stopped = [False]
+    stopped, hung = [False], [False]
 
     class _Failed(AssertionError):
         pass
 
     @seed(cell.seed)
-    @settings(max_examples=cell.examples, phases=[Phase.generate, Phase.shrink], **_COMMON)
+    @settings(max_examples=cell.examples * DRAW_CAP, phases=[Phase.generate, Phase.shrink], **_COMMON)
     @given(strategy)
     def shrink(case: Case) -> None:
-        if smallest and (time.monotonic() > deadline or smallest[0].extra.get("isolation") == "timeout"):
+        if hung[0] or (smallest and time.monotonic() > deadline):
             stopped[0] = stopped[0] or time.monotonic() > deadline
             return  # out of time, or a hang: every further try "passes", ending the shrink
         result = check(case)
-        if result.failed:
+        hung[0] = result.extra.get("isolation") == "timeout"
+        if result.failed and failure_kind(result) == group.kind:
             smallest[:] = [result]
             raise _Failed
 
@@ -423,8 +429,8 @@ def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result, se
             shrink()
     except (_Failed, Flaky):
         pass
-    # Only fixed cases failed (Hypothesis met none): report the first as is.
-    return (smallest[0] if smallest else first_failure), stopped[0]
+    # Only fixed cases failed this way (Hypothesis met none): report the first as is.
+    return (smallest[0] if smallest else group.first), stopped[0]
 
 
 #: Each backend's floating-point mode, over all its cells in this process (the
@@ -451,8 +457,9 @@ def search_cell(
 ) -> CellOutcome:
     """Check the cell's discriminating cases, its fixed and edge cases and
     ``cell.examples`` drawn cases, recording each result (and the variants the
-    passing discriminating cases separate: ``outcome.power``); if any failed, shrink the first failure to a
-    minimal case and record that with its repro.  ``checker`` runs one case
+    passing discriminating cases separate: ``outcome.power``); if any failed,
+    shrink the first failure of each kind (``conformance.failures``) to a
+    minimal case and record that with its repro and diagnosis.  ``checker`` runs one case
     (default: in this process; the session passes an isolated worker's).
     The failure path runs within ``cell.failure_budget`` (``_Budget``)."""
     check = checker or in_process(backend, oracle)
@@ -465,30 +472,50 @@ def search_cell(
         return tally.outcome
     if not tally.gave_up:
         _explore(cell, strategy, dtypes_for, tally, backend)
-    if tally.first_failure is None:
-        return tally.outcome
+    for group in tally.groups.shown():
+        minimal = _minimal(cell, strategy, tally, budget, group, spec, _judge(variant_checker, backend), oracle)
+        tally.outcome.minimals.append(minimal)
+        record(minimal)
+    tally.outcome.budget_cut = list(budget.cut)
+    return tally.outcome
+
+
+def _judge(variant_checker: VariantChecker | None, backend: Backend) -> VariantChecker:
+    return variant_checker or (lambda case, name: check_case(case, backend, VariantOracle(name)))
+
+
+def _minimal(
+    cell: Cell,
+    strategy: Any,
+    tally: _Tally,
+    budget: _Budget,
+    group: Group,
+    spec: str,
+    judge: VariantChecker,
+    oracle: Oracle,
+) -> Result:
+    """The minimal case of one kind of failure, with its repro, its diagnosis
+    and (``group``) what kind it is and how many of the cell's cases failed so."""
     with budget.charge():
-        minimal, stopped = _shrink(
-            cell, strategy, tally.known_or_check, tally.first_failure, min(cell.shrink_seconds, budget.left())
-        )
-    if stopped:
+        minimal, stopped = _shrink(cell, strategy, tally.known_or_check, group, min(cell.shrink_seconds, budget.left()))
+    if stopped and "the shrink" not in budget.cut:
         budget.cut.append("the shrink")
     minimal = Result(**{**minimal.__dict__, "minimal": True, "repro": repro(minimal.case, spec)})
+    kinds = len(tally.groups.by_kind)
+    minimal.extra = {**minimal.extra, "group": {"kind": group.kind, "cases": group.count, "kinds": kinds}}
+    if kinds > len(tally.groups.shown()):
+        minimal.extra["group"]["others"] = tally.groups.not_shown()
     if minimal.status == "fail":
-        judge = variant_checker or (lambda case, name: check_case(case, backend, VariantOracle(name)))
-        failing = [minimal.case, *(c for c in tally.failing if c != minimal.case)]
+        failing = [minimal.case, *(c for c in group.sample if c != minimal.case)]
         with budget.charge():
             found = diagnose(cell.op, cell.direction, failing, tally.passing, judge, oracle, _deadline(budget))
-        if found.unchecked:
+        if found.unchecked and "the diagnosis" not in budget.cut:
             budget.cut.append("the diagnosis")
         minimal.extra = {**minimal.extra, "diagnosis": found.to_json()}
     spent = budget.record()
     if spent is not None:
         minimal.extra = {**minimal.extra, "budget": spent}
-        tally.outcome.budget_cut = list(budget.cut)
-    tally.outcome.minimal = minimal
-    record(minimal)
-    return tally.outcome
+    return minimal
 
 
 def _deadline(budget: _Budget) -> float:

@@ -451,7 +451,9 @@ def progress_note(outcome: CellOutcome) -> str:
     """What a cell's progress line adds once it is finished."""
     notes = [f"variants separated {outcome.power.describe()}"] if outcome.power.total else []
     if outcome.minimal is not None:
-        notes.append(f"FAILS, minimal case: {outcome.minimal.case.describe()}")
+        more = len(outcome.minimals) - 1
+        also = f" (+{more} other kind(s) of failure)" if more else ""
+        notes.append(f"FAILS, minimal case: {outcome.minimal.case.describe()}{also}")
     return "  ".join(notes)
 
 

@@ -89,7 +89,7 @@ def failure_lines(r: dict[str, Any], expected: Expectation | None) -> list[str]:
     and either the expected entry that covers it or one to paste to accept it."""
     grad = " backward" if r.get("direction") == "backward" else ""
     tag = ", expected" if expected is not None else ""
-    lines = ["", f"=== {r['backend']} {r['op']} {r['mode']}{grad}: {r['status']}{tag} ===", r["message"]]
+    lines = ["", f"=== {r['backend']} {r['op']} {r['mode']}{grad}: {r['status']}{tag}{group_text(r)} ===", r["message"]]
     diagnosis = r.get("diagnosis")
     if isinstance(diagnosis, dict) and diagnosis.get("summary"):
         lines.append(f"diagnosis: {diagnosis['summary']}")
@@ -104,6 +104,16 @@ def failure_lines(r: dict[str, Any], expected: Expectation | None) -> list[str]:
     if expected is None and r.get("status") in ("fail", "error"):
         lines += ["to accept this deviation, add to an --expected file:", suggestion(r)]
     return lines
+
+
+def group_text(r: dict[str, Any]) -> str:
+    """Which of its cell's kinds of failure a minimal case stands for
+    (``conformance.failures``), when the cell failed in more than one way."""
+    group = r.get("group")
+    if not isinstance(group, dict) or group.get("kinds", 1) < 2:
+        return ""
+    others = f"; {group['others']} more case(s) of other kinds not shrunk" if group.get("others") else ""
+    return f" (one of {group['kinds']} kinds of failure: {group['cases']} case(s){others})"
 
 
 def expectation_lines(records: Sequence[dict[str, Any]], expectations: Sequence[Expectation]) -> list[str]:

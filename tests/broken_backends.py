@@ -524,3 +524,20 @@ class DeclinesUnbatched(NumpyBackend):
     def vjp(self, op, grad_output, x, **kwargs):
         self._check(x, **kwargs)
         return super().vjp(op, grad_output, x, **kwargs)
+
+
+class ThreeWaysWrong(NumpyBackend):
+    """Wrong in three unrelated ways in one cell, as a real port was: it
+    raises ZeroDivisionError on an input of height 1, turns NaN into 0 (a
+    clamp written with ``max``), and its float64 results are off by a
+    millionth (a float32 constant)."""
+
+    name = "three-ways-wrong"
+
+    def interpolate(self, x, *args, **kwargs):
+        if x.ndim == 4 and x.shape[2] == 1:
+            raise ZeroDivisionError("float division by zero")
+        y = super().interpolate(x, *args, **kwargs)
+        if x.dtype == np.float64:
+            y = y * (1 + 1e-6)
+        return np.where(np.isnan(y), 0, y).astype(y.dtype)

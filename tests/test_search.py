@@ -271,3 +271,31 @@ def test_examples_counts_the_cases_the_backend_checked_not_those_it_declined(mon
             assert declined and all(len(r.case.input.shape) == 3 for r in declined)
             done = {"type": "cell_done", "backend": "d", "op": "conv_transpose", "mode": "2d", "declined": outcome.declined}
             assert f"{len(declined)} declined: {len(declined)}x unbatched input" in "\n".join(declined_lines([done]))
+
+
+def test_a_cell_wrong_in_three_unrelated_ways_shows_three_minimal_cases():
+    """A port that crashed, had a NaN rule and an off constant in one cell
+    showed one minimal case; each kind of failure is now shrunk on its own,
+    with its own repro and diagnosis, and the summary shows every one."""
+    from backends import load
+    from conformance.failures import failure_kind
+    from reports.terminal import summary
+
+    recorded: list[Result] = []
+    spec = "tests.broken_backends:ThreeWaysWrong"
+    cell = Cell("interpolate", "bilinear", examples=30, seed=0, dtypes=("float32", "float64"))
+    outcome = search_cell(cell, load(spec), spec, Oracle(), recorded.append)
+    kinds = [failure_kind(m) for m in outcome.minimals]
+    assert len(kinds) == 3 == len(set(kinds)), kinds
+    assert {m.status for m in outcome.minimals} == {"fail", "error"}
+    for m in outcome.minimals:
+        assert m.repro and spec in m.repro and m.extra["group"]["kind"] == failure_kind(m)
+        assert m.extra["group"]["cases"] >= 1 and m.extra["group"]["kinds"] == 3
+        if m.status == "fail":
+            assert m.extra["diagnosis"]["summary"]
+    crash = next(m for m in outcome.minimals if m.status == "error")
+    assert "ZeroDivisionError" in crash.message and crash.case.input.shape[2] == 1
+    nan_rule = next(m for m in outcome.minimals if m.status == "fail" and kinds[outcome.minimals.index(m)].endswith("non-finite"))
+    assert nan_rule.case.input.distribution in ("nans", "specials")
+    text = summary([r.to_json() for r in recorded], 0, "-")
+    assert text.count("=== three-ways-wrong interpolate bilinear") == 3 == text.count("one of 3 kinds of failure")
