@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     discriminate.add_argument(
         "--examples", type=int, default=400, metavar="N", help="drawn cases per variant and cell (default 400)"
     )
+    discriminate.add_argument(
+        "--twins",
+        action="store_true",
+        help="only give the cached cases their twins in other input forms (batched, unbatched): seconds, not minutes",
+    )
     _add_pictures_parser(sub)
     deviations = sub.add_parser(
         "deviations", help="torch's known deviations, each with the CPU paths it shows on and this machine's path"
@@ -441,9 +446,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "deviations":
             return cmd_deviations(args.probe, sys.stdout)
         if args.command == "discriminate":
-            from conformance.discriminating import build
+            from conformance.discriminating import build, twins_only
 
-            build(args.op, examples=args.examples)
+            twins_only(args.op) if args.twins else build(args.op, examples=args.examples)
             return 0
         return cmd_run(args, sys.stdout, sys.stderr)
     except UsageError as exc:

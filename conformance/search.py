@@ -19,6 +19,7 @@ from conformance.cases import SPECIAL_DISTRIBUTIONS, Case, InputSpec
 from conformance.diagnosis import MAX_PASSING, VariantChecker, VariantOracle, diagnose
 from conformance.execute import Oracle
 from conformance.failures import Group, Groups, failure_kind
+from conformance.forms import other_forms
 from conformance.fpenv import SubnormalMode
 from conformance.ops.registry import DtypeRule
 from conformance.power import Discriminating, Power, cached
@@ -122,7 +123,8 @@ def edge_cases(cell: Cell, backend: Backend) -> list[Case]:
 def discriminating_cases(cell: Cell, backend: Backend) -> tuple[list[Discriminating], Power]:
     """The cell's cached discriminating cases the backend can run, and the
     power they can reach (every variant the cell's cases separate: a case in a
-    dtype the backend does not take leaves its variants unseparated)."""
+    dtype the backend does not take leaves its variants unseparated; one in a
+    form it declines is checked in its twin's form, ``Discriminating.twins``)."""
     found, _ = cached(cell.op, cell.cell, cell.direction)
     power = Power()
     power.expect(found)
@@ -530,11 +532,11 @@ def _chosen_cases(cell: Cell, backend: Backend, tally: _Tally, budget: _Budget) 
     tally.outcome.power = power
     try:
         for d in discriminating:  # first: the cases that tell torch's semantics from the plausible wrong ones
-            if tally(d.case, d.separates).status == "pass":
+            if _in_a_form_taken(tally, d.case, d.twins, d.separates).status == "pass":
                 power.passed(d.separates)
         fixed = fixed_cases(cell, backend)
         for case in (*fixed, *edge_cases(cell, backend)):
-            tally(case)
+            _in_a_form_taken(tally, case, other_forms(case))
         first = fixed[0] if fixed else discriminating[0].case if discriminating else None
         for case in (*relaid(first), *revalued(first)):
             if tally.first_failure is None:
@@ -547,6 +549,18 @@ def _chosen_cases(cell: Cell, backend: Backend, tally: _Tally, budget: _Budget) 
                 tally(case)
     except _GiveUp:
         pass
+
+
+def _in_a_form_taken(tally: _Tally, case: Case, twins: Sequence[Case], separates: tuple[str, ...] = ()) -> Result:
+    """Check ``case``; where the backend declines it, its first twin in
+    another input form that it takes (``conformance.forms``; for a
+    discriminating case, one that separates the same variants)."""
+    result = tally(case, separates)
+    for twin in twins:
+        if result.status != "unsupported":
+            break
+        result = tally(twin, separates)
+    return result
 
 
 def check_invalid_calls(
