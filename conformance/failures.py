@@ -15,8 +15,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from conformance.cases import Case
+from conformance.forms import is_unbatched
 from conformance.results import Result
 
 #: A cell shrinks and diagnoses at most this many kinds of failure (the
@@ -57,7 +59,7 @@ class Group:
 
     def add(self, result: Result) -> None:
         self.count += 1
-        if result.status == "fail" and len(self.sample) < MAX_SAMPLE and not result.extra.get("isolation"):
+        if len(self.sample) < MAX_SAMPLE:
             self.sample.append(result.case)
 
 
@@ -85,3 +87,40 @@ class Groups:
     def not_shown(self) -> int:
         """Failing cases of the kinds past ``MAX_GROUPS``."""
         return sum(g.count for g in list(self.by_kind.values())[MAX_GROUPS:])
+
+
+def features(case: Case) -> set[str]:
+    """What a case is, in words an error's diagnosis can name: its dtype,
+    memory layout, value distribution, each keyword argument, an empty or
+    unbatched input, an axis of length 1."""
+    shape = case.input.shape
+    found = {f"dtype {case.dtype}", f"a {case.input.layout} input", f"{case.input.distribution} values"}
+    found |= {f"{k}={v!r}" for k, v in case.params.items() if k != "mode"}
+    found |= {f"input axis {i} of length {n}" for i, n in enumerate(shape) if n in (0, 1)}
+    found |= {"an empty input"} if 0 in shape else set()
+    found |= {"an empty batch"} if shape and shape[0] == 0 and not is_unbatched(case) else set()
+    found |= {"an unbatched input"} if is_unbatched(case) else {"a batched input"} if case.op != "interpolate" else set()
+    return found
+
+
+#: Shared features an error's diagnosis names, at most.
+MAX_FEATURES = 3
+
+
+def error_diagnosis(first: Result, group: Group, passing: list[Case]) -> dict[str, Any]:
+    """What the cases of an erroring kind share that no passing case checked
+    has ("raises ZeroDivisionError on every case with an empty batch"): a
+    diagnosis record as ``conformance.diagnosis.Diagnosis.to_json`` writes one."""
+    raised = first.message.split(";")[0]
+    shared = set.intersection(*(features(c) for c in group.sample)) if group.sample else set()
+    seen_passing = set().union(*(features(c) for c in passing)) if passing else set()
+    telling = sorted(shared - seen_passing, key=lambda f: (len(f), f))[:MAX_FEATURES]
+    if telling:
+        summary = (
+            f"{raised} on every case with {' and '.join(telling)} among the {group.count} "
+            f"case(s) that failed so, and on none of the {len(passing)} passing one(s) checked"
+        )
+    else:
+        summary = f"{raised} on {group.count} case(s); no feature of theirs sets them apart from the passing ones"
+    return {"verdict": "error", "variants": [], "failing": group.count, "passing": len(passing),
+            "partial": None, "unchecked": 0, "features": telling, "summary": summary}

@@ -18,7 +18,7 @@ from conformance import ops, torch_errors
 from conformance.cases import SPECIAL_DISTRIBUTIONS, Case, InputSpec
 from conformance.diagnosis import MAX_PASSING, VariantChecker, VariantOracle, diagnose
 from conformance.execute import Oracle
-from conformance.failures import Group, Groups, failure_kind
+from conformance.failures import Group, Groups, error_diagnosis, failure_kind
 from conformance.forms import other_forms
 from conformance.fpenv import SubnormalMode
 from conformance.ops.registry import DtypeRule
@@ -507,6 +507,8 @@ def _minimal(
     minimal.extra = {**minimal.extra, "group": {"kind": group.kind, "cases": group.count, "kinds": kinds}}
     if kinds > len(tally.groups.shown()):
         minimal.extra["group"]["others"] = tally.groups.not_shown()
+    if minimal.status == "error":
+        minimal.extra = {**minimal.extra, "diagnosis": error_diagnosis(minimal, group, tally.passing)}
     if minimal.status == "fail":
         failing = [minimal.case, *(c for c in group.sample if c != minimal.case)]
         with budget.charge():

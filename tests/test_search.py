@@ -295,6 +295,8 @@ def test_a_cell_wrong_in_three_unrelated_ways_shows_three_minimal_cases():
             assert m.extra["diagnosis"]["summary"]
     crash = next(m for m in outcome.minimals if m.status == "error")
     assert "ZeroDivisionError" in crash.message and crash.case.input.shape[2] == 1
+    assert "input axis 2 of length 1" in crash.extra["diagnosis"]["features"], crash.extra["diagnosis"]
+    assert crash.extra["diagnosis"]["summary"].startswith("raised ZeroDivisionError")
     nan_rule = next(m for m in outcome.minimals if m.status == "fail" and kinds[outcome.minimals.index(m)].endswith("non-finite"))
     assert nan_rule.case.input.distribution in ("nans", "specials")
     text = summary([r.to_json() for r in recorded], 0, "-")
