@@ -90,7 +90,8 @@ def _add_selection_arguments(run: argparse.ArgumentParser) -> None:
         "--mode",
         action="append",
         metavar="CELL",
-        help="restrict to these modes or cells, e.g. bilinear, 2d (repeatable)",
+        help="restrict to these modes or cells, e.g. bilinear, 2d (repeatable); this leaves out each op's "
+        "invalid-calls cell unless --mode invalid-calls is given too",
     )
     run.add_argument(
         "--dtype",
@@ -426,6 +427,10 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"resuming run {session.run_id} ({len(session.done)} cell(s) already done) with its own settings\n")
         else:
             session = Session(_config(args), args.results, progress)
+            mode = session.config.mode
+            if mode and ops.INVALID_CALLS_CELL not in mode and not args.quiet:
+                cell = ops.INVALID_CALLS_CELL
+                err.write(f"--mode leaves out the {cell} cells: add --mode {cell} to check them too\n")
         records = session.run()
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc

@@ -112,7 +112,8 @@ def error_diagnosis(first: Result, group: Group, passing: list[Case]) -> dict[st
     has ("raises ZeroDivisionError on every case with an empty batch"): a
     diagnosis record as ``conformance.diagnosis.Diagnosis.to_json`` writes one."""
     raised = first.message.split(";")[0]
-    shared = set.intersection(*(features(c) for c in group.sample)) if group.sample else set()
+    # one case shares every feature of its own: no pattern
+    shared = set.intersection(*(features(c) for c in group.sample)) if len(group.sample) > 1 else set()
     seen_passing = set().union(*(features(c) for c in passing)) if passing else set()
     telling = sorted(shared - seen_passing, key=lambda f: (len(f), f))[:MAX_FEATURES]
     if telling:
@@ -121,6 +122,6 @@ def error_diagnosis(first: Result, group: Group, passing: list[Case]) -> dict[st
             f"case(s) that failed so, and on none of the {len(passing)} passing one(s) checked"
         )
     else:
-        summary = f"{raised} on {group.count} case(s); no feature of theirs sets them apart from the passing ones"
+        summary = f"{raised} on {group.count} case(s); no feature they share sets them apart from the passing ones"
     return {"verdict": "error", "variants": [], "failing": group.count, "passing": len(passing),
             "partial": None, "unchecked": 0, "features": telling, "summary": summary}

@@ -14,9 +14,15 @@ from conformance.results import Result
 from reports.data import power_of
 from reports.summary import render, tabulate
 
+#: Seconds between the progress lines of a long cell where the stream is no
+#: terminal (a log, CI): there the line cannot be rewritten in place.
+LOG_EVERY = 15.0
+
 
 class Progress:
-    """One status line per cell, rewritten in place on a terminal."""
+    """One status line per cell, rewritten in place on a terminal (on a log, a
+    line every ``LOG_EVERY`` seconds while a cell runs): cases done by status,
+    failures so far, the seconds the cell has taken."""
 
     def __init__(self, stream: TextIO, quiet: bool = False) -> None:
         self.stream = stream
@@ -25,23 +31,33 @@ class Progress:
         self.label = ""
         self.counts: dict[str, int] = {}
         self.last = 0.0
+        self.started = time.monotonic()
 
     def start(self, label: str) -> None:
-        self.label, self.counts, self.last = label, {}, 0.0
+        self.label, self.counts = label, {}
+        self.started = self.last = time.monotonic()
 
     def update(self, result: Result) -> None:
         if result.minimal:
             return
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
         now = time.monotonic()
-        if self.tty and not self.quiet and now - self.last > 0.1:
+        if self.quiet:
+            return
+        if self.tty and now - self.last > 0.1:
             self.stream.write("\r\033[K" + self._line())
-            self.stream.flush()
-            self.last = now
+        elif not self.tty and now - self.last > LOG_EVERY:
+            self.stream.write(self._line() + "  (running)\n")
+        else:
+            return
+        self.stream.flush()
+        self.last = now
 
     def _line(self) -> str:
         counts = " ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
-        return f"{self.label}: {counts or 'starting'}"
+        seconds = time.monotonic() - self.started
+        took = f" [{seconds:.0f} s]" if seconds >= 1 else ""
+        return f"{self.label}: {counts or 'starting'}{took}"
 
     def finish(self, note: str = "") -> None:
         if self.quiet:

@@ -301,3 +301,27 @@ def test_a_cell_wrong_in_three_unrelated_ways_shows_three_minimal_cases():
     assert nan_rule.case.input.distribution in ("nans", "specials")
     text = summary([r.to_json() for r in recorded], 0, "-")
     assert text.count("=== three-ways-wrong interpolate bilinear") == 3 == text.count("one of 3 kinds of failure")
+
+
+def test_a_long_cell_shows_its_progress_on_a_log_too(monkeypatch):
+    """On a log (no terminal) a cell's line came only at its end: a long cell
+    now writes one every ``LOG_EVERY`` seconds, with its failures and time."""
+    import io
+
+    from conformance.cases import Case, InputSpec
+    from reports import terminal
+
+    stream = io.StringIO()
+    progress = terminal.Progress(stream)
+    monkeypatch.setattr(terminal, "LOG_EVERY", -1.0)
+    progress.start("numpy interpolate bilinear")
+    case = Case("interpolate", InputSpec((1, 1, 2, 2), "float32"), {"mode": "bilinear", "size": (3, 3)})
+    progress.update(Result("numpy", case, "pass"))
+    progress.update(Result("numpy", case, "fail"))
+    assert stream.getvalue().splitlines()[-1] == "numpy interpolate bilinear: fail 1 pass 1  (running)"
+
+
+def test_mode_says_it_leaves_out_the_invalid_calls(tmp_path):
+    run = run_cli("run", "--backend", "numpy", "--op", "pixel_shuffle", "--mode", "all", "--examples", "2",
+                  "--no-grad", "--results", str(tmp_path / "r.jsonl"))
+    assert "add --mode invalid-calls to check them too" in run.stderr, run.stderr
