@@ -105,7 +105,8 @@ def failure_lines(r: dict[str, Any], expected: Expectation | None) -> list[str]:
     and either the expected entry that covers it or one to paste to accept it."""
     grad = " backward" if r.get("direction") == "backward" else ""
     tag = ", expected" if expected is not None else ""
-    lines = ["", f"=== {r['backend']} {r['op']} {r['mode']}{grad}: {r['status']}{tag}{group_text(r)} ===", r["message"]]
+    lines = ["", f"=== {r['backend']} {r['op']} {r['mode']}{grad}: {r['status']}{tag} ===", r["message"]]
+    lines += [group_text(r)] if group_text(r) else []
     diagnosis = r.get("diagnosis")
     if isinstance(diagnosis, dict) and diagnosis.get("summary"):
         lines.append(f"diagnosis: {diagnosis['summary']}")
@@ -129,7 +130,7 @@ def group_text(r: dict[str, Any]) -> str:
     if not isinstance(group, dict) or group.get("kinds", 1) < 2:
         return ""
     others = f"; {group['others']} more case(s) of other kinds not shrunk" if group.get("others") else ""
-    return f" (one of {group['kinds']} kinds of failure: {group['cases']} case(s){others})"
+    return f"one of {group['kinds']} kinds of failure in this cell: {group['kind']} ({group['cases']} case(s){others})"
 
 
 def expectation_lines(records: Sequence[dict[str, Any]], expectations: Sequence[Expectation]) -> list[str]:
