@@ -237,7 +237,8 @@ def observe_case(case: Case, backend: Backend, phase: Phase = no_phase, forbid_t
         return Observed(unsupported=reason)
     phase("materialize")
     arrays = case.materialize()  # in the case's memory layout, for the backend
-    pristine = {name: a.copy() for name, a in arrays.items()}
+    pristine = {name: a.copy() for name, a in arrays.items()}  # C-contiguous copies
+    as_drawn_contiguous = all(a.flags.c_contiguous for a in arrays.values())
     phase("backend")
     try:
         seen = observe(backend, case, arrays, pristine)
@@ -256,8 +257,8 @@ def observe_case(case: Case, backend: Backend, phase: Phase = no_phase, forbid_t
         mutated=tuple(seen.mutated),
         call=_call_used(backend, case),
     )
-    if not all(a.flags.c_contiguous for a in pristine.values()):
-        observed.contiguous = _outcome(backend, case, {n: np.ascontiguousarray(a) for n, a in pristine.items()})
+    if not as_drawn_contiguous:
+        observed.contiguous = _outcome(backend, case, pristine)
     info = ops.get(case.op)
     if info.alias_of is not None and case.direction == "forward":
         observed.alias = _outcome(backend, case, pristine, "interpolate", info.interpolate_args(case.params))
