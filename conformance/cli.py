@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     discriminate.add_argument(
         "--examples", type=int, default=400, metavar="N", help="drawn cases per variant and cell (default 400)"
     )
+    discriminate.add_argument(
+        "--twins",
+        action="store_true",
+        help="only give the cached cases their twins in other input forms (batched, unbatched): seconds, not minutes",
+    )
     _add_pictures_parser(sub)
     deviations = sub.add_parser(
         "deviations", help="torch's known deviations, each with the CPU paths it shows on and this machine's path"
@@ -85,7 +90,8 @@ def _add_selection_arguments(run: argparse.ArgumentParser) -> None:
         "--mode",
         action="append",
         metavar="CELL",
-        help="restrict to these modes or cells, e.g. bilinear, 2d (repeatable)",
+        help="restrict to these modes or cells, e.g. bilinear, 2d (repeatable); this leaves out each op's "
+        "invalid-calls cell unless --mode invalid-calls is given too",
     )
     run.add_argument(
         "--dtype",
@@ -437,6 +443,10 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"resuming run {session.run_id} ({len(session.done)} cell(s) already done) with its own settings\n")
         else:
             session = Session(_config(args), args.results, progress)
+            mode = session.config.mode
+            if mode and ops.INVALID_CALLS_CELL not in mode and not args.quiet:
+                cell = ops.INVALID_CALLS_CELL
+                err.write(f"--mode leaves out the {cell} cells: add --mode {cell} to check them too\n")
         records = session.run()
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
@@ -457,9 +467,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "deviations":
             return cmd_deviations(args.probe, sys.stdout)
         if args.command == "discriminate":
-            from conformance.discriminating import build
+            from conformance.discriminating import build, twins_only
 
-            build(args.op, examples=args.examples)
+            twins_only(args.op) if args.twins else build(args.op, examples=args.examples)
             return 0
         return cmd_run(args, sys.stdout, sys.stderr)
     except UsageError as exc:

@@ -28,6 +28,7 @@ from backends.variant_backend import VariantBackend
 from conformance import ops
 from conformance.cases import Case
 from conformance.execute import Oracle
+from conformance.forms import other_forms
 from conformance.power import CACHE, Discriminating, cell_key, read
 from conformance.search import Cell, case_strategy
 from conformance.verdict import check_case
@@ -126,6 +127,7 @@ def build(
                f"{time.monotonic() - start:.1f} s")
         path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     _search_harder(data, op_names, oracle, examples * 10, report)
+    add_twins(data, op_names, report=report)
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     return data
 
@@ -147,3 +149,42 @@ def _search_harder(
             entry["cases"].append(Discriminating(case, (variant.name, *also)).to_json())
             separated.add(variant.name)
             report(f"{cell.describe()}: a longer search separates {variant.name}")
+
+
+def twins_of(d: Discriminating, oracle: Oracle) -> list[Case]:
+    """``d.case`` in each of its other input forms (``conformance.forms``)
+    where torch's semantics still pass it and every variant it separates
+    still fails it."""
+    found = []
+    for twin in other_forms(d.case):
+        if check_case(twin, _REFERENCE, oracle).status != "pass":
+            continue
+        if all(separates(VariantBackend(name).variant, twin, oracle) for name in d.separates):
+            found.append(twin)
+    return found
+
+
+def add_twins(
+    data: dict[str, Any], op_names: Iterable[str] | None = None, report: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Give every cached case of ``op_names`` (all ops) its twins in the
+    other input forms (``twins_of``): seconds, where finding the cases takes
+    minutes (``python -m conformance discriminate --twins``)."""
+    oracle = Oracle()
+    warnings.simplefilter("ignore", RuntimeWarning)
+    wanted = set(op_names or ops.names())
+    for key, entry in data["cells"].items():
+        if key.split("/")[0] not in wanted:
+            continue
+        cases = [Discriminating.from_json(c) for c in entry["cases"]]
+        cases = [Discriminating(d.case, d.separates, tuple(twins_of(d, oracle))) for d in cases]
+        entry["cases"] = [d.to_json() for d in cases]
+        report(f"{key}: {sum(bool(d.twins) for d in cases)} of {len(cases)} case(s) with a twin in another form")
+    return data
+
+
+def twins_only(op_names: Iterable[str] | None = None, path: Path = CACHE) -> dict[str, Any]:
+    """``add_twins`` on the cache at ``path``, written back."""
+    data = add_twins(read(path), op_names)
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    return data

@@ -28,13 +28,18 @@ class Discriminating:
 
     case: Case
     separates: tuple[str, ...]
+    #: The case in its other input forms (``conformance.forms``) that still
+    #: separate the same variants: what a backend declining ``case`` is given.
+    twins: tuple[Case, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"case": self.case.to_json(), "separates": list(self.separates)}
+        twins = {"twins": [t.to_json() for t in self.twins]} if self.twins else {}
+        return {"case": self.case.to_json(), "separates": list(self.separates), **twins}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Discriminating:
-        return cls(Case.from_json(data["case"]), tuple(data["separates"]))
+        twins = tuple(Case.from_json(t) for t in data.get("twins", ()))
+        return cls(Case.from_json(data["case"]), tuple(data["separates"]), twins)
 
 
 def cell_key(op: str, cell: str, direction: str) -> str:

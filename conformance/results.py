@@ -25,6 +25,7 @@ EXTRA_FIELDS = (
     "call",
     "limit",
     "budget",
+    "group",
 )
 
 
@@ -49,7 +50,9 @@ class Result:
     #: ``call`` (a library adapter's ``call_used``: the library call made),
     #: ``limit`` (a timeout: the limit that ran out and how it was set, see
     #: ``conformance.isolation.limit_of``), ``budget`` (a minimal case: what
-    #: the cell's failure budget cut short, see ``conformance.search``).
+    #: the cell's failure budget cut short, see ``conformance.search``),
+    #: ``group`` (a minimal case: the kind of failure it stands for, how many
+    #: of the cell's cases failed so, see ``conformance.failures``).
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -96,11 +99,19 @@ class CellOutcome:
     the minimal failing case if any failed."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
-    minimal: Result | None = None
+    #: One minimal case per kind of failure (``conformance.failures``), in the order first met.
+    minimals: list[Result] = field(default_factory=list)
     #: The variants the cell's passing discriminating cases separate (``conformance.power``).
     power: Power = field(default_factory=Power)
     #: What the cell's failure budget cut short (``conformance.search._Budget``).
     budget_cut: list[str] = field(default_factory=list)
+    #: The cases the backend declined (``unsupported``), counted by its reason.
+    declined: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def minimal(self) -> Result | None:
+        """The minimal case of the first kind of failure met."""
+        return self.minimals[0] if self.minimals else None
 
 
 #: Said by every summary, report and pytest item of a run made with ``--no-isolation``.

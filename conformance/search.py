@@ -16,8 +16,10 @@ from hypothesis.errors import Flaky, Unsatisfiable
 from backends import Backend
 from conformance import ops, torch_errors
 from conformance.cases import SPECIAL_DISTRIBUTIONS, Case, InputSpec
-from conformance.diagnosis import MAX_FAILING, VariantChecker, VariantOracle, diagnose
+from conformance.diagnosis import MAX_PASSING, VariantChecker, VariantOracle, diagnose
 from conformance.execute import Oracle
+from conformance.failures import Group, Groups, error_diagnosis, failure_kind
+from conformance.forms import other_forms
 from conformance.fpenv import SubnormalMode
 from conformance.ops.registry import DtypeRule
 from conformance.power import Discriminating, Power, cached
@@ -121,7 +123,8 @@ def edge_cases(cell: Cell, backend: Backend) -> list[Case]:
 def discriminating_cases(cell: Cell, backend: Backend) -> tuple[list[Discriminating], Power]:
     """The cell's cached discriminating cases the backend can run, and the
     power they can reach (every variant the cell's cases separate: a case in a
-    dtype the backend does not take leaves its variants unseparated)."""
+    dtype the backend does not take leaves its variants unseparated; one in a
+    form it declines is checked in its twin's form, ``Discriminating.twins``)."""
     found, _ = cached(cell.op, cell.cell, cell.direction)
     power = Power()
     power.expect(found)
@@ -160,7 +163,8 @@ def _key(case: Case) -> str:
 
 
 class _Tally:
-    """Records each result, counts it, keeps the first failure, and gives up
+    """Records each result, counts it, groups the failures by kind
+    (``conformance.failures``), and gives up
     after ``GIVE_UP_AFTER`` crashes in a row or a hang.  Once given up it
     checks nothing more, so Hypothesis's replay of the example that raised
     ``_GiveUp`` records nothing twice.  It keeps each case's result, so that
@@ -170,12 +174,15 @@ class _Tally:
     def __init__(self, check: Checker, record: Recorder) -> None:
         self.check, self.record = check, record
         self.outcome = CellOutcome()
-        self.first_failure: Result | None = None
+        self.groups = Groups()
         self.streak = 0
         self.seen: dict[str, Result] = {}
-        #: A few failing and passing cases, for a diagnosis.
-        self.failing: list[Case] = []
+        #: A few passing cases, for a diagnosis.
         self.passing: list[Case] = []
+
+    @property
+    def first_failure(self) -> Result | None:
+        return self.groups.first
 
     @property
     def gave_up(self) -> bool:
@@ -195,11 +202,13 @@ class _Tally:
 
     def note(self, result: Result) -> None:
         self.outcome.counts[result.status] += 1
-        if result.failed and self.first_failure is None:
-            self.first_failure = result
-        sample = self.failing if result.status == "fail" else self.passing if result.status == "pass" else None
-        if sample is not None and len(sample) < MAX_FAILING and not result.extra.get("isolation"):
-            sample.append(result.case)
+        if result.status == "unsupported":
+            declined = self.outcome.declined
+            declined[result.message] = declined.get(result.message, 0) + 1
+        if result.failed:
+            self.groups.add(result)
+        elif result.status == "pass" and len(self.passing) < MAX_PASSING:
+            self.passing.append(result.case)
         self.record(result)
         isolation = result.extra.get("isolation")
         self.streak = self.streak + (GIVE_UP_AFTER if isolation == "timeout" else 1) if isolation else 0
@@ -289,11 +298,13 @@ class _Recorder:
 
 @dataclass
 class _Drawn:
-    """The cases a cell's exploration drew, in order, and every answer of the
-    backend's dtype rule that the drawing asked for."""
+    """The cases a cell's exploration drew, in order, every answer of the
+    backend's dtype rule that the drawing asked for, and whether Hypothesis
+    drew all it would (else the backend had its checked cases first)."""
 
     answers: dict[tuple[str, bool], tuple[str, ...]]
     cases: list[Case]
+    complete: bool = True
 
 
 #: The cases each cell drew in this process, by its search settings.  The
@@ -303,65 +314,115 @@ class _Drawn:
 #: them again (about half a case's time): what it would have drawn itself.
 _DRAWN: dict[tuple[Any, ...], _Drawn] = {}
 
+#: A cell draws until ``examples`` cases were checked (the cases its backend
+#: declines, ``unsupported``, do not count), at most this many times
+#: ``examples`` draws.
+DRAW_CAP = 5
+
+
+class _Enough(Exception):
+    """Raised out of Hypothesis once a cell has checked its ``examples`` cases."""
+
+
+class _Checked:
+    """The drawn cases a backend checked (took) so far, out of ``wanted``."""
+
+    def __init__(self, wanted: int) -> None:
+        self.wanted, self.count = wanted, 0
+
+    @property
+    def enough(self) -> bool:
+        return self.count >= self.wanted
+
+    def add(self, result: Result) -> None:
+        self.count += result.status != "unsupported"
+
 
 def _drawn_key(cell: Cell) -> tuple[Any, ...]:
     dtypes = None if cell.dtypes is None else tuple(cell.dtypes)
     return (cell.op, cell.cell, cell.direction, cell.examples, cell.seed, dtypes)
 
 
-def _explore(cell: Cell, strategy: Any, dtypes_for: _Recorder, tally: _Tally, backend: Backend) -> None:
-    """Check ``cell.examples`` cases drawn from ``strategy`` (no shrinking
-    here), built on ``dtypes_for``; the cases an earlier backend drew for the
-    same cell when they are the same draws."""
+def _replay(cell: Cell, dtypes_for: _Recorder, tally: _Tally, checked: _Checked) -> list[Case] | None:
+    """Check the cases an earlier backend drew for the same cell, when they are
+    the same draws; ``None`` when there are none to replay, else the cases
+    replayed when more must be drawn (``[]`` when the cell is done)."""
     drawn = _DRAWN.get(_drawn_key(cell))
-    if drawn is not None and all(tuple(dtypes_for.rule(*asked)) == answer for asked, answer in drawn.answers.items()):
-        try:
-            for case in drawn.cases:
-                tally(case)
-        except _GiveUp:
-            pass
+    if drawn is None or any(tuple(dtypes_for.rule(*asked)) != answer for asked, answer in drawn.answers.items()):
+        return None
+    try:
+        for case in drawn.cases:
+            if checked.enough:
+                return []
+            checked.add(tally(case))
+    except _GiveUp:
+        return []
+    return [] if checked.enough or drawn.complete else drawn.cases
+
+
+def _explore(cell: Cell, strategy: Any, dtypes_for: _Recorder, tally: _Tally, backend: Backend) -> None:
+    """Check cases drawn from ``strategy`` (no shrinking here), built on
+    ``dtypes_for``, until ``cell.examples`` were checked or ``DRAW_CAP``
+    times as many drawn; the cases an earlier backend drew for the same cell
+    when they are the same draws."""
+    checked = _Checked(cell.examples)
+    known = _replay(cell, dtypes_for, tally, checked)
+    if known == []:
         return
+    known = known or []
     cases: list[Case] = []
 
     @seed(cell.seed)
-    @settings(max_examples=cell.examples, phases=[Phase.generate], **_COMMON)
+    @settings(max_examples=cell.examples * DRAW_CAP, phases=[Phase.generate], **_COMMON)
     @given(strategy)
     def explore(case: Case) -> None:
+        if checked.enough:
+            raise _Enough  # Hypothesis's replay of the last case: checked already
         cases.append(case)
-        tally(case)
+        if len(cases) > len(known):  # the first ones an earlier backend drew, and this one checked
+            checked.add(tally(case))
+        if checked.enough:
+            raise _Enough
 
+    complete = False
     try:
         with _own_constants_only():
             explore()
+        complete = True
+    except _Enough:
+        pass
     except _GiveUp:
         return  # drew only part of the cell's cases
     except Unsatisfiable:
         tally.note(_unsupported(cell, backend, f"no valid {cell.describe()} case for {backend.name}'s dtypes"))
         return
-    _DRAWN[_drawn_key(cell)] = _Drawn(dict(dtypes_for.answers), cases)  # a copy: a shrink may ask more
+    # a copy of the answers: a shrink may ask more
+    _DRAWN[_drawn_key(cell)] = _Drawn(dict(dtypes_for.answers), cases, complete)
 
 
-def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result, seconds: float) -> tuple[Result, bool]:
-    """Let Hypothesis shrink the first failure it meets, for at most
-    ``seconds``; the smallest failure so far wins.  A hang ends the shrink
-    (each more would cost a wait of its limit).  Also whether the time ran
-    out before Hypothesis was done."""
+def _shrink(cell: Cell, strategy: Any, check: Checker, group: Group, seconds: float) -> tuple[Result, bool]:
+    """Let Hypothesis shrink the first failure of ``group``'s kind it meets
+    (``failure_kind``: a case failing another way is no smaller case of this
+    failure), for at most ``seconds``; the smallest failure so far wins.  A
+    hang ends the shrink (each more would cost a wait of its limit).  Also
+    whether the time ran out before Hypothesis was done."""
     smallest: list[Result] = []
     deadline = time.monotonic() + seconds
-    stopped = [False]
+    stopped, hung = [False], [False]
 
     class _Failed(AssertionError):
         pass
 
     @seed(cell.seed)
-    @settings(max_examples=cell.examples, phases=[Phase.generate, Phase.shrink], **_COMMON)
+    @settings(max_examples=cell.examples * DRAW_CAP, phases=[Phase.generate, Phase.shrink], **_COMMON)
     @given(strategy)
     def shrink(case: Case) -> None:
-        if smallest and (time.monotonic() > deadline or smallest[0].extra.get("isolation") == "timeout"):
+        if hung[0] or (smallest and time.monotonic() > deadline):
             stopped[0] = stopped[0] or time.monotonic() > deadline
             return  # out of time, or a hang: every further try "passes", ending the shrink
         result = check(case)
-        if result.failed:
+        hung[0] = result.extra.get("isolation") == "timeout"
+        if result.failed and failure_kind(result) == group.kind:
             smallest[:] = [result]
             raise _Failed
 
@@ -370,8 +431,8 @@ def _shrink(cell: Cell, strategy: Any, check: Checker, first_failure: Result, se
             shrink()
     except (_Failed, Flaky):
         pass
-    # Only fixed cases failed (Hypothesis met none): report the first as is.
-    return (smallest[0] if smallest else first_failure), stopped[0]
+    # Only fixed cases failed this way (Hypothesis met none): report the first as is.
+    return (smallest[0] if smallest else group.first), stopped[0]
 
 
 #: Each backend's floating-point mode, over all its cells in this process (the
@@ -398,8 +459,9 @@ def search_cell(
 ) -> CellOutcome:
     """Check the cell's discriminating cases, its fixed and edge cases and
     ``cell.examples`` drawn cases, recording each result (and the variants the
-    passing discriminating cases separate: ``outcome.power``); if any failed, shrink the first failure to a
-    minimal case and record that with its repro.  ``checker`` runs one case
+    passing discriminating cases separate: ``outcome.power``); if any failed,
+    shrink the first failure of each kind (``conformance.failures``) to a
+    minimal case and record that with its repro and diagnosis.  ``checker`` runs one case
     (default: in this process; the session passes an isolated worker's).
     The failure path runs within ``cell.failure_budget`` (``_Budget``)."""
     check = checker or in_process(backend, oracle)
@@ -412,30 +474,52 @@ def search_cell(
         return tally.outcome
     if not tally.gave_up:
         _explore(cell, strategy, dtypes_for, tally, backend)
-    if tally.first_failure is None:
-        return tally.outcome
+    for group in tally.groups.shown():
+        minimal = _minimal(cell, strategy, tally, budget, group, spec, _judge(variant_checker, backend), oracle)
+        tally.outcome.minimals.append(minimal)
+        record(minimal)
+    tally.outcome.budget_cut = list(budget.cut)
+    return tally.outcome
+
+
+def _judge(variant_checker: VariantChecker | None, backend: Backend) -> VariantChecker:
+    return variant_checker or (lambda case, name: check_case(case, backend, VariantOracle(name)))
+
+
+def _minimal(
+    cell: Cell,
+    strategy: Any,
+    tally: _Tally,
+    budget: _Budget,
+    group: Group,
+    spec: str,
+    judge: VariantChecker,
+    oracle: Oracle,
+) -> Result:
+    """The minimal case of one kind of failure, with its repro, its diagnosis
+    and (``group``) what kind it is and how many of the cell's cases failed so."""
     with budget.charge():
-        minimal, stopped = _shrink(
-            cell, strategy, tally.known_or_check, tally.first_failure, min(cell.shrink_seconds, budget.left())
-        )
-    if stopped:
+        minimal, stopped = _shrink(cell, strategy, tally.known_or_check, group, min(cell.shrink_seconds, budget.left()))
+    if stopped and "the shrink" not in budget.cut:
         budget.cut.append("the shrink")
     minimal = Result(**{**minimal.__dict__, "minimal": True, "repro": repro(minimal.case, spec)})
+    kinds = len(tally.groups.by_kind)
+    minimal.extra = {**minimal.extra, "group": {"kind": group.kind, "cases": group.count, "kinds": kinds}}
+    if kinds > len(tally.groups.shown()):
+        minimal.extra["group"]["others"] = tally.groups.not_shown()
+    if minimal.status == "error":
+        minimal.extra = {**minimal.extra, "diagnosis": error_diagnosis(minimal, group, tally.passing)}
     if minimal.status == "fail":
-        judge = variant_checker or (lambda case, name: check_case(case, backend, VariantOracle(name)))
-        failing = [minimal.case, *(c for c in tally.failing if c != minimal.case)]
+        failing = [minimal.case, *(c for c in group.sample if c != minimal.case)]
         with budget.charge():
             found = diagnose(cell.op, cell.direction, failing, tally.passing, judge, oracle, _deadline(budget))
-        if found.unchecked:
+        if found.unchecked and "the diagnosis" not in budget.cut:
             budget.cut.append("the diagnosis")
         minimal.extra = {**minimal.extra, "diagnosis": found.to_json()}
     spent = budget.record()
     if spent is not None:
         minimal.extra = {**minimal.extra, "budget": spent}
-        tally.outcome.budget_cut = list(budget.cut)
-    tally.outcome.minimal = minimal
-    record(minimal)
-    return tally.outcome
+    return minimal
 
 
 def _deadline(budget: _Budget) -> float:
@@ -450,11 +534,11 @@ def _chosen_cases(cell: Cell, backend: Backend, tally: _Tally, budget: _Budget) 
     tally.outcome.power = power
     try:
         for d in discriminating:  # first: the cases that tell torch's semantics from the plausible wrong ones
-            if tally(d.case, d.separates).status == "pass":
+            if _in_a_form_taken(tally, d.case, d.twins, d.separates).status == "pass":
                 power.passed(d.separates)
         fixed = fixed_cases(cell, backend)
         for case in (*fixed, *edge_cases(cell, backend)):
-            tally(case)
+            _in_a_form_taken(tally, case, other_forms(case))
         first = fixed[0] if fixed else discriminating[0].case if discriminating else None
         for case in (*relaid(first), *revalued(first)):
             if tally.first_failure is None:
@@ -467,6 +551,18 @@ def _chosen_cases(cell: Cell, backend: Backend, tally: _Tally, budget: _Budget) 
                 tally(case)
     except _GiveUp:
         pass
+
+
+def _in_a_form_taken(tally: _Tally, case: Case, twins: Sequence[Case], separates: tuple[str, ...] = ()) -> Result:
+    """Check ``case``; where the backend declines it, its first twin in
+    another input form that it takes (``conformance.forms``; for a
+    discriminating case, one that separates the same variants)."""
+    result = tally(case, separates)
+    for twin in twins:
+        if result.status != "unsupported":
+            break
+        result = tally(twin, separates)
+    return result
 
 
 def check_invalid_calls(

@@ -463,6 +463,7 @@ class Session:
         key = {"backend": backend.name, "op": cell.op, "mode": cell.cell, "direction": cell.direction}
         done = {"type": "cell_done", **key, "attempt": attempt, "counts": outcome.counts}
         cut = {"budget_cut": outcome.budget_cut} if outcome.budget_cut else {}
+        cut.update({"declined": outcome.declined} if outcome.declined else {})
         writer.write({**done, "variants": outcome.power.to_json(), **cut})
         if self.progress is not None:
             self.progress.finish(progress_note(outcome))
@@ -504,7 +505,9 @@ def progress_note(outcome: CellOutcome) -> str:
     """What a cell's progress line adds once it is finished."""
     notes = [f"variants separated {outcome.power.describe()}"] if outcome.power.total else []
     if outcome.minimal is not None:
-        notes.append(f"FAILS, minimal case: {outcome.minimal.case.describe()}")
+        more = len(outcome.minimals) - 1
+        also = f" (+{more} other kind(s) of failure)" if more else ""
+        notes.append(f"FAILS, minimal case: {outcome.minimal.case.describe()}{also}")
     return "  ".join(notes)
 
 

@@ -275,6 +275,10 @@ def _extras(record: dict[str, Any]) -> list[tuple[str, str]]:
             if seconds is not None and math.isfinite(seconds) and seconds > 0 and not _raised(record):
                 out.append(("input transfer (from_numpy)", _fmt_duration(seconds)))
             continue
+        if key == "group" and isinstance(value, dict):  # the kind of failure a minimal case stands for
+            of = f" (one of {value.get('kinds')} kinds in this cell)" if num(value.get("kinds")) not in (None, 1) else ""
+            out.append(("kind of failure", f"{text(value.get('kind'))}: {value.get('cases')} case(s){of}"))
+            continue
         out.append((key, json.dumps(value, default=str)))
     return out
 

@@ -14,9 +14,15 @@ from conformance.results import TRUSTS_BACKEND, Result, trusts_backend_process
 from reports.data import power_of
 from reports.summary import render, tabulate
 
+#: Seconds between the progress lines of a long cell where the stream is no
+#: terminal (a log, CI): there the line cannot be rewritten in place.
+LOG_EVERY = 15.0
+
 
 class Progress:
-    """One status line per cell, rewritten in place on a terminal."""
+    """One status line per cell, rewritten in place on a terminal (on a log, a
+    line every ``LOG_EVERY`` seconds while a cell runs): cases done by status,
+    failures so far, the seconds the cell has taken."""
 
     def __init__(self, stream: TextIO, quiet: bool = False) -> None:
         self.stream = stream
@@ -25,23 +31,33 @@ class Progress:
         self.label = ""
         self.counts: dict[str, int] = {}
         self.last = 0.0
+        self.started = time.monotonic()
 
     def start(self, label: str) -> None:
-        self.label, self.counts, self.last = label, {}, 0.0
+        self.label, self.counts = label, {}
+        self.started = self.last = time.monotonic()
 
     def update(self, result: Result) -> None:
         if result.minimal:
             return
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
         now = time.monotonic()
-        if self.tty and not self.quiet and now - self.last > 0.1:
+        if self.quiet:
+            return
+        if self.tty and now - self.last > 0.1:
             self.stream.write("\r\033[K" + self._line())
-            self.stream.flush()
-            self.last = now
+        elif not self.tty and now - self.last > LOG_EVERY:
+            self.stream.write(self._line() + "  (running)\n")
+        else:
+            return
+        self.stream.flush()
+        self.last = now
 
     def _line(self) -> str:
         counts = " ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
-        return f"{self.label}: {counts or 'starting'}"
+        seconds = time.monotonic() - self.started
+        took = f" [{seconds:.0f} s]" if seconds >= 1 else ""
+        return f"{self.label}: {counts or 'starting'}{took}"
 
     def finish(self, note: str = "") -> None:
         if self.quiet:
@@ -75,6 +91,7 @@ def summary(records: Sequence[dict[str, Any]], seed: int | None, path: Any) -> s
     expectations = run_expectations(records)
     for r in (r for r in results if r.get("minimal")):
         parts += failure_lines(r, expectation_of(r, expectations))
+    parts += declined_lines(done)
     parts += power_lines(done)
     parts += expectation_lines(records, expectations)
     total, bad, expected = not_conforming(records)
@@ -92,6 +109,7 @@ def failure_lines(r: dict[str, Any], expected: Expectation | None) -> list[str]:
     grad = " backward" if r.get("direction") == "backward" else ""
     tag = ", expected" if expected is not None else ""
     lines = ["", f"=== {r['backend']} {r['op']} {r['mode']}{grad}: {r['status']}{tag} ===", r["message"]]
+    lines += [group_text(r)] if group_text(r) else []
     diagnosis = r.get("diagnosis")
     if isinstance(diagnosis, dict) and diagnosis.get("summary"):
         lines.append(f"diagnosis: {diagnosis['summary']}")
@@ -106,6 +124,16 @@ def failure_lines(r: dict[str, Any], expected: Expectation | None) -> list[str]:
     if expected is None and r.get("status") in ("fail", "error"):
         lines += ["to accept this deviation, add to an --expected file:", suggestion(r)]
     return lines
+
+
+def group_text(r: dict[str, Any]) -> str:
+    """Which of its cell's kinds of failure a minimal case stands for
+    (``conformance.failures``), when the cell failed in more than one way."""
+    group = r.get("group")
+    if not isinstance(group, dict) or group.get("kinds", 1) < 2:
+        return ""
+    others = f"; {group['others']} more case(s) of other kinds not shrunk" if group.get("others") else ""
+    return f"one of {group['kinds']} kinds of failure in this cell: {group['kind']} ({group['cases']} case(s){others})"
 
 
 def expectation_lines(records: Sequence[dict[str, Any]], expectations: Sequence[Expectation]) -> list[str]:
@@ -123,6 +151,30 @@ def expectation_lines(records: Sequence[dict[str, Any]], expectations: Sequence[
         lines += ["", f"stale expected entries (their cells were checked and nothing failed; remove them"
                   f"{'; --strict fails the run' if strict else ''}):"]
         lines += [f"  {e.describe()}: {e.reason}" for e in judgement.stale]
+    return lines
+
+
+#: Reasons a cell's declined-cases line names; the rest are counted together.
+DECLINED_REASONS = 4
+
+
+def declined_lines(done: Sequence[dict[str, Any]]) -> list[str]:
+    """Per cell, the cases the backend declined (``unsupported``: not counted
+    among its checked cases), by reason, the commonest first."""
+    lines = []
+    for r in done:
+        declined = r.get("declined")
+        if not isinstance(declined, dict) or not declined:
+            continue
+        reasons = sorted(declined.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = [f"{n}x {why}" for why, n in reasons[:DECLINED_REASONS]]
+        rest = sum(n for _, n in reasons[DECLINED_REASONS:])
+        shown += [f"{rest}x for {len(reasons) - DECLINED_REASONS} other reason(s)"] if rest else []
+        grad = " backward" if r.get("direction") == "backward" else ""
+        lines.append(f"  {r['backend']} {r['op']} {r['mode']}{grad}: {sum(declined.values())} declined: {'; '.join(shown)}")
+    if lines:
+        lines.insert(0, "declined cases (unsupported by the backend; a cell draws on until it has checked --examples):")
+        lines.insert(0, "")
     return lines
 
 

@@ -501,3 +501,57 @@ class WrongResidualIndices(NumpyBackend):
         if op == "max_pool":
             saved = {**saved, "indices": np.roll(saved["indices"], 1, axis=-1)}
         return out, saved
+
+
+def _rank(kwargs):
+    """The spatial rank of a conv_transpose or pooling call: from the weight, else the kernel."""
+    weight, kernel = kwargs.get("weight"), kwargs.get("kernel_size")
+    if weight is not None:
+        return weight.ndim - 2
+    return len(kernel) if isinstance(kernel, (tuple, list)) else None
+
+
+class DeclinesUnbatched(NumpyBackend):
+    """An honest partial backend, as a port onto a framework without
+    unbatched inputs is: it raises Unsupported on every unbatched
+    conv_transpose, max_pool and max_unpool call (and their gradients)."""
+
+    name = "declines-unbatched"
+
+    def _check(self, x, **kwargs):
+        rank = _rank(kwargs)
+        if rank is not None and x.ndim == rank + 1:
+            raise Unsupported("unbatched input")
+
+    def conv_transpose(self, x, weight, *args, **kwargs):
+        self._check(x, weight=weight)
+        return super().conv_transpose(x, weight, *args, **kwargs)
+
+    def max_pool(self, x, kernel_size, *args, **kwargs):
+        self._check(x, kernel_size=kernel_size if isinstance(kernel_size, tuple) else (kernel_size,) * (x.ndim - 2))
+        return super().max_pool(x, kernel_size, *args, **kwargs)
+
+    def max_unpool(self, x, indices, kernel_size, *args, **kwargs):
+        self._check(x, kernel_size=kernel_size if isinstance(kernel_size, tuple) else (kernel_size,) * (x.ndim - 2))
+        return super().max_unpool(x, indices, kernel_size, *args, **kwargs)
+
+    def vjp(self, op, grad_output, x, **kwargs):
+        self._check(x, **kwargs)
+        return super().vjp(op, grad_output, x, **kwargs)
+
+
+class ThreeWaysWrong(NumpyBackend):
+    """Wrong in three unrelated ways in one cell, as a real port was: it
+    raises ZeroDivisionError on an input of height 1, turns NaN into 0 (a
+    clamp written with ``max``), and its float64 results are off by a
+    millionth (a float32 constant)."""
+
+    name = "three-ways-wrong"
+
+    def interpolate(self, x, *args, **kwargs):
+        if x.ndim == 4 and x.shape[2] == 1:
+            raise ZeroDivisionError("float division by zero")
+        y = super().interpolate(x, *args, **kwargs)
+        if x.dtype == np.float64:
+            y = y * (1 + 1e-6)
+        return np.where(np.isnan(y), 0, y).astype(y.dtype)

@@ -57,3 +57,42 @@ def test_a_variant_run_shows_what_it_did_not_separate(tmp_path, capsys):
     assert main([*argv, "--examples", "5", "--no-isolation", "--results", str(results), "--quiet"]) == 1
     assert "pixel-shuffle-channel-major" in capsys.readouterr().out.split("not separated")[-1]
     assert load("variant:pixel-shuffle-channel-major").name == "pixel-shuffle-channel-major"
+
+
+@pytest.mark.parametrize("key", sorted(k for k in CELLS if CELLS[k]["cases"] and "twins" in str(CELLS[k])))
+def test_cached_twins_still_separate_what_their_case_does(key):
+    """A case's twins in other input forms (``conformance.forms``) are kept
+    only where they separate the same variants: they still do."""
+    for entry in CELLS[key]["cases"]:
+        d = Discriminating.from_json(entry)
+        for twin in d.twins:
+            assert check_case(twin, ReferenceBackend(), ORACLE).status == "pass", (key, twin.describe())
+            for name in d.separates:
+                assert check_case(twin, VariantBackend(name), ORACLE).status == "fail", (key, name, twin.describe())
+
+
+def test_every_unbatched_case_has_a_batched_twin():
+    """All 42 conv_transpose cases and 16 of 22 max_unpool ones were
+    unbatched: a backend without unbatched inputs separated nothing there."""
+    from conformance.forms import is_unbatched
+
+    for key, entry in CELLS.items():
+        for d in map(Discriminating.from_json, entry["cases"]):
+            if key.split("/")[0] in ("conv_transpose", "max_pool", "max_unpool") and is_unbatched(d.case):
+                assert any(not is_unbatched(t) for t in d.twins), (key, d.case.describe())
+
+
+@pytest.mark.parametrize("op", ["conv_transpose", "max_unpool"])
+def test_a_backend_declining_unbatched_inputs_gets_the_full_power(op, monkeypatch):
+    from conformance import search
+    from conformance.search import Cell, search_cell
+
+    for name in ("fixed_cases", "edge_cases", "relaid", "revalued", "_explore"):
+        monkeypatch.setattr(search, name, lambda *args: [])
+    backend = load("tests.broken_backends:DeclinesUnbatched")
+    for mode in ("1d", "2d", "3d"):
+        for direction in ("forward", "backward"):
+            recorded: list = []
+            outcome = search_cell(Cell(op, mode, direction), backend, "d", ORACLE, recorded.append)
+            assert outcome.power.total and outcome.power.separated == outcome.power.total, (mode, direction)
+            assert any(r.status == "unsupported" for r in recorded) or op == "max_unpool"

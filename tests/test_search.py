@@ -245,3 +245,83 @@ def test_within_its_failure_budget_a_failing_cell_cuts_nothing():
 
 
 BROKEN_NAN = "tests.broken_backends:NaN"
+
+
+def test_examples_counts_the_cases_the_backend_checked_not_those_it_declined(monkeypatch):
+    """A port that declines unbatched inputs checked 14 to 28 of 40 drawn
+    conv_transpose cases: a cell now draws on until it has checked
+    ``examples`` cases (at most ``DRAW_CAP`` times as many draws), and says
+    how many it declined and why."""
+    from backends import load
+    from conformance import search
+    from reports.terminal import declined_lines
+
+    for name in ("fixed_cases", "edge_cases", "relaid", "revalued"):
+        monkeypatch.setattr(search, name, lambda *args: [])
+    monkeypatch.setattr(search, "discriminating_cases", lambda cell, backend: ([], search.Power()))
+    monkeypatch.setattr(search, "_DRAWN", {})
+    cell = Cell("conv_transpose", "2d", examples=40, seed=0, dtypes=("float32",))
+    for spec in ("numpy", "tests.broken_backends:DeclinesUnbatched", "numpy"):
+        recorded: list[Result] = []
+        outcome = search_cell(cell, load(spec), spec, Oracle(), recorded.append)
+        assert sum(r.status != "unsupported" for r in recorded) == 40, spec
+        declined = [r for r in recorded if r.status == "unsupported"]
+        assert outcome.declined == ({"unbatched input": len(declined)} if declined else {})
+        if "Declines" in spec:
+            assert declined and all(len(r.case.input.shape) == 3 for r in declined)
+            done = {"type": "cell_done", "backend": "d", "op": "conv_transpose", "mode": "2d", "declined": outcome.declined}
+            assert f"{len(declined)} declined: {len(declined)}x unbatched input" in "\n".join(declined_lines([done]))
+
+
+def test_a_cell_wrong_in_three_unrelated_ways_shows_three_minimal_cases():
+    """A port that crashed, had a NaN rule and an off constant in one cell
+    showed one minimal case; each kind of failure is now shrunk on its own,
+    with its own repro and diagnosis, and the summary shows every one."""
+    from backends import load
+    from conformance.failures import failure_kind
+    from reports.terminal import summary
+
+    recorded: list[Result] = []
+    spec = "tests.broken_backends:ThreeWaysWrong"
+    cell = Cell("interpolate", "bilinear", examples=30, seed=0, dtypes=("float32", "float64"))
+    outcome = search_cell(cell, load(spec), spec, Oracle(), recorded.append)
+    kinds = [failure_kind(m) for m in outcome.minimals]
+    assert len(kinds) == 3 == len(set(kinds)), kinds
+    assert {m.status for m in outcome.minimals} == {"fail", "error"}
+    for m in outcome.minimals:
+        assert m.repro and spec in m.repro and m.extra["group"]["kind"] == failure_kind(m)
+        assert m.extra["group"]["cases"] >= 1 and m.extra["group"]["kinds"] == 3
+        if m.status == "fail":
+            assert m.extra["diagnosis"]["summary"]
+    crash = next(m for m in outcome.minimals if m.status == "error")
+    assert "ZeroDivisionError" in crash.message and crash.case.input.shape[2] == 1
+    assert "input axis 2 of length 1" in crash.extra["diagnosis"]["features"], crash.extra["diagnosis"]
+    assert crash.extra["diagnosis"]["summary"].startswith("raised ZeroDivisionError")
+    nan_rule = next(m for m in outcome.minimals if m.status == "fail" and kinds[outcome.minimals.index(m)].endswith("non-finite"))
+    assert nan_rule.case.input.distribution in ("nans", "specials")
+    text = summary([r.to_json() for r in recorded], 0, "-")
+    assert text.count("=== three-ways-wrong interpolate bilinear") == 3 == text.count("one of 3 kinds of failure")
+
+
+def test_a_long_cell_shows_its_progress_on_a_log_too(monkeypatch):
+    """On a log (no terminal) a cell's line came only at its end: a long cell
+    now writes one every ``LOG_EVERY`` seconds, with its failures and time."""
+    import io
+
+    from conformance.cases import Case, InputSpec
+    from reports import terminal
+
+    stream = io.StringIO()
+    progress = terminal.Progress(stream)
+    monkeypatch.setattr(terminal, "LOG_EVERY", -1.0)
+    progress.start("numpy interpolate bilinear")
+    case = Case("interpolate", InputSpec((1, 1, 2, 2), "float32"), {"mode": "bilinear", "size": (3, 3)})
+    progress.update(Result("numpy", case, "pass"))
+    progress.update(Result("numpy", case, "fail"))
+    assert stream.getvalue().splitlines()[-1] == "numpy interpolate bilinear: fail 1 pass 1  (running)"
+
+
+def test_mode_says_it_leaves_out_the_invalid_calls(tmp_path):
+    run = run_cli("run", "--backend", "numpy", "--op", "pixel_shuffle", "--mode", "all", "--examples", "2",
+                  "--no-grad", "--results", str(tmp_path / "r.jsonl"))
+    assert "add --mode invalid-calls to check them too" in run.stderr, run.stderr
