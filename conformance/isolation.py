@@ -209,10 +209,7 @@ def _worker_main(
 
     backend, oracle, load_error = _load(spec, oracle_spec)
     conn.send(("ready", None))
-    while True:
-        message = conn.recv()
-        if message is None:
-            return
+    while (message := _next(conn)) is not None:
         if message[0] == "ask":  # a question about the backend (``RemoteBackend``)
             conn.send(("answer", None, _answer(backend, load_error, *message[1:])))
             continue
@@ -231,6 +228,14 @@ def _worker_main(
             conn.send(("observed", None, pickle.dumps(observed, protocol=pickle.HIGHEST_PROTOCOL)))
         except BaseException as exc:  # noqa: BLE001 - anything the harness did not expect, reported not fatal
             conn.send(("result", _unexpected(exc, step[0]), None))
+
+
+def _next(conn: Connection) -> Any:
+    """The parent's next message; ``None`` to stop, or where the parent is gone."""
+    try:
+        return conn.recv()
+    except (EOFError, OSError):
+        return None
 
 
 #: What the oracle side may ask a backend's worker, and the type of each answer.

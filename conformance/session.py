@@ -267,6 +267,19 @@ def load(spec: str, config: RunConfig) -> Backend:
     return backend
 
 
+def load_all(config: RunConfig) -> list[tuple[str, Backend]]:
+    """Every backend of the run (``load``); where one cannot load, the workers
+    of those loaded already are stopped before the ``ConfigError`` goes on."""
+    loaded: list[tuple[str, Backend]] = []
+    try:
+        for spec in config.backend:
+            loaded.append((spec, load(spec, config)))
+    except ConfigError:
+        close_workers(loaded)
+        raise
+    return loaded
+
+
 def close_workers(loaded: list[tuple[str, Backend]]) -> None:
     """Stop the workers of the run's ``RemoteBackend`` s (a later question or case starts one again)."""
     for _, backend in loaded:
@@ -318,15 +331,14 @@ class Session:
         config = self.config
         config.import_op_modules()  # ops of its own first: validation names them
         config.validate()
-        loaded = [(spec, load(spec, config)) for spec in config.backend]
-        if config.no_isolation:
-            own = [spec for spec, _ in loaded if oracle_outside(spec)]
-            if own:
-                raise ConfigError(
-                    f"{', '.join(own)} changes torch for its whole process (its CPU capability), so it runs only "
-                    "in a worker of its own beside an oracle in another: drop --no-isolation"
-                )
-        oracle = Oracle(load_backend(config.oracle))
+        own = [spec for spec in config.backend if oracle_outside(spec)]
+        if config.no_isolation and own:
+            raise ConfigError(
+                f"{', '.join(own)} changes torch for its whole process (its CPU capability), so it runs only "
+                "in a worker of its own beside an oracle in another: drop --no-isolation"
+            )
+        oracle = Oracle(load_backend(config.oracle))  # before any worker starts: a missing torch is one line
+        loaded = load_all(config)
         if config.seed is None:
             config.seed = 0 if os.environ.get("CI") else random.randrange(2**31)
         every, tasks = self._tasks(loaded)
@@ -547,7 +559,7 @@ class Job:
         self.session = Session(RunConfig.from_json(config))
         self.session.config.import_op_modules()
         # Every backend, as the parent loaded them: a plug-in may register ops of its own.
-        self.loaded = [(spec, load(spec, self.session.config)) for spec in self.session.config.backend]
+        self.loaded = load_all(self.session.config)
         self.oracle = cast(Oracle, _LazyOracle(self.session.config.oracle))
         self.tasks = tasks
         #: Per backend (its index), its worker and checkers, opened on its first task.
