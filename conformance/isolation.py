@@ -126,7 +126,7 @@ def oracle_outside(spec: str) -> bool:
 
 class SharedOracle:
     """The oracle's answers (pickled ``Expected``) by oracle and case, that
-    the workers of trusted backends sent back; at most ``max_bytes`` of them."""
+    this process's oracle workers gave; at most ``max_bytes`` of them."""
 
     def __init__(self, max_bytes: int = SHARED_ORACLE_BYTES) -> None:
         self.max_bytes = max_bytes
