@@ -260,8 +260,9 @@ def check_case(
     ``reference``, ``backend``, ``compare``).  ``torch_failure``: torch is
     known to crash or hang here; the reference alone decides."""
     op = f"{case.op}:backward" if case.direction == "backward" else case.op
-    if backend.unsupported_reason(op, case.dtype, case.params):
-        return judge(case, backend.name, observe_case(case, backend, phase), None)
+    reason = backend.unsupported_reason(op, case.dtype, case.params)
+    if reason:  # declined: no oracle asked, and the backend not asked again
+        return judge(case, backend.name, Observed(unsupported=reason), None)
     phase("materialize")
     want = oracle.expected(case, case.materialize(), phase, torch_failure)
     observed = observe_case(case, backend, phase)
