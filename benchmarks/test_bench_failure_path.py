@@ -7,8 +7,8 @@ terabyte, one changes its input, one returns the wrong shape, one puts a
 NaN in), checked on all of interpolate at 40 examples per cell, the run's
 default ``--jobs``.  Each run is timed once, wall clock, start-up included.
 Printed, never asserted: both wall times and the mix's exit status, and
-whether every broken backend failed with a minimal case (they must; the
-README gives the time measured).
+whether every broken backend failed with a minimal case (they must;
+docs/robustness.md gives the time measured).
 """
 
 from __future__ import annotations

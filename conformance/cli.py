@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run each one's case on every CPU path this machine has (ATen capabilities x oneDNN on/off x 1, 2 "
         "threads) and tell where it shows; exit 1 where that contradicts its condition",
     )
+    docs = sub.add_parser("docs", help="write the manual's pages generated from the registry (docs/generated/)")
+    docs.add_argument("--out", type=Path, default=None, metavar="DIR", help="folder (default docs/generated)")
+    docs.add_argument("--check", action="store_true", help="write nothing; exit 1 naming each page out of date")
     return parser
 
 
@@ -274,11 +277,14 @@ def _add_report_parser(sub: Any) -> None:
         help=f"pictures JSON to include (`pictures` writes it; default {DEFAULT_PICTURES} when it exists)",
     )
     report.add_argument(
+        "--library-page",
         "--readme",
+        dest="library_page",
         type=Path,
         default=None,
         metavar="PATH",
-        help="also rewrite the library table in this README (between its library-table markers) from the results",
+        help="also rewrite the library table in this page (between its library-table markers, as in "
+        "docs/libraries.md) from the results",
     )
     report.add_argument(
         "--no-rebuild",
@@ -303,23 +309,23 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     results = args.results or [DEFAULT_RESULTS]
     try:
         path = write_report(results, args.out, bench, rebuild=not args.no_rebuild, pictures=pictures)
-        if args.readme is not None:
-            _rewrite_readme(results, args.readme)
+        if args.library_page is not None:
+            _rewrite_library_page(results, args.library_page)
     except ReportError as exc:
         raise UsageError(str(exc)) from exc
     out.write(f"report written to {path}\n")
     return 0
 
 
-def _rewrite_readme(results: list[Path], readme: Path) -> None:
+def _rewrite_library_page(results: list[Path], page: Path) -> None:
     from reports.data import load
     from reports.libraries import library_matrix, readme_lines, replace_readme_table
 
     try:
-        text = readme.read_text(encoding="utf-8")
-        readme.write_text(replace_readme_table(text, readme_lines(library_matrix(load(results)))), encoding="utf-8")
+        text = page.read_text(encoding="utf-8")
+        page.write_text(replace_readme_table(text, readme_lines(library_matrix(load(results)))), encoding="utf-8")
     except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot rewrite the library table in {str(readme)!r}: {exc}") from exc
+        raise UsageError(f"cannot rewrite the library table in {str(page)!r}: {exc}") from exc
 
 
 def _add_pictures_parser(sub: Any) -> None:
@@ -386,6 +392,21 @@ def cmd_deviations(probe: bool, out: TextIO) -> int:
     bad = wrong(rows)
     out.write(f"{len(rows)} probes, {len(bad)} contradicting their deviation's condition\n")
     return 1 if bad else 0
+
+
+def cmd_docs(out_dir: Path | None, check: bool, out: TextIO) -> int:
+    """Write the generated pages, or (``check``) name those out of date: exit 1."""
+    from conformance import docs_pages
+
+    folder = out_dir if out_dir is not None else docs_pages.DEFAULT_OUT
+    if check:
+        stale = docs_pages.stale(folder)
+        for name in stale:
+            out.write(f"{folder / name} is out of date: python -m conformance docs\n")
+        return 1 if stale else 0
+    for path in docs_pages.write(folder):
+        out.write(f"wrote {path}\n")
+    return 0
 
 
 def cmd_list(out: TextIO) -> int:
@@ -466,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_pictures(args, sys.stdout)
         if args.command == "deviations":
             return cmd_deviations(args.probe, sys.stdout)
+        if args.command == "docs":
+            return cmd_docs(args.out, args.check, sys.stdout)
         if args.command == "discriminate":
             from conformance.discriminating import build, twins_only
 

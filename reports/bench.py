@@ -175,10 +175,10 @@ def _md_cell(value: float | None, target: float | None, digits: int) -> str:
 
 
 def markdown_lines(rows: list[BenchRow], implementation: str = "numpy") -> list[str]:
-    """The README's table of a run (``python -c "from reports.bench import
-    ..."``, see README): the terminal table's columns as Markdown, ✓ / ✗ for
-    a target met or missed, forward cases first, so that the README is
-    regenerated, not retyped."""
+    """The manual's table of a run (``python -c "from reports.bench import
+    ..."``, see ``docs/benchmarks.md``): the terminal table's columns as
+    Markdown, ✓ / ✗ for a target met or missed, forward cases first, so that
+    the page is regenerated, not retyped."""
     lines = [
         "| case | shape | numpy ms | torch ms | floor ms | × torch | × floor | peak MB (× result) |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -27,7 +27,7 @@ FLOATS: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
 SIGNED_INTS: tuple[str, ...] = ("int8", "int16", "int32", "int64")
 COMPLEX: tuple[str, ...] = ("complex64", "complex128")
 #: Every dtype the harness can draw, by NumPy name, in drawing order (the
-#: order of ``list``, the report's matrix and the README's table).
+#: order of ``list``, the report's matrix and the manual's dtype table).
 KNOWN_DTYPES: tuple[str, ...] = (*FLOATS, "uint8", *SIGNED_INTS, "bool", *COMPLEX)
 #: The dtypes torch differentiates (``requires_grad`` takes floating and
 #: complex tensors only).
@@ -151,7 +151,7 @@ class OpInfo:
         """``[(dtypes, where)]``: the dtypes torch takes in ``direction``, each
         distinct set once with the cells that take it (``"bilinear
         antialias"``: with ``antialias=True``), in cell order; cells taking
-        none are left out.  ``list`` and the README's table of ops show this."""
+        none are left out.  ``list`` and the manual's dtype table show this."""
         rule = self.dtypes_for(direction)
         groups: dict[tuple[str, ...], list[str]] = {}
         for cell in self.cells:
@@ -193,8 +193,10 @@ REGISTRY: dict[str, OpInfo] = {}
 
 
 def dtype_table() -> str:
-    """README's table of the dtypes each op takes, forward and backward, as
-    Markdown (``tests/test_registry.py`` keeps README's copy equal to it)."""
+    """The table of the dtypes each op takes, forward and backward, as
+    Markdown: the manual's ``docs/generated/dtypes.md`` (written by
+    ``python -m conformance docs``; ``tests/test_docs.py`` keeps the page
+    equal to it)."""
     lines = ["| op | forward | backward |", "| --- | --- | --- |"]
     for name in names():
         info = get(name)
