@@ -105,7 +105,8 @@ def runnable(page: Path) -> list[Block]:
 
 
 def _env() -> dict[str, str]:
-    env = dict(os.environ)
+    # a block is a reader's shell, not a part of this pytest run (xdist's worker id, -x, ...)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     env["CI"] = "true"  # seed 0: the same run every time
     # ``python`` in a block is this interpreter (tox's environment, a venv)
