@@ -281,3 +281,24 @@ def test_the_built_site_has_no_broken_internal_link() -> None:
     site = Path(os.environ["DOCS_HTML"])
     assert (site / "index.html").is_file() and (site / "api.html").is_file()
     assert broken_links(site) == []
+
+
+def test_report_rewrites_the_library_table_of_a_page(tmp_path: Path) -> None:
+    """``report --library-page PAGE`` (and its older name ``--readme``)
+    regenerates the table between PAGE's markers from the results, as
+    ``docs/libraries.md`` says, and leaves the rest of the page alone."""
+    from reports.libraries import README_BEGIN, README_END
+    from tests.test_report import environment, result, write_jsonl
+
+    call = "cv2.resize(x, (W_out, H_out), interpolation=cv2.INTER_LINEAR)"
+    records = [environment(), *[result("pass", "bilinear", backend="opencv", call=call) for _ in range(2)]]
+    results = write_jsonl(tmp_path / "libraries.jsonl", records)
+    for option in ("--library-page", "--readme"):
+        page = tmp_path / "libraries.md"
+        page.write_text(f"# Libraries\n\n{README_BEGIN}\nold\n{README_END}\n\nafter\n", encoding="utf-8")
+        proc = run_cli("report", "--results", str(results), "--out", str(tmp_path / "out"), option, str(page))
+        assert proc.returncode == 0, proc.stderr
+        text = page.read_text(encoding="utf-8")
+        table = text.split(README_BEGIN, 1)[1].split(README_END, 1)[0]
+        assert "old" not in table and "| torch | library | call | result |" in table
+        assert "| opencv | `cv2.resize(" in table and text.startswith("# Libraries\n") and text.endswith("after\n")
