@@ -21,7 +21,7 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -40,7 +40,7 @@ DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts)]
 
 RUN = {"python": "python", "sh": "sh", "bash": "sh", "shell": "sh", "toml": "toml"}
-FENCE = re.compile(r"^(`{3,}|~{3,})\s*(\{[\w-]+\})?\s*([\w+-]*)\s*(.*)$")
+FENCE = re.compile(r"^( *)(`{3,}|~{3,})\s*(\{[\w-]+\})?\s*([\w+-]*)\s*(.*)$")
 MARKER = re.compile(r"^<!--\s*docs-test:\s*(skip|exit\s+(\d+))\b.*-->\s*$")
 
 
@@ -53,7 +53,6 @@ class Block:
     caption: str = ""
     skip: bool = False
     exit_code: int = 0
-    options: dict[str, str] = field(default_factory=dict)
 
 
 def blocks(page: Path, text: str | None = None) -> list[Block]:
@@ -68,9 +67,10 @@ def blocks(page: Path, text: str | None = None) -> list[Block]:
         if not m:
             i += 1
             continue
-        fence, directive, language = m.group(1), m.group(2), m.group(3)
+        indent, fence, directive, language = m.group(1), m.group(2), m.group(3), m.group(4)
         end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == fence), len(lines))
-        body = lines[i + 1 : end]
+        # a block in a list item: its lines lose the item's indentation
+        body = [line.removeprefix(indent) for line in lines[i + 1 : end]]
         options: dict[str, str] = {}
         if directive:
             if directive != "{code-block}":
@@ -79,7 +79,7 @@ def blocks(page: Path, text: str | None = None) -> list[Block]:
             while body and body[0].startswith(":"):
                 key, _, value = body.pop(0)[1:].partition(":")
                 options[key.strip()] = value.strip()
-        marker = MARKER.match(lines[i - 1]) if i else None
+        marker = MARKER.match(lines[i - 1].strip()) if i else None
         found.append(
             Block(
                 page,
@@ -89,7 +89,6 @@ def blocks(page: Path, text: str | None = None) -> list[Block]:
                 caption=options.get("caption", ""),
                 skip=bool(marker and marker.group(1) == "skip"),
                 exit_code=int(marker.group(2)) if marker and marker.group(2) else 0,
-                options=options,
             )
         )
         i = end + 1
@@ -156,7 +155,8 @@ def test_the_block_reader_sees_markers_captions_and_directives(tmp_path: Path) -
         "text\n<!-- docs-test: skip (needs a GPU) -->\n```sh\nnvidia-smi\n```\n"
         "```{code-block} python\n:caption: mine.py\n\nx = 1\n```\n"
         "<!-- docs-test: exit 1 -->\n```sh\nfalse\n```\n"
-        "```{toctree}\nindex\n```\n````text\n```python\nnot a block\n```\n````\n",
+        "```{toctree}\nindex\n```\n````text\n```python\nnot a block\n```\n````\n"
+        "* an item:\n\n  ```python\n  if True:\n      y = 2\n  ```\n",
         encoding="utf-8",
     )
     found = blocks(page)
@@ -165,9 +165,10 @@ def test_the_block_reader_sees_markers_captions_and_directives(tmp_path: Path) -
         ("python", False, 0, "mine.py"),
         ("sh", False, 1, ""),
         ("text", False, 0, ""),
+        ("python", False, 0, ""),
     ]
     assert found[1].code == "\nx = 1\n" and _is_file(found[1])
-    assert [b.code for b in runnable(page)] == ["\nx = 1\n", "false\n"]
+    assert [b.code for b in runnable(page)] == ["\nx = 1\n", "false\n", "if True:\n    y = 2\n"]
 
 
 def test_a_failing_block_fails(tmp_path: Path) -> None:
