@@ -140,7 +140,9 @@ def _matrix(data: ReportData) -> dict[str, Any]:
                 "power": " ".join(power_text(p) for p in powers) or "-",
                 "power_title": _power_title(powers, [c.lost for c in taken]),
                 "declined": " ".join(str(sum(d.values())) for d in declined) if any(declined) else "-",
-                "declined_title": " | ".join(declined_text(d) or "none" for d in declined) or "no case declined",
+                "declined_title": " | ".join(declined_text(d) or "none" for d in declined)
+                if any(declined)
+                else "no case declined",
                 "mode": cell_label(mode, direction),
                 "tds": tds,
                 "statuses": " ".join(sorted(statuses)),
