@@ -154,14 +154,16 @@ def _matrix(data: ReportData) -> dict[str, Any]:
 def _power_title(powers: list[Any], lost: list[dict[str, list[str]]]) -> str:
     """Which variants the cell's passing discriminating cases did not
     separate, and which a restriction of the run lost."""
-    missing = sorted({v for p in powers if p for v in p[1] if v not in p[0]})
-    if not any(powers):
-        return "no discriminating case recorded for this cell"
-    title = "variants not separated: " + ", ".join(missing) if missing else "every variant separated"
     merged: dict[str, set[str]] = {}
     for one in lost:
         for why, names in one.items():
             merged.setdefault(why, set()).update(names)
+    named = set().union(*merged.values())
+    missing = sorted({v for p in powers if p for v in p[1] if v not in p[0] and v not in named})
+    if not any(powers):
+        return "no discriminating case recorded for this cell"
+    every = "every variant checked separated" if merged else "every variant separated"
+    title = "variants not separated: " + ", ".join(missing) if missing else every
     return title + (f"; {describe_lost(merged)}" if merged else "")
 
 

@@ -148,6 +148,7 @@ def test_the_power_figure_names_what_a_dtype_restriction_lost(tmp_path, capsys):
     assert len(done["variants"]["separated"]) + len(names) == len(done["variants"]["total"])
     out = capsys.readouterr().out
     assert f"interpolate: lost under --dtype float16: {', '.join(sorted(names))}" in out
+    assert "antialias-ignored" not in out.split("not separated")[-1].split("lost under")[0]  # named once, as lost
 
 
 class DeclinesScaleFactor(NumpyBackend):
