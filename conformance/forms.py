@@ -62,15 +62,18 @@ def _reshaped(case: Case, add: bool) -> Case:
 
 
 def other_forms(case: Case) -> list[Case]:
-    """``case`` in its other batch form: an unbatched input (of the op's
-    spatial rank plus one axis) with a batch of one added, or a batch of one
-    taken away; ``[]`` where there is none (interpolate and pixel shuffle
-    read no batch axis of their own; a batch of several; an invalid call)."""
-    twin = _batch(case)
-    return [] if twin is None else [twin]
+    """``case`` in its other input forms, in its own dtype (``form_steps``):
+    its other batch form, its ``size`` or ``scale_factor`` form, another
+    memory layout; what a fixed or edge case the backend declines is checked in."""
+    made = (step(case, name) for name in form_steps(case))
+    return [t for t in made if t is not None]
 
 
 def _batch(case: Case) -> Case | None:
+    """An unbatched input (of the op's spatial rank plus one axis) with a
+    batch of one added, or a batch of one taken away; ``None`` where there is
+    none (interpolate and pixel shuffle read no batch axis of their own; a
+    batch of several; an invalid call)."""
     rank = cell_rank(case)
     if rank is None or case.names_problem or case.op not in ("conv_transpose", "max_pool", "max_unpool"):
         return None

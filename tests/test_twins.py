@@ -207,3 +207,19 @@ def test_describe_lost_joins_each_restriction():
     power.lose("--dtype float32", ["c", "b"])
     assert describe_lost(power.lost) == "lost under --dtype float32: b, c"
     assert power.to_json()["lost"] == {"--dtype float32": ["b", "c"]}
+
+
+def test_a_fixed_case_the_backend_declines_is_checked_in_another_form(monkeypatch):
+    """Issue 26: a declined fixed or edge case is replaced by its nearest form the backend takes."""
+    from conformance import search
+    from conformance.search import Cell, search_cell
+
+    monkeypatch.setattr(search, "discriminating_cases", lambda *args: ([], Power()))
+    for name in ("edge_cases", "relaid", "revalued", "_explore"):
+        monkeypatch.setattr(search, name, lambda *args: [])
+    recorded: list = []
+    search_cell(Cell("interpolate", "bilinear"), DeclinesScaleFactor(), "d", ORACLE, recorded.append)
+    declined = [r for r in recorded if r.status == "unsupported"]
+    assert declined and all("scale_factor" in r.case.params for r in declined)
+    passed = [r.case for r in recorded if r.status == "pass"]
+    assert all(forms.step(r.case, "size") in passed for r in declined)
