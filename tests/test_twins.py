@@ -140,7 +140,7 @@ def test_the_power_figure_names_what_a_dtype_restriction_lost(tmp_path, capsys):
     antialias variants cannot be separated, and the figure says so."""
     lost = cached("interpolate", "bilinear")
     argv = ["run", "--backend", "numpy", "--op", "interpolate", "--mode", "bilinear", "--dtype", "float16"]
-    code, records, _ = _run([*argv, "--examples", "2", "--no-grad"], tmp_path)
+    code, records, _ = _run([*argv, "--examples", "1", "--no-grad"], tmp_path)
     assert code == 0 and lost
     done = next(r for r in records if r.get("type") == "cell_done")
     names = done["variants"]["lost"]["--dtype float16"]
