@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     discriminate.add_argument(
         "--twins",
         action="store_true",
-        help="only give the cached cases their twins in other input forms (batched, unbatched): seconds, not minutes",
+        help="only give the cached cases their twins in other input forms and dtypes, and search each dtype "
+        "for reserves of the variants no twin keeps there (docs/discriminating-cases.md): minutes, not an hour",
     )
     _add_pictures_parser(sub)
     deviations = sub.add_parser(

@@ -22,7 +22,7 @@ from conformance.failures import Group, Groups, error_diagnosis, failure_kind
 from conformance.forms import other_forms
 from conformance.fpenv import SubnormalMode
 from conformance.ops.registry import DtypeRule
-from conformance.power import Discriminating, Power, cached
+from conformance.power import Power, cached
 from conformance.repro import repro
 from conformance.results import CellOutcome, Result
 from conformance.strategies import backward_case
@@ -120,15 +120,45 @@ def edge_cases(cell: Cell, backend: Backend) -> list[Case]:
     return cases
 
 
-def discriminating_cases(cell: Cell, backend: Backend) -> tuple[list[Discriminating], Power]:
-    """The cell's cached discriminating cases the backend can run, and the
-    power they can reach (every variant the cell's cases separate: a case in a
-    dtype the backend does not take leaves its variants unseparated; one in a
-    form it declines is checked in its twin's form, ``Discriminating.twins``)."""
+@dataclass(frozen=True)
+class Planned:
+    """A discriminating case as a run checks it: its forms in the dtypes the
+    run takes (its own first, then its twins'), and the variants it separates."""
+
+    forms: tuple[Case, ...]
+    separates: tuple[str, ...]
+    #: A stand-in, checked only where the other cases leave its variants unreached.
+    reserve: bool = False
+
+
+def discriminating_cases(cell: Cell, backend: Backend) -> tuple[list[Planned], Power]:
+    """The cell's cached discriminating cases the backend can run, reserves
+    last, and the power they can reach (every variant the cell's cases
+    separate).  A case in a dtype the run does not check is checked in its
+    twin's dtype, one in a form the backend declines in its twin's form
+    (``Discriminating.twins``); the variants of a case with no such twin are
+    lost (``Power.lost``, ``lose_unreached``)."""
     found, _ = cached(cell.op, cell.cell, cell.direction)
     power = Power()
     power.expect(found)
-    return [d for d in found if _takes(cell, backend, d.case)], power
+    planned = []
+    for d in sorted(found, key=lambda d: d.reserve):
+        forms = tuple(c for c in (d.case, *d.twins) if _takes(cell, backend, c))
+        if forms:
+            planned.append(Planned(forms, d.separates, d.reserve))
+    return planned, power
+
+
+def lose_unreached(power: Power, reached: set[str], declined: dict[str, str], cell: Cell) -> None:
+    """Name the restriction that lost each variant no checked case reached:
+    the backend's declines, the run's ``--dtype``, or the dtypes the backend takes."""
+    for name in sorted(power.total - reached):
+        if name in declined:
+            power.lose(f"the backend's declines ({declined[name]})", [name])
+        elif cell.dtypes is not None:
+            power.lose(f"--dtype {','.join(cell.dtypes)}", [name])
+        else:
+            power.lose("the dtypes the backend takes", [name])
 
 
 #: Memory layouts every cell checks at least once, on its first fixed (large) case.
@@ -533,13 +563,11 @@ def _chosen_cases(cell: Cell, backend: Backend, tally: _Tally, budget: _Budget) 
     discriminating, power = discriminating_cases(cell, backend)
     tally.outcome.power = power
     try:
-        for d in discriminating:  # first: the cases that tell torch's semantics from the plausible wrong ones
-            if _in_a_form_taken(tally, d.case, d.twins, d.separates).status == "pass":
-                power.passed(d.separates)
+        _check_discriminating(tally, discriminating, power, cell)
         fixed = fixed_cases(cell, backend)
         for case in (*fixed, *edge_cases(cell, backend)):
             _in_a_form_taken(tally, case, other_forms(case))
-        first = fixed[0] if fixed else discriminating[0].case if discriminating else None
+        first = fixed[0] if fixed else discriminating[0].forms[0] if discriminating else None
         for case in (*relaid(first), *revalued(first)):
             if tally.first_failure is None:
                 tally(case)
@@ -551,6 +579,27 @@ def _chosen_cases(cell: Cell, backend: Backend, tally: _Tally, budget: _Budget) 
                 tally(case)
     except _GiveUp:
         pass
+
+
+def _check_discriminating(tally: _Tally, planned: list[Planned], power: Power, cell: Cell) -> None:
+    """The cases that tell torch's semantics from the plausible wrong ones,
+    each in its first form the backend takes; a reserve only where the others
+    left one of its variants unreached.  What no case reached is lost."""
+    reached: set[str] = set()
+    declined: dict[str, str] = {}
+    try:
+        for p in planned:
+            if p.reserve and reached.issuperset(p.separates):
+                continue
+            result = _in_a_form_taken(tally, p.forms[0], p.forms[1:], p.separates)
+            if result.status == "unsupported":
+                declined.update({v: result.message for v in p.separates if v not in declined})
+                continue
+            reached.update(p.separates)
+            if result.status == "pass":
+                power.passed(p.separates)
+    finally:
+        lose_unreached(power, reached, declined, cell)
 
 
 def _in_a_form_taken(tally: _Tally, case: Case, twins: Sequence[Case], separates: tuple[str, ...] = ()) -> Result:

@@ -38,6 +38,7 @@ from conformance.isolation import (
     oracle_outside,
 )
 from conformance.parallel import Pool
+from conformance.power import describe_lost
 from conformance.results import CellOutcome, Result
 from conformance.search import DEFAULT_FAILURE_BUDGET, DEFAULT_SHRINK_SECONDS, Cell, check_invalid_calls, search_cell
 from conformance.store import ResultsWriter, current_results, read_records
@@ -515,7 +516,9 @@ def in_run_order(records: list[dict[str, Any]], cells: list[tuple[str, str, str,
 
 def progress_note(outcome: CellOutcome) -> str:
     """What a cell's progress line adds once it is finished."""
-    notes = [f"variants separated {outcome.power.describe()}"] if outcome.power.total else []
+    power = outcome.power
+    lost = f"; {describe_lost(power.lost)}" if power.lost else ""
+    notes = [f"variants separated {power.describe()}{lost}"] if power.total else []
     if outcome.minimal is not None:
         more = len(outcome.minimals) - 1
         also = f" (+{more} other kind(s) of failure)" if more else ""

@@ -242,6 +242,23 @@ def power_of(variants: Any) -> tuple[list[str], list[str]] | None:
     return [text(v) for v in separated], [text(v) for v in total]
 
 
+def lost_of(variants: Any) -> dict[str, list[str]]:
+    """``{restriction: [variant, ...]}`` from a ``cell_done`` record's ``variants``
+    (``conformance.power.Power.lost``); ``{}`` where it recorded none."""
+    lost = variants.get("lost") if isinstance(variants, dict) else None
+    if not isinstance(lost, dict):
+        return {}
+    return {text(why): [text(v) for v in vs] for why, vs in lost.items() if isinstance(vs, list) and vs}
+
+
+def declined_text(declined: dict[str, int], limit: int = 4) -> str:
+    """``"12x unbatched input; 3x scale_factor"``: declined cases by reason, the commonest first."""
+    reasons = sorted(declined.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = [f"{n}x {why}" for why, n in reasons[:limit]]
+    rest = sum(n for _, n in reasons[limit:])
+    return "; ".join(shown + ([f"{rest}x for {len(reasons) - limit} other reason(s)"] if rest else []))
+
+
 def power_text(power: tuple[list[str], list[str]] | None) -> str:
     return "-" if power is None else f"{len(power[0])}/{len(power[1])}"
 
@@ -264,6 +281,8 @@ class Run:
     #: Per cell, the variants its passing discriminating cases separated
     #: (``cell_done``'s ``variants``: ``{"separated": [...], "total": [...]}``).
     power: dict[CellKey, dict[str, Any]] = field(default_factory=dict)
+    #: Per cell, the cases the backend declined, counted by its reason (``cell_done``'s ``declined``).
+    declined: dict[CellKey, dict[str, Any]] = field(default_factory=dict)
     #: The run's ``expectations`` records (``conformance.expected``).
     expectations: list[dict[str, Any]] = field(default_factory=list)
 
@@ -308,6 +327,27 @@ class Cell:
     def power(self) -> tuple[list[str], list[str]] | None:
         """``(separated, total)`` variants of this cell, if its run recorded them."""
         return power_of(self.run.power.get((self.backend, self.op, self.mode, self.direction)))
+
+    @property
+    def lost(self) -> dict[str, list[str]]:
+        """The variants a restriction of the run lost (``Power.lost``), by restriction."""
+        return lost_of(self.run.power.get((self.backend, self.op, self.mode, self.direction)))
+
+    def declined(self, dtype: str | None = None) -> dict[str, int]:
+        """The cases the backend declined in a cell it took (in ``dtype``, if
+        given), counted by its reason: the run's own count where it recorded
+        one, else its unsupported records'."""
+        recorded = self.run.declined.get((self.backend, self.op, self.mode, self.direction))
+        if dtype is None and isinstance(recorded, dict):
+            return {text(k): v for k, v in recorded.items() if isinstance(v, int) and v > 0}
+        if not self.counts().checked:
+            return {}
+        found: dict[str, int] = {}
+        for r in self._counted:
+            if r.get("status") == "unsupported" and (dtype is None or r.get("dtype") == dtype):
+                why = text(r.get("message")) or "declined"
+                found[why] = found.get(why, 0) + 1
+        return found
 
     # A cell's records are fixed once it is built, and the page asks for its
     # counts once per dtype column and more: computed once (34,000 records
@@ -498,6 +538,8 @@ def read_runs(paths: Iterable[str | os.PathLike[str]]) -> list[Run]:
             elif kind == "cell_done":
                 if isinstance(record.get("variants"), dict):
                     run.power[cell_key(record)] = record["variants"]
+                if isinstance(record.get("declined"), dict):
+                    run.declined[cell_key(record)] = record["declined"]
             elif kind == "backend":
                 run.backends[text(record.get("name"))] = record
             elif kind == "expectations":

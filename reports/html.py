@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.expected import Expectation, judge
+from conformance.power import describe_lost
 from reports.bench import PEAK_TARGET, BenchData, BenchRow, load_bench, verdict
 from reports.charts import Bar, Chart, fmt_ratio, fmt_seconds, layout
 from reports.data import (
@@ -40,6 +41,7 @@ from reports.data import (
     Run,
     cell_label,
     cell_sort_key,
+    declined_text,
     direction_of,
     load,
     mode_rank,
@@ -95,6 +97,9 @@ def _cell_td(cell: Cell | None, dtype: str, machine: Machine) -> dict[str, Any]:
     )
     if counts.torch_off_reference:
         title += f"; torch off the reference on {counts.torch_off_reference}"
+    declined = cell.declined(dtype)
+    if declined:
+        title += f"; declined: {declined_text(declined)}"
     href = None
     reasons = {r["expected"]["reason"] for r in cell.records if r.get("dtype") == dtype and r.get("expected")}
     title += "".join(f"; expected deviation: {reason}" for reason in sorted(reasons))
@@ -123,15 +128,21 @@ def _matrix(data: ReportData) -> dict[str, Any]:
                 tds.append(td)
                 statuses.add(td["status"])
         # a cell the backend took no case of separated nothing: "-", not 0/N
+        taken = [m.cells[key] for m in data.machines if key in m.cells and m.cells[key].counts().checked]
         powers = [
             m.cells[key].power if m.cells[key].counts().checked else None for m in data.machines if key in m.cells
         ]
+        declined = [c.declined() for c in taken]
         rows.append(
             {
                 "backend": backend,
                 "op": op,
                 "power": " ".join(power_text(p) for p in powers) or "-",
-                "power_title": _power_title(powers),
+                "power_title": _power_title(powers, [c.lost for c in taken]),
+                "declined": " ".join(str(sum(d.values())) for d in declined) if any(declined) else "-",
+                "declined_title": " | ".join(declined_text(d) or "none" for d in declined)
+                if any(declined)
+                else "no case declined",
                 "mode": cell_label(mode, direction),
                 "tds": tds,
                 "statuses": " ".join(sorted(statuses)),
@@ -140,12 +151,20 @@ def _matrix(data: ReportData) -> dict[str, Any]:
     return {"machines": data.machines, "rows": rows}
 
 
-def _power_title(powers: list[Any]) -> str:
-    """Which variants the cell's passing discriminating cases did not separate."""
-    missing = sorted({v for p in powers if p for v in p[1] if v not in p[0]})
+def _power_title(powers: list[Any], lost: list[dict[str, list[str]]]) -> str:
+    """Which variants the cell's passing discriminating cases did not
+    separate, and which a restriction of the run lost."""
+    merged: dict[str, set[str]] = {}
+    for one in lost:
+        for why, names in one.items():
+            merged.setdefault(why, set()).update(names)
+    named = set().union(*merged.values())
+    missing = sorted({v for p in powers if p for v in p[1] if v not in p[0] and v not in named})
     if not any(powers):
         return "no discriminating case recorded for this cell"
-    return "variants not separated: " + ", ".join(missing) if missing else "every variant separated"
+    every = "every variant checked separated" if merged else "every variant separated"
+    title = "variants not separated: " + ", ".join(missing) if missing else every
+    return title + (f"; {describe_lost(merged)}" if merged else "")
 
 
 def _cells(n: int) -> str:
@@ -276,7 +295,9 @@ def _extras(record: dict[str, Any]) -> list[tuple[str, str]]:
                 out.append(("input transfer (from_numpy)", _fmt_duration(seconds)))
             continue
         if key == "group" and isinstance(value, dict):  # the kind of failure a minimal case stands for
-            of = f" (one of {value.get('kinds')} kinds in this cell)" if num(value.get("kinds")) not in (None, 1) else ""
+            of = (
+                f" (one of {value.get('kinds')} kinds in this cell)" if num(value.get("kinds")) not in (None, 1) else ""
+            )
             out.append(("kind of failure", f"{text(value.get('kind'))}: {value.get('cases')} case(s){of}"))
             continue
         out.append((key, json.dumps(value, default=str)))
@@ -356,6 +377,7 @@ def _failures(data: ReportData) -> list[dict[str, Any]]:
                         "spec": text(spec),
                         "run_id": cell.run.run_id,
                         "extra": _extras(record),
+                        "declined": declined_text(cell.declined()),
                     }
                 )
     return out
@@ -475,9 +497,7 @@ def _timings(data: ReportData) -> list[dict[str, Any]]:
                 if timing is None:
                     continue
                 ratio = timing.ratio
-                value = (
-                    f"{fmt_ratio(ratio)}   (median {fmt_seconds(timing.time_s)}; torch {fmt_seconds(timing.torch_time_s)})"
-                )
+                value = f"{fmt_ratio(ratio)}   (median {fmt_seconds(timing.time_s)}; torch {fmt_seconds(timing.torch_time_s)})"
                 tooltip = (
                     f"{cell.backend} {op} {cell.label}: median ratio {fmt_ratio(ratio)} over {timing.cases} cases, "
                     f"middle half {timing.spread}; median {fmt_seconds(timing.time_s)} against torch's "
@@ -665,9 +685,7 @@ def _totals(data: ReportData) -> dict[str, Any]:
     return {"counts": counts, "cells": cells, "bad_cells": bad}
 
 
-def context(
-    data: ReportData, bench: BenchData | None = None, pictures: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def context(data: ReportData, bench: BenchData | None = None, pictures: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything the template needs, computed from the results alone (and
     the pictures file, ``conformance.pictures``: images already encoded)."""
     off = _off_reference(data)

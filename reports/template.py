@@ -165,7 +165,7 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 <span class="muted">counts are cases (unsupported: 1 where the backend takes no case of the cell, else the cases it declined); a cell's colour is its worst status; click a failing cell for its minimal case</span></div>
 <table class="matrix" id="matrix-table">
 <thead>
-<tr><th rowspan="2">backend</th><th rowspan="2">op</th><th rowspan="2">cell</th><th rowspan="2" title="semantic variants (plausible wrong versions) the cell's passing discriminating cases separate from torch's semantics, of those its cases can separate">variants separated</th>{% for m in matrix.machines %}<th class="machine" colspan="{{ m.dtypes|length or 1 }}">{{ m.label }}</th>{% endfor %}</tr>
+<tr><th rowspan="2">backend</th><th rowspan="2">op</th><th rowspan="2">cell</th><th rowspan="2" title="semantic variants (plausible wrong versions) the cell's passing discriminating cases separate from torch's semantics, of those its cases can separate">variants separated</th><th rowspan="2" title="cases the backend declined (unsupported; not counted among the cases checked), by reason: hover a cell">declined</th>{% for m in matrix.machines %}<th class="machine" colspan="{{ m.dtypes|length or 1 }}">{{ m.label }}</th>{% endfor %}</tr>
 <tr>{% for m in matrix.machines %}{% for d in m.dtypes %}<th>{{ d }}</th>{% else %}<th>-</th>{% endfor %}{% endfor %}</tr>
 </thead>
 <tbody>
@@ -176,6 +176,7 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 <td{% if row.backend == prev.backend and row.op == prev.op %} class="rep"{% endif %}>{{ row.op }}</td>
 <td>{{ row.mode }}</td>
 <td class="power" title="{{ row.power_title }}">{{ row.power }}</td>
+<td class="declined" title="{{ row.declined_title }}">{{ row.declined }}</td>
 {% for td in row.tds %}<td class="c s-{{ td.status }}" title="{{ td.title }}">{% if td.href %}<a href="{{ td.href }}">{% endif %}{% for n, sym, s in td.parts %}{{ n }}&#8239;{{ sym }}{% if not loop.last %} {% endif %}{% else %}·{% endfor %}{% if td.href %}</a>{% endif %}{% if td.offref %}<span class="offref">⚑{{ td.offref }}</span>{% endif %}</td>{% endfor %}
 </tr>
 {% set prev.backend = row.backend %}{% set prev.op = row.op %}
@@ -227,6 +228,7 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 {% if f.diagnosis %}<div class="diagnosis"><b>diagnosis</b>: {{ f.diagnosis }}</div>{% endif %}
 {% if f.expected %}<div class="expected"><span class="badge s-expected">expected deviation</span> {{ f.expected.reason }}{% if f.expected.link %} ({{ f.expected.link }}){% endif %} <span class="muted small">{{ f.expected.source }}</span></div>{% endif %}
 {% for k, v in f.extra %}<div class="small"><b>{{ k }}</b>: <code>{{ v }}</code></div>{% endfor %}
+{% if f.declined %}<div class="small"><b>declined in this cell</b>: {{ f.declined }}</div>{% endif %}
 <div class="cols">
 {% if f.metrics %}
 <table class="metrics small"><caption class="small" style="text-align:left;font-weight:600">errors against the exact reference</caption>

@@ -10,8 +10,9 @@ from typing import Any, TextIO
 from conformance.cases import Case
 from conformance.expected import Expectation, annotate, expectation_of, judge, run_expectations, suggestion
 from conformance.ops import INVALID_CALLS_CELL
+from conformance.power import describe_lost
 from conformance.results import TRUSTS_BACKEND, Result, trusts_backend_process
-from reports.data import power_of
+from reports.data import declined_text, lost_of, power_of
 from reports.summary import render, tabulate
 
 #: Seconds between the progress lines of a long cell where the stream is no
@@ -102,7 +103,6 @@ def summary(records: Sequence[dict[str, Any]], seed: int | None, path: Any) -> s
     return "\n".join([*parts, ""])
 
 
-
 def failure_lines(r: dict[str, Any], expected: Expectation | None) -> list[str]:
     """A cell's minimal failing case: what failed, the diagnosis, the repro,
     and either the expected entry that covers it or one to paste to accept it."""
@@ -148,14 +148,13 @@ def expectation_lines(records: Sequence[dict[str, Any]], expectations: Sequence[
         lines += [f"  {e.describe()}: {n} case(s): {e.reason}" for e, n in used.items()]
     if judgement.stale:
         strict = any(r.get("strict") for r in records if r.get("type") == "expectations")
-        lines += ["", f"stale expected entries (their cells were checked and nothing failed; remove them"
-                  f"{'; --strict fails the run' if strict else ''}):"]
+        lines += [
+            "",
+            f"stale expected entries (their cells were checked and nothing failed; remove them"
+            f"{'; --strict fails the run' if strict else ''}):",
+        ]
         lines += [f"  {e.describe()}: {e.reason}" for e in judgement.stale]
     return lines
-
-
-#: Reasons a cell's declined-cases line names; the rest are counted together.
-DECLINED_REASONS = 4
 
 
 def declined_lines(done: Sequence[dict[str, Any]]) -> list[str]:
@@ -166,12 +165,9 @@ def declined_lines(done: Sequence[dict[str, Any]]) -> list[str]:
         declined = r.get("declined")
         if not isinstance(declined, dict) or not declined:
             continue
-        reasons = sorted(declined.items(), key=lambda kv: (-kv[1], kv[0]))
-        shown = [f"{n}x {why}" for why, n in reasons[:DECLINED_REASONS]]
-        rest = sum(n for _, n in reasons[DECLINED_REASONS:])
-        shown += [f"{rest}x for {len(reasons) - DECLINED_REASONS} other reason(s)"] if rest else []
         grad = " backward" if r.get("direction") == "backward" else ""
-        lines.append(f"  {r['backend']} {r['op']} {r['mode']}{grad}: {sum(declined.values())} declined: {'; '.join(shown)}")
+        total = sum(declined.values())
+        lines.append(f"  {r['backend']} {r['op']} {r['mode']}{grad}: {total} declined: {declined_text(declined)}")
     if lines:
         lines.insert(0, "declined cases (unsupported by the backend; a cell draws on until it has checked --examples):")
         lines.insert(0, "")
@@ -181,6 +177,7 @@ def declined_lines(done: Sequence[dict[str, Any]]) -> list[str]:
 def power_lines(done: Sequence[dict[str, Any]]) -> list[str]:
     """Per backend, the variants each op's cells separated, over all its cells."""
     per: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+    lost: dict[tuple[str, str], dict[str, set[str]]] = {}
     for r in done:
         power = power_of(r.get("variants"))
         if power is None:
@@ -188,12 +185,17 @@ def power_lines(done: Sequence[dict[str, Any]]) -> list[str]:
         separated, total = per.setdefault((r["backend"], r["op"]), (set(), set()))
         separated.update(power[0])
         total.update(power[1])
+        for why, names in lost_of(r.get("variants")).items():
+            lost.setdefault((r["backend"], r["op"]), {}).setdefault(why, set()).update(names)
     lines = []
     for backend in sorted({b for b, _ in per}):
         ops = [(op, s, t) for (b, op), (s, t) in per.items() if b == backend]
         figures = ", ".join(f"{op} {len(s)}/{len(t)}" for op, s, t in ops)
         lines += ["", f"{backend}: semantic variants separated from torch's semantics: {figures}"]
-        missing = sorted(v for _, s, t in ops for v in t - s)
+        named = {v for (b, _), by in lost.items() if b == backend for vs in by.values() for v in vs}
+        missing = sorted(v for _, s, t in ops for v in t - s - named)
         if missing:
             lines.append(f"  not separated (no passing case tells them apart): {', '.join(missing)}")
+        for op in sorted({op for b, op in lost if b == backend}):
+            lines.append(f"  {op}: {describe_lost(lost[backend, op])}")
     return lines
