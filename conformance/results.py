@@ -26,6 +26,10 @@ EXTRA_FIELDS = (
     "limit",
     "budget",
     "group",
+    "raised",
+    "message_check",
+    "backend_output",
+    "history",
 )
 
 
@@ -107,6 +111,8 @@ class CellOutcome:
     budget_cut: list[str] = field(default_factory=list)
     #: The cases the backend declined (``unsupported``), counted by its reason.
     declined: dict[str, int] = field(default_factory=dict)
+    #: Lines the backend wrote to stdout and stderr over the cell (``conformance.capture``).
+    output_lines: int = 0
 
     @property
     def minimal(self) -> Result | None:
