@@ -16,6 +16,7 @@ file descriptor (pytest's ``capsys``), is not caught.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -60,14 +61,25 @@ class Output:
 _SINK: list[Any] = []
 
 
+@functools.lru_cache(maxsize=1)
+def _fflush() -> Any:
+    """C's ``fflush`` (``None`` where there is no C library to ask)."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).fflush
+    except Exception:
+        return None
+
+
 def _flush() -> None:
+    """Python's buffered writes, then C's stdio buffers (``printf``), into the file descriptors."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    with contextlib.suppress(Exception):  # C's stdio buffers (printf) too
-        import ctypes
-
-        ctypes.CDLL(None).fflush(None)
+    fflush = _fflush()
+    if fflush is not None:
+        fflush(None)
 
 
 @contextlib.contextmanager
