@@ -57,28 +57,26 @@ class SubclassedErrors(_Wrapper):
 
     name = "subclassed-errors"
 
+    def words(self, exc: Exception) -> tuple[Any, ...]:
+        return exc.args
+
     def around(self, op: str, call: Any) -> Any:
         try:
             return call()
         except Unsupported:
             raise
         except Exception as exc:
-            raise subclass_of(type(exc))(*exc.args) from exc
+            raise subclass_of(type(exc))(*self.words(exc)) from exc
 
 
-class VagueSubclassedErrors(_Wrapper):
+class VagueSubclassedErrors(SubclassedErrors):
     """Raises a subclass of each exception's class with a message of its own
     (a third-party backend's wording, naming nothing of torch's)."""
 
     name = "vague-subclassed-errors"
 
-    def around(self, op: str, call: Any) -> Any:
-        try:
-            return call()
-        except Unsupported:
-            raise
-        except Exception as exc:
-            raise subclass_of(type(exc))("backend='compiled' raised:\nsomething went wrong") from exc
+    def words(self, exc: Exception) -> tuple[Any, ...]:
+        return ("backend='compiled' raised:\nsomething went wrong",)
 
 
 #: Lines a ``Noisy`` backend writes per call.
