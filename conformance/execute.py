@@ -210,8 +210,9 @@ class Raised:
         return f"{self.name}: {lines[0] if lines else ''}" + (f" ({more} more lines)" if more > 0 else "")
 
     def to_json(self) -> dict[str, Any]:
-        """The record of what it raised (``raised``): the exact class, its bases, the whole text."""
-        return {"class": self.cls, "bases": list(self.bases), "text": self.chain or self.message}
+        """The record of what it raised (``raised``): the exact class, its bases,
+        its message, the whole text (its chained causes first, as Python prints them)."""
+        return {"class": self.cls, "bases": list(self.bases), "message": self.message, "text": self.chain or self.message}
 
 
 def qualified(t: type) -> str:

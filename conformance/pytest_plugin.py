@@ -28,7 +28,7 @@ import pytest
 from conformance import ops
 from conformance.expected import judge, run_expectations
 from conformance.isolation import RemoteBackend
-from conformance.results import TRUSTS_BACKEND, trusts_backend_process
+from conformance.results import TRUSTS_BACKEND, evidence_lines, trusts_backend_process
 from conformance.search import Cell, shared_dtypes
 from conformance.session import DEFAULT_RESULTS, ConfigError, RunConfig, Session, load
 
@@ -118,7 +118,7 @@ class ConformanceFailure(Exception):
 def _failure_text(records: list[dict[str, Any]]) -> str:
     parts = []
     for r in records:
-        parts += [f"{r['status']}: {r.get('message', '')}"]
+        parts += [f"{r['status']}: {r.get('message', '')}", *evidence_lines(r)]
         diagnosis = r.get("diagnosis")
         if isinstance(diagnosis, dict) and diagnosis.get("summary"):
             parts.append(f"diagnosis: {diagnosis['summary']}")

@@ -11,7 +11,7 @@ from conformance.capture import output_log
 from conformance.cases import Case
 from conformance.expected import Expectation, annotate, expectation_of, judge, run_expectations, suggestion
 from conformance.ops import INVALID_CALLS_CELL
-from conformance.results import TRUSTS_BACKEND, Result, trusts_backend_process
+from conformance.results import TRUSTS_BACKEND, Result, evidence_lines, trusts_backend_process
 from reports.data import power_of
 from reports.summary import render, tabulate
 
@@ -127,25 +127,6 @@ def failure_lines(r: dict[str, Any], expected: Expectation | None) -> list[str]:
     lines += ["repro:", r["repro"]]
     if expected is None and r.get("status") in ("fail", "error"):
         lines += ["to accept this deviation, add to an --expected file:", suggestion(r)]
-    return lines
-
-
-def evidence_lines(r: dict[str, Any]) -> list[str]:
-    """A minimal case's evidence beyond its message: the case and how its input
-    was drawn (values, layout, seed), and how many lines the whole text of
-    what the backend raised (with its chained causes) has beyond the first
-    (the record and the report's card hold it all)."""
-    lines = []
-    try:
-        case = Case.from_json(r["case"])
-        lines.append(f"minimal case: {case.describe()} [{case.inputs_text()}]")
-    except (KeyError, TypeError, ValueError):
-        pass
-    raised = r.get("raised")
-    if isinstance(raised, dict) and isinstance(raised.get("text"), str):
-        text = raised["text"].strip().splitlines()
-        more = f" ({len(text) - 1} more lines in the record and the report)" if len(text) > 1 else ""
-        lines.append(f"backend raised {raised.get('class')}: {text[0] if text else ''}{more}")
     return lines
 
 

@@ -22,7 +22,7 @@ from conformance.ops import invalid_calls
 from conformance.repro import repro
 from conformance.verdict import check_case, own_backend, own_spec
 from reports.html import write_report
-from tests.cli_runner import ROOT, run_cli
+from tests.cli_runner import ROOT, run_cli, run_repro
 from tests.real_backends import NOISE
 
 REAL = "tests.real_backends:"
@@ -46,7 +46,7 @@ def test_an_exception_of_a_subclass_of_torchs_class_conforms(tmp_path):
     (``TorchRuntimeError`` is a ``RuntimeError``), the message kept: code that
     catches torch's class catches it, so it conforms, and the record keeps
     the exact class (and the whole text, the cause it was raised from too)."""
-    args = ["--op", "pixel_shuffle", "--op", "max_unpool", "--examples", "10", "--seed", "1"]
+    args = ["--op", "pixel_shuffle", "--op", "max_unpool", "--mode", "invalid-calls"]
     proc, records = _run(tmp_path, REAL + "SubclassedErrors", *args)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert " 0 not conforming" in proc.stdout
@@ -99,28 +99,18 @@ def test_a_wrong_class_still_fails():
 # --- 2. a backend's output captured, not printed --------------------------------
 
 
-def _terminal_lines(tmp_path: Path, spec: str, name: str) -> tuple[list[str], Path]:
+NEAREST = ["--op", "interpolate", "--mode", "nearest", "--examples", "5", "--seed", "1", "--no-grad", "--jobs", "1"]
+
+
+def _terminal_lines(tmp_path: Path, spec: str) -> tuple[list[str], Path]:
     """A run in a new interpreter, as a user's terminal gets it (stdout and
-    stderr together): a worker writes to the process's own file descriptors."""
-    results = tmp_path / f"{name}.jsonl"
-    args = ["--op", "interpolate", "--mode", "nearest", "--examples", "10", "--seed", "1", "--no-grad"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    stderr together): a backend's worker writes to the process's own file
+    descriptors, which only a new process shows."""
+    results = tmp_path / "noisy.jsonl"
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "conformance",
-            "run",
-            "--backend",
-            spec,
-            *args,
-            "--jobs",
-            "1",
-            "--results",
-            str(results),
-        ],
+        [sys.executable, "-m", "conformance", "run", "--backend", spec, *NEAREST, "--results", str(results)],
         cwd=tmp_path,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=600,
@@ -133,8 +123,9 @@ def test_a_noisy_backends_log_goes_to_a_file_not_the_terminal(tmp_path):
     """A backend writing ``NOISE`` lines to stderr per call (from Python and
     straight to the file descriptor) prints no more than numpy's same run
     plus a few lines: a count per cell, the log's path; the log holds them all."""
-    quiet, _ = _terminal_lines(tmp_path, "numpy", "numpy")
-    noisy, results = _terminal_lines(tmp_path, REAL + "Noisy", "noisy")
+    numpy = run_cli("run", "--backend", "numpy", *NEAREST, "--results", str(tmp_path / "numpy.jsonl"))
+    quiet = (numpy.stdout + numpy.stderr).splitlines()  # numpy writes nothing itself: this process shows it all
+    noisy, results = _terminal_lines(tmp_path, REAL + "Noisy")
     assert len(noisy) <= len(quiet) + 3, "\n".join(noisy[:40])
     assert not any("[noisy-jit]" in line for line in noisy)
     log = output_log(results).read_text()
@@ -185,8 +176,9 @@ def test_a_shape_keyed_cache_failure_is_labelled_and_its_repro_reproduces_it(tmp
     assert earlier and len(earlier) <= 3
     assert "earlier call 1" in minimal["repro"]
     assert _worst_against_torch(_run_in_a_fresh_process(minimal["repro"])) > 0.01
-    alone = repro(Case.from_json(minimal["case"]), spec)
-    assert _worst_against_torch(_run_in_a_fresh_process(alone)) < 1e-4
+    # the case alone (a new backend object, an empty cache) conforms
+    alone = run_repro(repro(Case.from_json(minimal["case"]), spec))
+    assert _worst_against_torch(alone.stdout) < 1e-4
 
 
 def test_the_history_shrinks_to_the_calls_that_matter():
