@@ -216,7 +216,7 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 <section class="failure st-{{ f.status }}" id="{{ f.id }}" data-filter="failure" data-backend="{{ f.backend }}" data-op="{{ f.op }}" data-statuses="{{ f.status }}">
 <h3><span class="badge s-{{ f.status }}">{{ f.status }}</span> {{ f.backend }} · {{ f.op }} · {{ f.mode }} · {{ f.dtype }} <span class="muted small">on {{ f.machine }}</span></h3>
 {% if f.calls %}
-<div class="message">{{ f.calls|length }} of the {{ f.calls_total }} invalid calls checked are not handled as torch handles them (torch's exception class, a message naming the problem):</div>
+<div class="message">{{ f.calls|length }} of the {{ f.calls_total }} invalid calls checked are not handled as torch handles them (torch's exception class or a subclass, a message naming the problem):</div>
 <table class="calls small"><thead><tr><th>call</th><th>torch</th><th>{{ f.backend }}</th><th>verdict</th></tr></thead>
 <tbody>{% for c in f.calls %}<tr><td class="mono">{{ c.case }}</td><td>{{ c.torch or "-" }}</td><td>{{ c.backend or "-" }}</td><td><span class="badge s-{{ c.status }}">{{ c.status }}</span> {{ c.message }}</td></tr>{% endfor %}</tbody>
 </table>

@@ -85,7 +85,7 @@ def summary(records: Sequence[dict[str, Any]], seed: int | None, path: Any) -> s
     parts = ["", render(tabulate([*done, *(r for r in results if r["mode"] != INVALID_CALLS_CELL)]))]
     invalid = tabulate(r for r in results if r["mode"] == INVALID_CALLS_CELL)
     if invalid:
-        parts += ["", "invalid calls (same exception class as torch, message naming the problem):", render(invalid)]
+        parts += ["", "invalid calls (torch's exception class or a subclass, and a message naming the problem):", render(invalid)]
         for r in results:
             if r["mode"] == INVALID_CALLS_CELL and r["status"] in ("fail", "error"):
                 parts.append(f"  {r['backend']}: {Case.from_json(r['case']).describe()}: {r['message']}")

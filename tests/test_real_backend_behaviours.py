@@ -70,6 +70,8 @@ def test_a_third_party_message_is_reported_and_fails_only_under_strict_messages(
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "message check" in proc.stdout and "does not name the problem" in proc.stdout
     assert any(r.get("message_check") for r in records if r.get("type") == "result")
+    page = write_report([tmp_path / "r.jsonl"], tmp_path / "lenient").read_text(encoding="utf-8")
+    assert "Message check" in page and "does not name the problem" in page
     strict, strict_records = _run(tmp_path, spec, *args, "--strict-messages", name="strict.jsonl")
     assert strict.returncode == 1
     # the terminal: the first line of the text, and how many more there are
