@@ -88,6 +88,34 @@ LAYOUTS: dict[str, str | None] = {
 }
 
 
+#: How a failure names a distribution: what the values are like.
+VALUE_KINDS: dict[str, str] = {
+    "normal": "plain (standard normal)",
+    "unit": "plain (uniform in [0, 1))",
+    "large": "large (normal x 1e4)",
+    "bytes": "plain bytes (0 to 255)",
+    "extremes": "0 and 255 only",
+    "ties": "small integers (ties)",
+    "nans": "NaN mixed in",
+    "specials": "NaN/inf/signed zeros mixed in",
+    "huge": "huge (near the dtype's largest)",
+    "subnormal": "subnormal",
+    "integers": "the whole integer range",
+    "int_extremes": "the integer extremes",
+    "bools": "booleans",
+    "zeros": "all zero",
+    "complex": "plain complex",
+    "complex_specials": "complex with NaN/inf/signed zeros mixed in",
+}
+
+
+def values_text(spec: InputSpec) -> str:
+    """An array's values, layout and seed, as a failure names them:
+    ``values NaN/inf/signed zeros mixed in ('specials'), layout contiguous, seed 3``."""
+    kind = VALUE_KINDS.get(spec.distribution, spec.distribution)
+    return f"values {kind} ({spec.distribution!r}), layout {spec.layout}, seed {spec.seed}"
+
+
 @functools.lru_cache(maxsize=256)
 def compiled(source: str, filename: str = "<case>") -> Any:
     """``source`` compiled for ``exec``.  A check materialises its case up to
@@ -261,6 +289,11 @@ class Case:
         params = f", {self.kwargs_code()}" if self.params else ""
         grad = " backward" if self.direction == "backward" else ""
         return f"{self.op}{grad}({spec.dtype}{list(spec.shape)}{extra}{operands}{params})"
+
+    def inputs_text(self) -> str:
+        """What ``describe`` leaves out: how the input was drawn (its values'
+        distribution, layout, seed; ``values_text``)."""
+        return f"input: {values_text(self.input)}"
 
     def to_json(self) -> dict[str, Any]:
         return {

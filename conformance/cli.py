@@ -193,6 +193,12 @@ def _add_search_arguments(run: argparse.ArgumentParser) -> None:
         action="store_true",
         help="fail the run when an --expected entry is stale (its cells were checked and did not fail)",
     )
+    run.add_argument(
+        "--strict-messages",
+        action="store_true",
+        help="fail a third-party backend's case whose error message names none of torch's key phrases "
+        "(by default it is reported: the exception class decides; our own backends always fail it)",
+    )
 
 
 def _add_limit_arguments(run: argparse.ArgumentParser) -> None:
@@ -452,6 +458,7 @@ def _config(args: argparse.Namespace) -> RunConfig:
         no_isolation=args.no_isolation,
         expected=args.expected,
         strict=args.strict,
+        strict_messages=args.strict_messages,
     )
 
 

@@ -179,6 +179,8 @@ class Raised:
     bases: tuple[str, ...]
     message: str
     traceback: str = ""
+    #: The whole text: each exception of the chain (``__cause__``, ``__context__``), class and message.
+    chain: str = ""
 
     @classmethod
     def of(cls, exc: BaseException) -> Raised:
@@ -186,23 +188,61 @@ class Raised:
 
         names = tuple(qualified(t) for t in type(exc).__mro__)
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:]
-        return cls(names[0], names[1:], _text(exc), text)
+        return cls(names[0], names[1:], _text(exc), text, chain_text(exc))
 
     @property
     def name(self) -> str:
         return self.cls.rpartition(".")[2]
 
     def is_a(self, exc: BaseException) -> bool:
-        """Of ``exc``'s class exactly (the contract: torch's class)."""
+        """Of ``exc``'s class or a subclass of it (the contract: code that
+        catches torch's class catches it)."""
+        return qualified(type(exc)) in (self.cls, *self.bases)
+
+    def is_exactly(self, exc: BaseException) -> bool:
         return self.cls == qualified(type(exc))
 
     def describe(self) -> str:
+        """The class and the first line of the message, with how many lines
+        more the whole text (``chain``: the message and its chained causes) has."""
         lines = self.message.strip().splitlines()
-        return f"{self.name}: {lines[0] if lines else ''}"
+        more = len((self.chain or self.message).strip().splitlines()) - 1
+        return f"{self.name}: {lines[0] if lines else ''}" + (f" ({more} more lines)" if more > 0 else "")
+
+    def to_json(self) -> dict[str, Any]:
+        """The record of what it raised (``raised``): the exact class, its bases,
+        its message, the whole text (its chained causes first, as Python prints them)."""
+        return {"class": self.cls, "bases": list(self.bases), "message": self.message, "text": self.chain or self.message}
 
 
 def qualified(t: type) -> str:
     return f"{t.__module__}.{t.__qualname__}"
+
+
+#: Exceptions of a chain written out at most (a cycle or a runaway chain stops there).
+MAX_CHAIN = 8
+
+
+def chain_text(exc: BaseException) -> str:
+    """``exc``'s class and message, then each exception it was raised from or
+    while handling (``__cause__``, else an unsuppressed ``__context__``), as
+    Python's traceback words them."""
+    parts, seen, current = [], set(), exc
+    while current is not None and id(current) not in seen and len(parts) < MAX_CHAIN:
+        seen.add(id(current))
+        parts.append(f"{qualified(type(current))}: {_text(current)}")
+        if current.__cause__ is not None:
+            parts.append("The above exception was the direct cause of the following exception:")
+            current = current.__cause__
+        elif current.__context__ is not None and not current.__suppress_context__:
+            parts.append("During handling of the above exception, another exception occurred:")
+            current = current.__context__
+        else:
+            current = None
+    if len(parts) % 2 == 0:  # ends on a joining sentence: the chain was cut
+        parts.pop()
+    # written innermost first, as Python prints a chain
+    return "\n\n".join(reversed(parts))
 
 
 def _text(exc: BaseException) -> str:
@@ -247,6 +287,8 @@ class Observed:
     #: A backward case on a backend with the residual path: its gradients, or what it raised (described).
     residual_outputs: tuple[np.ndarray, ...] | None = None
     residual_error: str | None = None
+    #: What it wrote to stdout and stderr meanwhile (``conformance.capture.Output.record``).
+    output: dict[str, Any] | None = None
 
 
 def plain(outputs: tuple[Any, ...]) -> tuple[np.ndarray, ...]:

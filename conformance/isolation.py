@@ -194,8 +194,8 @@ def _worker_main(
 
         resource.setrlimit(resource.RLIMIT_AS, (int(memory_limit), int(memory_limit)))
     _ = [importlib.import_module(module) for module in op_modules]
+    from conformance.capture import captured
     from conformance.cases import Case
-    from conformance.execute import observe_case
 
     step, subnormals = ["materialize"], SubnormalMode()  # the step it is in; the backend's floating-point mode
 
@@ -207,11 +207,15 @@ def _worker_main(
         if shared_step is not None:
             shared_step.value = STEPS.index(name)
 
-    backend, oracle, load_error = _load(spec, oracle_spec)
+    with captured() as loading:  # what it writes while it loads goes with its first case
+        backend, oracle, load_error = _load(spec, oracle_spec)
     conn.send(("ready", None))
     while (message := _next(conn)) is not None:
         if message[0] == "ask":  # a question about the backend (``RemoteBackend``)
-            conn.send(("answer", None, _answer(backend, load_error, *message[1:])))
+            with captured() as output:
+                answer = _answer(backend, load_error, *message[1:])
+            conn.send(("answer", None, answer))
+            loading.add(output)
             continue
         case_json, torch_failure = message
         if load_error is not None:
@@ -222,12 +226,27 @@ def _worker_main(
             conn.send(_oracle_answer(oracle, Case.from_json(case_json), phase, torch_failure))
             continue
         try:
-            observed = observe_case(Case.from_json(case_json), backend, phase, forbid_torch)
-            phase("compare")  # the backend's calls are over: its floating-point mode noted, the harness's back
-            observed.flushes = subnormals.backend_flushes
-            conn.send(("observed", None, pickle.dumps(observed, protocol=pickle.HIGHEST_PROTOCOL)))
+            conn.send(_observed(Case.from_json(case_json), backend, phase, forbid_torch, subnormals, loading))
         except BaseException as exc:  # noqa: BLE001 - anything the harness did not expect, reported not fatal
             conn.send(("result", _unexpected(exc, step[0]), None))
+
+
+def _observed(case: Any, backend: Any, phase: Any, forbid_torch: bool, subnormals: Any, earlier: Any) -> tuple[Any, ...]:
+    """A backend's worker's message on ``case``: what the backend did
+    (``Observed``, pickled), with what it wrote to stdout and stderr meanwhile
+    (``conformance.capture``) after what it wrote ``earlier`` (loading,
+    answering questions), which is then emptied."""
+    from conformance.capture import captured
+    from conformance.execute import observe_case
+
+    with captured() as output:  # the backend's stdout and stderr: to the result, not the terminal
+        observed = observe_case(case, backend, phase, forbid_torch)
+    phase("compare")  # the backend's calls are over: its floating-point mode noted, the harness's back
+    observed.flushes = subnormals.backend_flushes
+    earlier.add(output)
+    observed.output = earlier.record()
+    earlier.clear()
+    return "observed", None, pickle.dumps(observed, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _next(conn: Connection) -> Any:
@@ -380,8 +399,11 @@ class IsolatedChecker:
         shared: SharedOracle | None = SHARED,
         timeout_scale: float = DEFAULT_TIMEOUT_SCALE,
         forbid_torch: bool = False,
+        strict_messages: bool = False,
     ) -> None:
         self.spec = spec
+        #: A wrong message phrase fails its case (always for our own backends: ``conformance.verdict.own_spec``).
+        self.strict_messages = strict_messages
         #: The backend's name, as its results and failure cards give it (its worker says it: ``RemoteBackend``).
         self.name = spec
         self.forbid_torch = forbid_torch
@@ -461,7 +483,7 @@ class IsolatedChecker:
         semantic variant instead of torch, for a diagnosis), what the backend
         did in its worker, and the verdict on the two, made here."""
         from conformance.cases import Case
-        from conformance.verdict import judge
+        from conformance.verdict import judge, own_spec
 
         answered: list[Any] = []
 
@@ -478,7 +500,13 @@ class IsolatedChecker:
             return payload
         if isinstance(want, dict):
             return want
-        return judge(Case.from_json(case_json), self.name, pickle.loads(blob), want).to_json()
+        strict = self.strict_messages or own_spec(self.spec)
+        return judge(Case.from_json(case_json), self.name, pickle.loads(blob), want, strict).to_json()
+
+    def run(self, case_json: dict[str, Any]) -> None:
+        """Run the case on the backend and nothing else: no oracle, no verdict
+        (an earlier call replayed before a history-dependent failure)."""
+        self._check(case_json)
 
     def _expected(self, case_json: dict[str, Any], variant: str | None) -> Any:
         """What the oracles say about the case (``Expected``), or the error record

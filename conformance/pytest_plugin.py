@@ -28,7 +28,7 @@ import pytest
 from conformance import ops
 from conformance.expected import judge, run_expectations
 from conformance.isolation import RemoteBackend
-from conformance.results import TRUSTS_BACKEND, trusts_backend_process
+from conformance.results import TRUSTS_BACKEND, evidence_lines, trusts_backend_process
 from conformance.search import Cell, shared_dtypes
 from conformance.session import DEFAULT_RESULTS, ConfigError, RunConfig, Session, load
 
@@ -48,6 +48,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="TOML file of [[expected]] deviations: the items they cover are xfail")
     group.addoption("--conformance-strict", action="store_true",
                     help="an item whose expected entry matched no failure fails (stale)")
+    group.addoption("--conformance-strict-messages", action="store_true",
+                    help="a third-party backend's error message naming none of torch's key phrases fails "
+                    "(default: reported)")
     group.addoption("--conformance-no-grad", action="store_true", help="forward items only")
     group.addoption("--conformance-isolation", action="store_true",
                     help="check each item's cases in a worker process (the default; kept for older command lines)")
@@ -79,6 +82,7 @@ class ConformanceItem(pytest.Item):
             no_isolation=option.conformance_no_isolation,
             expected=option.conformance_expected,
             strict=option.conformance_strict,
+            strict_messages=option.conformance_strict_messages,
         )
 
     def runtest(self) -> None:
@@ -114,7 +118,7 @@ class ConformanceFailure(Exception):
 def _failure_text(records: list[dict[str, Any]]) -> str:
     parts = []
     for r in records:
-        parts += [f"{r['status']}: {r.get('message', '')}"]
+        parts += [f"{r['status']}: {r.get('message', '')}", *evidence_lines(r)]
         diagnosis = r.get("diagnosis")
         if isinstance(diagnosis, dict) and diagnosis.get("summary"):
             parts.append(f"diagnosis: {diagnosis['summary']}")

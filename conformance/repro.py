@@ -140,12 +140,48 @@ def _against_reference(case: Case) -> list[str]:
     ]
 
 
-def repro(case: Case, backend_spec: str) -> str:
-    """A script comparing ``backend_spec`` with torch on ``case``, then with the reference."""
+def _earlier_calls(earlier: list[Case], backend_spec: str) -> list[str]:
+    """Load the backend, then make the ``earlier`` calls a failure depends on
+    (``conformance.history``): their results are not looked at."""
+    if not earlier:
+        return []
+    imports = list(IMPORTS)
+    if any(_bfloat16(c) for c in earlier):
+        imports.insert(1, "import ml_dtypes")
+    if any(isinstance(spec, PooledIndices) for c in earlier for _, spec in c.operands):
+        imports.append("from reference import max_pool")
+    lines = [
+        *imports,
+        "",
+        "# the failure depends on earlier calls: the case alone passes in a fresh process, so the",
+        f"# {len(earlier)} earlier call(s) it needs are made first, on the same backend object",
+        f"backend = load({backend_spec!r})",
+    ]
+    for i, case in enumerate(earlier, 1):
+        call = (
+            f"backend.vjp({case.op!r}, backend.from_numpy(grad_output), {_backend_args(case)}, **kwargs)"
+            if case.direction == "backward"
+            else f"backend.{case.op}({_backend_args(case)}, **kwargs)"
+        )
+        lines += [f"# earlier call {i}", case.code(), f"kwargs = dict({case.kwargs_code()})"]
+        lines += ["try:", f"    {call}", "except Exception as exc:", '    print("earlier call raised", exc)', ""]
+    return [*lines, "# the failing call"]
+
+
+def _load_line(backend_spec: str, earlier: list[Case] | None) -> str:
+    """The backend is loaded once: before the earlier calls where there are some."""
+    return "# (the backend loaded above)" if earlier else f"backend = load({backend_spec!r})"
+
+
+def repro(case: Case, backend_spec: str, earlier: list[Case] | None = None) -> str:
+    """A script comparing ``backend_spec`` with torch on ``case``, then with
+    the reference; ``earlier``: calls made on the backend first (a failure
+    that depends on earlier calls, ``conformance.history``)."""
     if case.direction == "backward":
-        return _backward(case, backend_spec)
+        return _backward(case, backend_spec, earlier)
     return pasteable(
         [
+            *_earlier_calls(earlier or [], backend_spec),
             *_header(case),
             "try:",
             *("    " + line for line in torch_lines(case)),
@@ -154,7 +190,7 @@ def repro(case: Case, backend_spec: str) -> str:
             "    expected = None",
             '    print("torch raised", type(exc).__name__, exc)',
             "",
-            f"backend = load({backend_spec!r})",
+            _load_line(backend_spec, earlier),
             "try:",
             f"    actual = backend.{case.op}({_backend_args(case)}, **kwargs)",
             "    actual = actual if isinstance(actual, tuple) else (actual,)",
@@ -178,11 +214,12 @@ def _cotangent(case: Case) -> str:
     return "torch.from_numpy(grad_output)"
 
 
-def _backward(case: Case, backend_spec: str) -> str:
+def _backward(case: Case, backend_spec: str, earlier: list[Case] | None = None) -> str:
     """torch autograd through the oracle's statements against the backend's ``vjp``."""
     wrt = gradient_inputs(case)
     return pasteable(
         [
+            *_earlier_calls(earlier or [], backend_spec),
             *_header(case),
             f"wrt = {wrt!r}",
             "for name in wrt:",
@@ -192,7 +229,7 @@ def _backward(case: Case, backend_spec: str) -> str:
             "out = out[0] if isinstance(out, tuple) else out",
             f"grads = torch.autograd.grad(out, [t[n] for n in wrt], {_cotangent(case)})",
             "expected = dict(zip(wrt, grads))",
-            f"backend = load({backend_spec!r})",
+            _load_line(backend_spec, earlier),
             f"actual = backend.vjp({case.op!r}, backend.from_numpy(grad_output), {_backend_args(case)}, **kwargs)",
             "for name, e in expected.items():",
             f"    a, e = backend.to_numpy(actual[name]), {_to_numpy(case, 'e')}",

@@ -26,6 +26,10 @@ EXTRA_FIELDS = (
     "limit",
     "budget",
     "group",
+    "raised",
+    "message_check",
+    "backend_output",
+    "history",
 )
 
 
@@ -107,6 +111,8 @@ class CellOutcome:
     budget_cut: list[str] = field(default_factory=list)
     #: The cases the backend declined (``unsupported``), counted by its reason.
     declined: dict[str, int] = field(default_factory=dict)
+    #: Lines the backend wrote to stdout and stderr over the cell (``conformance.capture``).
+    output_lines: int = 0
 
     @property
     def minimal(self) -> Result | None:
@@ -124,3 +130,23 @@ TRUSTS_BACKEND = (
 def trusts_backend_process(records: Iterable[dict[str, Any]]) -> bool:
     """Whether a run's backends ran in the process that judged them (``--no-isolation``)."""
     return any(r.get("type") == "environment" and (r.get("config") or {}).get("no_isolation") for r in records)
+
+
+def evidence_lines(r: dict[str, Any]) -> list[str]:
+    """A minimal case's evidence beyond its message: the case and how its input
+    was drawn (values, layout, seed), and how many lines the whole text of
+    what the backend raised (with its chained causes) has beyond the first
+    (the record and the report's card hold it all)."""
+    lines = []
+    try:
+        case = Case.from_json(r["case"])
+        lines.append(f"{'minimal case' if r.get('minimal') else 'case'}: {case.describe()} [{case.inputs_text()}]")
+    except (KeyError, TypeError, ValueError):
+        pass
+    raised = r.get("raised")
+    if isinstance(raised, dict) and isinstance(raised.get("text"), str):
+        first = str(raised.get("message") or raised["text"]).strip().splitlines()
+        more = len(raised["text"].strip().splitlines()) - 1
+        said = f" ({more} more lines in the record and the report)" if more > 0 else ""
+        lines.append(f"backend raised {raised.get('class')}: {first[0] if first else ''}{said}")
+    return lines

@@ -21,6 +21,7 @@ from conformance.execute import Oracle
 from conformance.failures import Group, Groups, error_diagnosis, failure_kind
 from conformance.forms import other_forms
 from conformance.fpenv import SubnormalMode
+from conformance.history import Replayer, dependence
 from conformance.ops.registry import DtypeRule
 from conformance.power import Power, cached
 from conformance.repro import repro
@@ -58,6 +59,11 @@ class Cell:
     dtypes: Sequence[str] | None = None
     shrink_seconds: float = DEFAULT_SHRINK_SECONDS
     failure_budget: float = DEFAULT_FAILURE_BUDGET
+    #: A wrong message phrase fails its case (``conformance.verdict.message_check``).
+    strict_messages: bool = False
+    #: The settings of the backend's workers (``IsolatedChecker``'s keywords), for
+    #: the fresh workers a history-dependent failure is replayed in (``history``).
+    worker: tuple[tuple[str, Any], ...] = ()
 
     def describe(self) -> str:
         return f"{self.op} {self.cell}{' backward' if self.direction == 'backward' else ''}"
@@ -209,6 +215,8 @@ class _Tally:
         self.seen: dict[str, Result] = {}
         #: A few passing cases, for a diagnosis.
         self.passing: list[Case] = []
+        #: Every case the backend ran, in order (``conformance.history``).
+        self.history: list[Case] = []
 
     @property
     def first_failure(self) -> Result | None:
@@ -221,6 +229,7 @@ class _Tally:
     def __call__(self, case: Case, separates: tuple[str, ...] = ()) -> Result:
         if self.gave_up:
             raise _GiveUp
+        self.history.append(case)
         result = self.check(case)
         self.seen.setdefault(_key(case), result)
         if separates:
@@ -245,7 +254,11 @@ class _Tally:
 
     def known_or_check(self, case: Case) -> Result:
         """The cell's result of ``case`` if it checked it already, else a new check (not recorded)."""
-        return self.seen.get(_key(case)) or self.check(case)
+        known = self.seen.get(_key(case))
+        if known is not None:
+            return known
+        self.history.append(case)
+        return self.check(case)
 
 
 class _Budget:
@@ -470,12 +483,12 @@ def _shrink(cell: Cell, strategy: Any, check: Checker, group: Group, seconds: fl
 _MODES: dict[int, tuple[Backend, SubnormalMode]] = {}
 
 
-def in_process(backend: Backend, oracle: Oracle) -> Checker:
+def in_process(backend: Backend, oracle: Oracle, strict_messages: bool = False) -> Checker:
     """A checker that runs cases in this process (``--no-isolation``, the
     pytest plugin), with the harness's own steps kept out of a flushing
     backend's floating-point mode (``conformance.fpenv``), as a worker does."""
     mode = _MODES.setdefault(id(backend), (backend, SubnormalMode()))[1]
-    return lambda case: mode.explain(check_case(case, backend, oracle, mode.step))
+    return lambda case: mode.explain(check_case(case, backend, oracle, mode.step, strict_messages=strict_messages))
 
 
 def search_cell(
@@ -486,6 +499,7 @@ def search_cell(
     record: Recorder,
     checker: Checker | None = None,
     variant_checker: VariantChecker | None = None,
+    replay: Replayer | None = None,
 ) -> CellOutcome:
     """Check the cell's discriminating cases, its fixed and edge cases and
     ``cell.examples`` drawn cases, recording each result (and the variants the
@@ -493,8 +507,10 @@ def search_cell(
     shrink the first failure of each kind (``conformance.failures``) to a
     minimal case and record that with its repro and diagnosis.  ``checker`` runs one case
     (default: in this process; the session passes an isolated worker's).
+    ``replay``: runs cases in a fresh worker, to tell a failure that depends
+    on earlier calls (``conformance.history``; ``None``: not asked).
     The failure path runs within ``cell.failure_budget`` (``_Budget``)."""
-    check = checker or in_process(backend, oracle)
+    check = checker or in_process(backend, oracle, cell.strict_messages)
     tally, budget = _Tally(check, record), _Budget(cell.failure_budget)
     _chosen_cases(cell, backend, tally, budget)
     dtypes_for = _Recorder(shared_dtypes(cell, backend))
@@ -506,6 +522,8 @@ def search_cell(
         _explore(cell, strategy, dtypes_for, tally, backend)
     for group in tally.groups.shown():
         minimal = _minimal(cell, strategy, tally, budget, group, spec, _judge(variant_checker, backend), oracle)
+        if replay is not None:
+            _history(minimal, tally, budget, replay, spec)
         tally.outcome.minimals.append(minimal)
         record(minimal)
     tally.outcome.budget_cut = list(budget.cut)
@@ -550,6 +568,21 @@ def _minimal(
     if spent is not None:
         minimal.extra = {**minimal.extra, "budget": spent}
     return minimal
+
+
+def _history(minimal: Result, tally: _Tally, budget: _Budget, replay: Replayer, spec: str) -> None:
+    """Where ``minimal`` passes alone in a fresh worker: label it, and give its
+    repro the earlier cases that reproduce it (``conformance.history``)."""
+    if minimal.extra.get("isolation") or not budget.left():
+        return
+    with budget.charge():
+        found = dependence(minimal, tally.history, replay, _deadline(budget))
+    if found is None:
+        return
+    minimal.extra["history"] = found
+    minimal.message = f"{minimal.message}; {found['text']}"
+    if found["earlier"]:
+        minimal.repro = repro(minimal.case, spec, [Case.from_json(c) for c in found["earlier"]])
 
 
 def _deadline(budget: _Budget) -> float:
@@ -615,7 +648,12 @@ def _in_a_form_taken(tally: _Tally, case: Case, twins: Sequence[Case], separates
 
 
 def check_invalid_calls(
-    op: str, backend: Backend, oracle: Oracle, record: Recorder, checker: Checker | None = None
+    op: str,
+    backend: Backend,
+    oracle: Oracle,
+    record: Recorder,
+    checker: Checker | None = None,
+    strict_messages: bool = False,
 ) -> CellOutcome:
     """Check the registry's invalid-call entries of ``op``, then torch's own
     error inputs of it that cross the protocol (``conformance.torch_errors``,
@@ -623,7 +661,7 @@ def check_invalid_calls(
     call torch refuses); like a search, stop after
     ``GIVE_UP_AFTER`` crashes or hangs in a row (an op that hangs on every
     call would cost a timeout per entry, 45 of them for interpolate)."""
-    check = checker or in_process(backend, oracle)
+    check = checker or in_process(backend, oracle, strict_messages)
     tally = _Tally(check, record)
     try:
         for case in (*ops.get(op).invalid_calls, *torch_errors.stored_invalid_calls(op)):

@@ -23,12 +23,14 @@ import backends
 from backends import Backend, BackendLoadError
 from backends.torch_backend import CpuPathSettings, cpu_path, describe_path
 from conformance import ops
+from conformance.capture import output_log
 from conformance.cases import Case, InputSpec
 from conformance.environment import environment
 from conformance.execute import Oracle
 from conformance.expected import Expectation, ExpectedFileError, builtin_expectations
 from conformance.expected import load as load_expected
 from conformance.expected import validate as validate_expected
+from conformance.history import fresh_replayer
 from conformance.isolation import (
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
@@ -106,6 +108,10 @@ class RunConfig:
     op_module: list[str] | None = None
     #: The backends may not call torch (``--forbid-torch``): a call fails the case, naming it.
     forbid_torch: bool = False
+    #: A third-party backend's error message that does not name the problem
+    #: fails its case (``--strict-messages``); else it is reported (our own
+    #: backends' always fail: ``conformance.verdict.message_check``).
+    strict_messages: bool = False
 
     def import_op_modules(self) -> None:
         """Import ``op_module`` (``ConfigError`` naming one that does not
@@ -182,6 +188,7 @@ class RunConfig:
     def cells(self) -> Iterator[Cell]:
         """The cells in run order: each op's cells forward, then backward (ops
         with gradients, unless ``no_grad``), then its invalid calls."""
+        settings = {"strict_messages": self.strict_messages, "worker": tuple(worker_settings(self).items())}
         for op in self.op or ops.names():
             info = ops.get(op)
             chosen = [c for c in info.cells if not self.mode or c in self.mode]
@@ -193,10 +200,10 @@ class RunConfig:
             for direction in directions:
                 for cell in chosen:
                     seed, budget = self.seed or 0, self.failure_budget
-                    yield Cell(op, cell, direction, self.examples, seed, self.dtype, self.shrink_seconds, budget)
+                    yield Cell(op, cell, direction, self.examples, seed, self.dtype, self.shrink_seconds, budget, **settings)
             forward = not self.direction or "forward" in self.direction
             if info.invalid_calls and forward and (not self.mode or ops.INVALID_CALLS_CELL in self.mode):
-                yield Cell(op, ops.INVALID_CALLS_CELL)
+                yield Cell(op, ops.INVALID_CALLS_CELL, **settings)
 
 
 class Progress(Protocol):
@@ -252,10 +259,7 @@ def load(spec: str, config: RunConfig) -> Backend:
         if config.forbid_torch:
             backend.uses_torch = False  # type: ignore[attr-defined] # observe_case's guard, in this process
         return backend
-    memory = config.memory_limit_gib * 2**30 or None
-    worker = IsolatedChecker(
-        spec, config.timeout, memory, config.oracle, timeout_scale=config.timeout_scale, forbid_torch=config.forbid_torch
-    )
+    worker = IsolatedChecker(spec, **worker_settings(config))
     backend = RemoteBackend(spec, worker)
     error = backend.load_error or ""
     if error.startswith(BackendLoadError.__name__):
@@ -266,6 +270,18 @@ def load(spec: str, config: RunConfig) -> Backend:
         worker.close()
         raise ConfigError(f"backend {spec!r} is not available here: {why}")
     return backend
+
+
+def worker_settings(config: RunConfig) -> dict[str, Any]:
+    """The settings of a backend's worker (``IsolatedChecker``) in a run."""
+    return {
+        "timeout": config.timeout,
+        "memory_limit": config.memory_limit_gib * 2**30 or None,
+        "oracle_spec": config.oracle,
+        "timeout_scale": config.timeout_scale,
+        "forbid_torch": config.forbid_torch,
+        "strict_messages": config.strict_messages,
+    }
 
 
 def load_all(config: RunConfig) -> list[tuple[str, Backend]]:
@@ -390,7 +406,7 @@ class Session:
             writer.write(lost)
             self._replay(loaded[b][1].name, cell, [*records, lost], f"JOB DIED: {why}")
 
-        pool = Pool(self.config.jobs, Job, (self.config.to_json(), tasks), on_message, on_lost)
+        pool = Pool(self.config.jobs, Job, (self.config.to_json(), tasks, str(self.results)), on_message, on_lost)
         # a job takes a cell's tasks of every backend one after the other: the
         # later backends check the cases the first drew (search._DRAWN)
         pool.run([(cell.op, cell.cell, cell.direction) for _, cell in tasks])
@@ -461,8 +477,12 @@ class Session:
     ) -> CellOutcome:
         attempt = uuid.uuid4().hex[:8]
 
+        written = [0]  # lines the backend wrote to stdout and stderr (``conformance.capture``)
+
         def record(result: Result) -> None:
             writer.write({**result.to_json(), "attempt": attempt})
+            if not result.minimal:
+                written[0] += int((result.extra.get("backend_output") or {}).get("lines", 0))
             if self.progress is not None:
                 self.progress.update(result)
 
@@ -470,16 +490,19 @@ class Session:
             self.progress.start(f"{backend.name} {cell.describe()}")
         checker, variant_checker = checkers
         if cell.cell == ops.INVALID_CALLS_CELL:
-            outcome = check_invalid_calls(cell.op, backend, oracle, record, checker)
+            outcome = check_invalid_calls(cell.op, backend, oracle, record, checker, cell.strict_messages)
         else:
-            outcome = search_cell(cell, backend, spec, oracle, record, checker, variant_checker)
+            replay = fresh_replayer(spec, backend.name, dict(cell.worker)) if cell.worker else None
+            outcome = search_cell(cell, backend, spec, oracle, record, checker, variant_checker, replay)
+        outcome.output_lines = written[0]
         key = {"backend": backend.name, "op": cell.op, "mode": cell.cell, "direction": cell.direction}
         done = {"type": "cell_done", **key, "attempt": attempt, "counts": outcome.counts}
         cut = {"budget_cut": outcome.budget_cut} if outcome.budget_cut else {}
         cut.update({"declined": outcome.declined} if outcome.declined else {})
+        cut.update({"backend_output_lines": outcome.output_lines} if outcome.output_lines else {})
         writer.write({**done, "variants": outcome.power.to_json(), **cut})
         if self.progress is not None:
-            self.progress.finish(progress_note(outcome))
+            self.progress.finish(progress_note(outcome, output_log(self.results)))
         return outcome
 
 
@@ -514,15 +537,19 @@ def in_run_order(records: list[dict[str, Any]], cells: list[tuple[str, str, str,
     return sorted(records, key=position)
 
 
-def progress_note(outcome: CellOutcome) -> str:
-    """What a cell's progress line adds once it is finished."""
+def progress_note(outcome: CellOutcome, log: Path | None = None) -> str:
+    """What a cell's progress line adds once it is finished (``log``: where
+    the backend's own output went, ``conformance.capture``)."""
     power = outcome.power
     lost = f"; {describe_lost(power.lost)}" if power.lost else ""
     notes = [f"variants separated {power.describe()}{lost}"] if power.total else []
+    if outcome.output_lines:
+        notes.append(f"backend wrote {outcome.output_lines} line(s), see {log or 'the backend-output log'}")
     if outcome.minimal is not None:
         more = len(outcome.minimals) - 1
         also = f" (+{more} other kind(s) of failure)" if more else ""
-        notes.append(f"FAILS, minimal case: {outcome.minimal.case.describe()}{also}")
+        case = outcome.minimal.case
+        notes.append(f"FAILS, minimal case: {case.describe()} [{case.inputs_text()}]{also}")
     return "  ".join(notes)
 
 
@@ -558,8 +585,8 @@ class Job:
     ``no_isolation``), sending the records back; returns each cell's
     progress note."""
 
-    def __init__(self, config: dict[str, Any], tasks: list[Task]) -> None:
-        self.session = Session(RunConfig.from_json(config))
+    def __init__(self, config: dict[str, Any], tasks: list[Task], results: str = str(DEFAULT_RESULTS)) -> None:
+        self.session = Session(RunConfig.from_json(config), Path(results))
         self.session.config.import_op_modules()
         # Every backend, as the parent loaded them: a plug-in may register ops of its own.
         self.loaded = load_all(self.session.config)
@@ -575,7 +602,7 @@ class Job:
             isolated, *checkers = self.session._checker(spec, backend)
             self.open[b] = (isolated, checkers)
         outcome = self.session._cell(_Sender(send), cell, spec, backend, self.oracle, self.open[b][1])
-        return progress_note(outcome)
+        return progress_note(outcome, output_log(self.session.results))
 
     def close(self) -> None:
         close_workers(self.loaded)

@@ -55,6 +55,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from conformance.capture import log_output
 from conformance.cases import dumps
 
 
@@ -68,6 +69,8 @@ class ResultsWriter:
         self._file: TextIO = self.path.open("a", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
+        """Append ``record``; a result's backend output text goes to the log beside the file (``log_output``)."""
+        record = log_output(self.path, record)
         self._file.write(dumps({"run_id": self.run_id, **record}) + "\n")
         self._file.flush()
 

@@ -87,6 +87,16 @@ def _case_text(record: dict[str, Any]) -> str:
         return json.dumps(record.get("case"), default=str)
 
 
+def _case_inputs(record: dict[str, Any]) -> str:
+    """How the case's input was drawn: values, layout, seed (``Case.inputs_text``)."""
+    try:
+        from conformance.cases import Case
+
+        return Case.from_json(record["case"]).inputs_text()
+    except Exception:
+        return ""
+
+
 def _cell_td(cell: Cell | None, dtype: str, machine: Machine) -> dict[str, Any]:
     if cell is None:
         return {"status": "empty", "parts": [], "title": "not checked", "href": None, "offref": 0}
@@ -252,6 +262,7 @@ _KNOWN = {
     "diagnosis",
     "expected",
     "exceptions",
+    "raised",
 }
 
 
@@ -294,6 +305,10 @@ def _extras(record: dict[str, Any]) -> list[tuple[str, str]]:
             if seconds is not None and math.isfinite(seconds) and seconds > 0 and not _raised(record):
                 out.append(("input transfer (from_numpy)", _fmt_duration(seconds)))
             continue
+        shown = _evidence(key, value)
+        if shown is not None:
+            out.append(shown)
+            continue
         if key == "group" and isinstance(value, dict):  # the kind of failure a minimal case stands for
             of = (
                 f" (one of {value.get('kinds')} kinds in this cell)" if num(value.get("kinds")) not in (None, 1) else ""
@@ -302,6 +317,41 @@ def _extras(record: dict[str, Any]) -> list[tuple[str, str]]:
             continue
         out.append((key, json.dumps(value, default=str)))
     return out
+
+
+def _evidence(key: str, value: Any) -> tuple[str, str] | None:
+    """The card's line of a record's evidence field: its message check, its
+    dependence on earlier calls, the backend's own output; ``None`` for others."""
+    if key == "message_check":
+        return "message check (reported, not failed)", text(value)
+    if key == "history" and isinstance(value, dict):
+        return "depends on earlier calls", text(value.get("text"))
+    if key == "backend_output" and isinstance(value, dict):
+        first = " | ".join(text(line) for line in value.get("first") or [])
+        return "backend output", f"{value.get('lines')} line(s) to stdout/stderr (all in the backend-output log): {first}"
+    return None
+
+
+def _exception_text(record: dict[str, Any]) -> str:
+    """The whole text of what the backend raised, its chained causes included (``raised``)."""
+    raised = record.get("raised")
+    if not isinstance(raised, dict):
+        return ""
+    return f"{text(raised.get('class'))}\n{text(raised.get('text'))}"
+
+
+def _messages(data: ReportData) -> list[dict[str, Any]]:
+    """The cases that raised torch's exception class with a message naming
+    none of its key phrases (a third-party backend's: reported, not failed)."""
+    rows = []
+    for m in data.machines:
+        for key in sorted(m.cells, key=cell_sort_key):
+            cell = m.cells[key]
+            for r in cell.records:
+                if r.get("message_check") and not r.get("minimal"):
+                    row = {"backend": cell.backend, "op": cell.op, "mode": cell.label, "case": _case_text(r)}
+                    rows.append({**row, "note": text(r.get("message_check")), "machine": m.label})
+    return rows
 
 
 def _verdict(record: dict[str, Any]) -> str:
@@ -315,9 +365,11 @@ def _verdict(record: dict[str, Any]) -> str:
         return "returned a result where torch raises"
     if torch.startswith("returned"):
         return "raised where torch returns a result"
+    if " as torch does, but " in message:  # torch's class (or a subclass): the message check failed
+        return message.split(" as torch does, but ", 1)[-1]
     if torch.split(":")[0] != backend.split(":")[0]:
         return "not torch's exception class"
-    return message.split(" as torch does, but ", 1)[-1]
+    return message
 
 
 def _calls(cell: Cell) -> list[dict[str, Any]]:
@@ -366,6 +418,8 @@ def _failures(data: ReportData) -> list[dict[str, Any]]:
                         "minimal": bool(record.get("minimal")),
                         "message": text(record.get("message")),
                         "case": _case_text(record),
+                        "inputs": _case_inputs(record),
+                        "exception_text": _exception_text(record),
                         "case_json": json.dumps(record.get("case"), indent=None, default=str),
                         "metrics": _metrics(record),
                         "window": Window() if calls or _raised(record) else record_window(record),
@@ -701,6 +755,7 @@ def context(data: ReportData, bench: BenchData | None = None, pictures: dict[str
         "summary": _summary(data),
         "matrix": _matrix(data),
         "failures": _failures(data),
+        "messages": _messages(data),
         "off_reference": off,
         "off_reference_total": sum(o["count"] for o in off),
         "timings": _timings(data),

@@ -217,14 +217,15 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 <section class="failure st-{{ f.status }}" id="{{ f.id }}" data-filter="failure" data-backend="{{ f.backend }}" data-op="{{ f.op }}" data-statuses="{{ f.status }}">
 <h3><span class="badge s-{{ f.status }}">{{ f.status }}</span> {{ f.backend }} · {{ f.op }} · {{ f.mode }} · {{ f.dtype }} <span class="muted small">on {{ f.machine }}</span></h3>
 {% if f.calls %}
-<div class="message">{{ f.calls|length }} of the {{ f.calls_total }} invalid calls checked are not handled as torch handles them (torch's exception class, a message naming the problem):</div>
+<div class="message">{{ f.calls|length }} of the {{ f.calls_total }} invalid calls checked are not handled as torch handles them (torch's exception class or a subclass, a message naming the problem):</div>
 <table class="calls small"><thead><tr><th>call</th><th>torch</th><th>{{ f.backend }}</th><th>verdict</th></tr></thead>
 <tbody>{% for c in f.calls %}<tr><td class="mono">{{ c.case }}</td><td>{{ c.torch or "-" }}</td><td>{{ c.backend or "-" }}</td><td><span class="badge s-{{ c.status }}">{{ c.status }}</span> {{ c.message }}</td></tr>{% endfor %}</tbody>
 </table>
 {% else %}
-<div class="mono">{% if f.minimal %}minimal case{% else %}first failing case (no minimal case recorded){% endif %}: {{ f.case }}</div>
+<div class="mono">{% if f.minimal %}minimal case{% else %}first failing case (no minimal case recorded){% endif %}: {{ f.case }}{% if f.inputs %} <span class="muted">[{{ f.inputs }}]</span>{% endif %}</div>
 <div class="message">{{ f.message or "(no message)" }}</div>
 {% endif %}
+{% if f.exception_text %}<details class="small" open><summary>what the backend raised{% if f.calls %} on {{ f.case }}{% endif %} (the whole text, with its chained causes)</summary><pre class="repro">{{ f.exception_text }}</pre></details>{% endif %}
 {% if f.diagnosis %}<div class="diagnosis"><b>diagnosis</b>: {{ f.diagnosis }}</div>{% endif %}
 {% if f.expected %}<div class="expected"><span class="badge s-expected">expected deviation</span> {{ f.expected.reason }}{% if f.expected.link %} ({{ f.expected.link }}){% endif %} <span class="muted small">{{ f.expected.source }}</span></div>{% endif %}
 {% for k, v in f.extra %}<div class="small"><b>{{ k }}</b>: <code>{{ v }}</code></div>{% endfor %}
@@ -272,6 +273,12 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 {% for e in x.stale %}<tr><td><span class="badge {{ 's-fail' if x.strict else 's-unsupported' }}">stale</span></td><td>{{ e.where }}</td><td>0</td><td>{{ e.reason }}{% if e.link %} ({{ e.link }}){% endif %}</td></tr>{% endfor %}</tbody>
 </table>
 {% endfor %}
+{% endif %}
+
+{% if messages %}<h2 id="messages">Message check</h2>
+<p class="muted small">Cases that raised torch's exception class (or a subclass) with a message naming none of torch's key phrases: a third-party backend's own wording, reported and not failed (<code>--strict-messages</code> fails them).</p>
+<table class="calls small"><thead><tr><th>backend</th><th>op</th><th>cell</th><th>call</th><th>message check</th></tr></thead>
+<tbody>{% for m in messages %}<tr><td>{{ m.backend }}</td><td>{{ m.op }}</td><td>{{ m.mode }}</td><td class="mono">{{ m.case }}</td><td>{{ m.note }}</td></tr>{% endfor %}</tbody></table>
 {% endif %}
 
 <h2 id="offref">Cases where torch strays from the reference</h2>

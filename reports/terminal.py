@@ -7,11 +7,12 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from conformance.capture import output_log
 from conformance.cases import Case
 from conformance.expected import Expectation, annotate, expectation_of, judge, run_expectations, suggestion
 from conformance.ops import INVALID_CALLS_CELL
 from conformance.power import describe_lost
-from conformance.results import TRUSTS_BACKEND, Result, trusts_backend_process
+from conformance.results import TRUSTS_BACKEND, Result, evidence_lines, trusts_backend_process
 from reports.data import declined_text, lost_of, power_of
 from reports.summary import render, tabulate
 
@@ -85,13 +86,15 @@ def summary(records: Sequence[dict[str, Any]], seed: int | None, path: Any) -> s
     parts = ["", render(tabulate([*done, *(r for r in results if r["mode"] != INVALID_CALLS_CELL)]))]
     invalid = tabulate(r for r in results if r["mode"] == INVALID_CALLS_CELL)
     if invalid:
-        parts += ["", "invalid calls (same exception class as torch, message naming the problem):", render(invalid)]
+        parts += ["", "invalid calls (torch's exception class or a subclass, and a message naming the problem):", render(invalid)]
         for r in results:
             if r["mode"] == INVALID_CALLS_CELL and r["status"] in ("fail", "error"):
                 parts.append(f"  {r['backend']}: {Case.from_json(r['case']).describe()}: {r['message']}")
     expectations = run_expectations(records)
     for r in (r for r in results if r.get("minimal")):
         parts += failure_lines(r, expectation_of(r, expectations))
+    parts += message_lines(results)
+    parts += output_lines(done, path)
     parts += declined_lines(done)
     parts += power_lines(done)
     parts += expectation_lines(records, expectations)
@@ -109,6 +112,7 @@ def failure_lines(r: dict[str, Any], expected: Expectation | None) -> list[str]:
     grad = " backward" if r.get("direction") == "backward" else ""
     tag = ", expected" if expected is not None else ""
     lines = ["", f"=== {r['backend']} {r['op']} {r['mode']}{grad}: {r['status']}{tag} ===", r["message"]]
+    lines += evidence_lines(r)
     lines += [group_text(r)] if group_text(r) else []
     diagnosis = r.get("diagnosis")
     if isinstance(diagnosis, dict) and diagnosis.get("summary"):
@@ -124,6 +128,33 @@ def failure_lines(r: dict[str, Any], expected: Expectation | None) -> list[str]:
     if expected is None and r.get("status") in ("fail", "error"):
         lines += ["to accept this deviation, add to an --expected file:", suggestion(r)]
     return lines
+
+
+def message_lines(results: Sequence[dict[str, Any]]) -> list[str]:
+    """Per backend, the cases that raised torch's exception class with a
+    message naming none of torch's key phrases: reported, not failed (a
+    third-party backend's own wording; ``--strict-messages`` fails them)."""
+    per: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        if r.get("message_check") and not r.get("minimal"):
+            per.setdefault(r["backend"], []).append(r)
+    lines = []
+    for backend, found in per.items():
+        first = found[0]
+        example = f"{Case.from_json(first['case']).describe()}: {first['message_check']}"
+        lines.append(f"  {backend}: {len(found)} case(s), e.g. {example}")
+    if lines:
+        lines[:0] = ["", "message check (torch's exception class, but a message naming none of torch's key phrases; "
+                     "reported, not failed: --strict-messages fails them):"]
+    return lines
+
+
+def output_lines(done: Sequence[dict[str, Any]], path: Any) -> list[str]:
+    """How much the backends wrote to stdout and stderr, and where it is."""
+    total = sum(int(r.get("backend_output_lines") or 0) for r in done)
+    if not total or path is None:
+        return []
+    return ["", f"the backends wrote {total} line(s) to stdout/stderr: in {output_log(path)}"]
 
 
 def group_text(r: dict[str, Any]) -> str:

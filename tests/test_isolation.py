@@ -269,11 +269,19 @@ def test_catalog_passes_for_the_built_in_backends(spec):
     assert not failures
 
 
-def test_a_vague_error_message_fails_the_catalog():
+def test_a_vague_error_message_fails_the_catalog_under_strict_messages():
     oracle = Oracle()
     case = next(c for c in INVALID_CALLS if c.op == "pixel_shuffle")
-    result = check_case(case, load(BROKEN + "VagueErrors"), oracle)
+    result = check_case(case, load(BROKEN + "VagueErrors"), oracle, strict_messages=True)
     assert result.status == "fail" and "does not name the problem" in result.message
+
+
+def test_a_third_party_backends_vague_error_message_is_reported_not_failed():
+    """The message check is a check of its own: a third-party backend that
+    raises torch's class with its own wording passes, the note recorded."""
+    case = next(c for c in INVALID_CALLS if c.op == "pixel_shuffle")
+    result = check_case(case, load(BROKEN + "VagueErrors"), Oracle())
+    assert result.status == "pass" and "does not name the problem" in result.extra["message_check"]
 
 
 @pytest.mark.parametrize("layout", ["transposed", "strided", "reversed", "fortran"])
