@@ -32,7 +32,6 @@ results are deterministic (the same call gives the same bits).
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from backends.xp.conv_transpose import BLOCK_BYTES as CONV_BLOCK_BYTES
-from backends.xp.conv_transpose import checked_plan, samples_per_block
+from backends.xp.conv_transpose import blocks, checked_plan, gather_taps, plan_gather
 from backends.xp.interpolate import BLOCK_BYTES as INTERPOLATE_BLOCK_BYTES
 from backends.xp.interpolate import _plan_pass, compute_dtype, planes_per_block
 from backends.xp.shuffle import pixel_shuffle, pixel_unshuffle, stand_in
@@ -213,10 +212,15 @@ def conv_transpose_vjp(
 
     With ``cols[g, (o, t), (n, p)]`` the cotangent at the landing spot of
     input position ``p`` of sample ``n`` and tap ``t`` in output channel ``o``
-    of group ``g``: ``grad_x = w @ cols`` and ``grad_w = x @ cols.T``, per
-    group, the samples of a block side by side in the columns (so the sum
-    over the batch is inside one product, not an ``(n, c_in, c_out * taps)``
-    temporary).
+    of group ``g`` (``gather_taps``, through the stride phases):
+    ``grad_x = w @ cols`` and ``grad_w = x @ cols.T``, per group, the samples
+    of a block side by side in the columns (so the sum over the batch is
+    inside one product).  ``cols`` is made a block of samples and output
+    channels at a time, the temporaries of a block within the result's size
+    (``_vjp_blocks``: peak memory at most twice the result), ``block_bytes``
+    also bounding ``cols`` (cache; ``None``: no bound): ``grad_x`` sums the
+    blocks of channels, ``grad_w`` is written per block of channels and
+    summed over blocks of samples.
     """
     plan = checked_plan(x, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
     dtype = np.dtype(x.dtype)
@@ -236,34 +240,55 @@ def conv_transpose_vjp(
     taps = math.prod(plan.kernel)
     spatial = tuple(xb.shape[2:])
     positions = math.prod(spatial)
-    k = c_out_g * taps
     # (groups, c_in/g, (o, t)): the order cols' rows take below.
-    w = weight.astype(work, copy=False).reshape(groups, c_in_g, k)[None]
+    w = weight.astype(work, copy=False).reshape(groups, c_in_g, c_out_g * taps)
     xg = xb.reshape(n, groups, c_in_g, positions)
-    grad_x = xp.empty((n, groups, c_in_g, positions), dtype=dtype)
-    grad_w = xp.zeros((groups, c_in_g, k), dtype=work)
-    every_tap = list(itertools.product(*(range(kk) for kk in plan.kernel)))
-    crop = (slice(None), slice(None), *plan.crop())
+    g5 = gb.reshape(n, groups, c_out_g, *plan.output_lengths)
+    # Written by the blocks below (zeros where there are none); blocks of channels add up grad_x in work.
+    alloc = xp.zeros if n == 0 or c_out_g == 0 else xp.empty
+    grad_x = alloc((n, groups, c_in_g, positions), dtype=work)
+    grad_w = alloc((groups, c_in_g, c_out_g * taps), dtype=work)
+    gather = plan_gather(plan)
 
-    per_sample = c_out * taps * positions * work.itemsize
-    block = samples_per_block(n, per_sample, x.nbytes + weight.nbytes, block_bytes)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        m = stop - start
-        full = xp.zeros((m, c_out, *plan.uncropped_lengths), dtype=work)
-        full[crop] = gb[start:stop]
-        # The samples side by side in the columns: one product per group for the whole block.
-        cols = xp.empty((c_out, taps, m, *spatial), dtype=work)
-        for t, tap in enumerate(every_tap):
-            cols[:, t] = xp.moveaxis(full[(slice(None), slice(None), *plan.tap_slice(tap))], 0, 1)
-        cols = cols.reshape(groups, k, m * positions)
-        grad_x[start:stop] = xp.moveaxis(xp.matmul(w[0], cols).reshape(groups, c_in_g, m, positions), 2, 0)
-        x_block = xp.moveaxis(xg[start:stop].astype(work, copy=False), 0, 2).reshape(groups, c_in_g, m * positions)
-        grad_w += xp.matmul(x_block, xp.swapaxes(cols, -1, -2))
-        del full, cols  # freed before the next block's: one block's alive at a time
+    size = work.itemsize
+    unit = groups * (taps * positions + gather.plane_elements()) * size
+    budget = int(0.9 * (x.nbytes + weight.nbytes))
+    m, chunk = blocks(
+        n,
+        c_out_g,
+        taps,
+        budget,
+        fixed=c_in * positions * size,
+        moved=c_in * positions * size,
+        unit=unit,
+        accumulate=c_in * taps * size,
+    )
+    if block_bytes is not None:
+        chunk = max(1, min(chunk, block_bytes // max(1, m * groups * taps * positions * size)))
+    for start in range(0, n, m):
+        stop = min(n, start + m)
+        k = stop - start
+        x_block = xp.moveaxis(xg[start:stop].astype(work, copy=False), 0, 2).reshape(groups, c_in_g, k * positions)
+        for o0 in range(0, c_out_g, chunk):
+            o1 = min(c_out_g, o0 + chunk)
+            rows = slice(o0 * taps, o1 * taps)
+            cols = xp.empty((groups, o1 - o0, taps, k, *spatial), dtype=work)
+            gather_taps(xp, gather, g5[start:stop, :, o0:o1].astype(work, copy=False), cols, spatial)
+            cols = cols.reshape(groups, (o1 - o0) * taps, k * positions)
+            part = xp.moveaxis(xp.matmul(w[:, :, rows], cols).reshape(groups, c_in_g, k, positions), 2, 0)
+            if o0 == 0:
+                grad_x[start:stop] = part
+            else:
+                grad_x[start:stop] += part
+            del part
+            if start == 0:
+                xp.matmul(x_block, xp.swapaxes(cols, -1, -2), out=grad_w[:, :, rows])
+            else:
+                grad_w[:, :, rows] += xp.matmul(x_block, xp.swapaxes(cols, -1, -2))
+            del cols  # freed before the next block's: one block's alive at a time
 
     grads = {
-        "x": grad_x.reshape(x.shape),
+        "x": grad_x.reshape(x.shape).astype(dtype, copy=False),
         "weight": grad_w.reshape(weight.shape).astype(dtype, copy=False),
     }
     if bias is not None:
