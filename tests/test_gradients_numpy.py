@@ -282,6 +282,15 @@ def test_other_refusals():
         vjp(np, "conv_transpose", np.ones((1, 1, 5, 5), np.float32), x, weight=np.ones((1, 1, 2, 2)))
     with pytest.raises(RuntimeError, match="invalid max index"):
         vjp(np, "max_unpool", np.ones((1, 1, 8, 8), np.float32), x, indices=np.full(x.shape, 64), kernel_size=2)
+    # One pass finds a negative index too (read unsigned, it is the largest), and torch's message names it.
+    negative = np.zeros(x.shape, np.int64)
+    negative[0, 0, 3, 1] = -1
+    for call in (
+        lambda: vjp(np, "max_unpool", np.ones((1, 1, 8, 8), np.float32), x, indices=negative, kernel_size=2),
+        lambda: NumpyBackend().max_unpool(x, negative, 2),
+    ):
+        with pytest.raises(RuntimeError, match=r"invalid max index: -1 \(output volumes are of size 8x8\)"):
+            call()
     with pytest.raises(NotImplementedError):
         vjp(np, "upsample", x, x, size=4)
 
@@ -294,7 +303,9 @@ def test_gradient_dtypes_come_from_the_registry():
         if info.alias_of is not None:
             assert info.backward_dtypes("nearest") == (), op
             continue
-        assert set(info.backward_dtypes("bilinear")) == set(ops.DIFFERENTIABLE) & set(info.forward_dtypes("bilinear")), op
+        assert set(info.backward_dtypes("bilinear")) == set(ops.DIFFERENTIABLE) & set(
+            info.forward_dtypes("bilinear")
+        ), op
     interpolate = ops.get("interpolate")
     assert interpolate.backward_dtypes("lanczos", True) == ("float32", "float64")
     assert "float16" not in interpolate.backward_dtypes("bilinear", True)
