@@ -39,7 +39,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,7 +114,17 @@ def checked_plan(
 
 
 def blocks(
-    n: int, channels: int, taps: int, budget: int, *, fixed: int, moved: int, unit: int, accumulate: int = 0
+    n: int,
+    channels: int,
+    taps: int,
+    budget: int,
+    *,
+    fixed: int,
+    moved: int,
+    unit: int,
+    accumulate: int = 0,
+    cols: int = 1,
+    cap: int | None = None,
 ) -> tuple[int, int]:
     """Samples and output channels (of a group) per block, forward and
     backward: a block of ``m`` samples and ``c`` channels needs ``m * fixed``
@@ -124,7 +134,8 @@ def blocks(
     samples: all within ``budget``, so that the call's peak memory stays
     near its result's.  All samples where the block's channels still give
     ``cols`` 256 rows or more (or all channels), halving the samples
-    otherwise; blocks of channels of even size."""
+    otherwise; blocks of channels of even size.  ``cap`` (``None``: none)
+    also bounds ``cols`` (``cols`` bytes a sample and channel): cache."""
     least = min(channels, max(1, -(-256 // max(1, taps))))
     m = max(1, n)
     while True:
@@ -134,9 +145,27 @@ def blocks(
         if c >= least or m == 1:
             break
         m = (m + 1) // 2
+    if cap is not None:
+        c = min(c, cap // max(1, m * cols))
     c = max(1, min(channels, c))
     chunks = -(-channels // c)
     return m, -(-channels // chunks)
+
+
+def block_ranges(
+    xp: Any, xg: Any, work: np.dtype, m: int, chunk: int, channels: int
+) -> Iterator[tuple[slice, Any, slice]]:
+    """The blocks of ``blocks``: per block its samples, their inputs side by
+    side (``(groups, c_in / groups, samples * positions)`` in ``work``, from
+    ``xg`` (n, groups, c_in / groups, positions): a view for one sample) and
+    its output channels (of each group)."""
+    n, groups, c, positions = xg.shape
+    for start in range(0, n, m):
+        samples = slice(start, min(n, start + m))
+        k = samples.stop - start
+        x_side = xp.moveaxis(xg[samples].astype(work, copy=False), 0, 2).reshape(groups, c, k * positions)
+        for o0 in range(0, channels, chunk):
+            yield samples, x_side, slice(o0, min(channels, o0 + chunk))
 
 
 @np.errstate(invalid="ignore", over="ignore")  # NaN and infinities are data; a cast to float16 overflows as torch's
@@ -179,32 +208,33 @@ def conv_transpose(
     ]
     y = xp.empty((n, g, c_out_g, *plan.output_lengths), dtype=x.dtype)
     size = work.itemsize
-    phase_elements = (
-        max(
-            math.prod(
-                len(range(*where.indices(length))) for where, length in zip((w for w, _ in phase), plan.output_lengths)
-            )
+    # The largest phase of one channel of one sample: the col2im's buffer.
+    phase_elements = max(
+        (
+            math.prod(len(range(*where.indices(length))) for (where, _), length in zip(phase, plan.output_lengths))
             for phase in itertools.product(*axes)
-        )
-        if y.size
-        else 0
+        ),
+        default=0,
     )
-    budget = int(0.9 * y.nbytes)
     unit = g * (taps * positions + phase_elements) * size
-    m, chunk = blocks(n, c_out_g, taps, budget, fixed=0, moved=c_in * positions * size, unit=unit)
-    if block_bytes is not None:
-        chunk = max(1, min(chunk, block_bytes // max(1, m * g * taps * positions * size)))
-    for start in range(0, n, m):
-        stop = min(n, start + m)
-        k = stop - start
-        x_side = xp.moveaxis(xg[start:stop].astype(work, copy=False), 0, 2).reshape(g, c_in_g, k * positions)
-        for o0 in range(0, c_out_g, chunk):
-            o1 = min(c_out_g, o0 + chunk)
-            cols = xp.matmul(wt[:, o0 * taps : o1 * taps], x_side)
-            cols = xp.moveaxis(cols.reshape(g, o1 - o0, taps, k, *spatial), 3, 0)
-            b = None if bias_g is None else bias_g[:, o0:o1].reshape((1, g, o1 - o0) + (1,) * len(spatial))
-            _col2im(xp, cols, y[start:stop, :, o0:o1], axes, plan.kernel, b, work)
-            del cols  # freed before the next block's product: one block's cols alive at a time
+    m, chunk = blocks(
+        n,
+        c_out_g,
+        taps,
+        int(0.9 * y.nbytes),
+        fixed=0,
+        moved=c_in * positions * size,
+        unit=unit,
+        cols=g * taps * positions * size,
+        cap=block_bytes,
+    )
+    for samples, x_side, channels in block_ranges(xp, xg, work, m, chunk, c_out_g):
+        k, c = samples.stop - samples.start, channels.stop - channels.start
+        cols = xp.matmul(wt[:, channels.start * taps : channels.stop * taps], x_side)
+        cols = xp.moveaxis(cols.reshape(g, c, taps, k, *spatial), 3, 0)
+        b = None if bias_g is None else bias_g[:, channels].reshape((1, g, c) + (1,) * len(spatial))
+        _col2im(xp, cols, y[samples, :, channels], axes, plan.kernel, b, work)
+        del cols  # freed before the next block's product: one block's cols alive at a time
     y = y.reshape(n, g * c_out_g, *plan.output_lengths)
     return y if plan.batched else y[0]
 

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from backends.xp.conv_transpose import BLOCK_BYTES as CONV_BLOCK_BYTES
-from backends.xp.conv_transpose import blocks, checked_plan, gather_taps, plan_gather
+from backends.xp.conv_transpose import block_ranges, blocks, checked_plan, gather_taps, plan_gather
 from backends.xp.interpolate import BLOCK_BYTES as INTERPOLATE_BLOCK_BYTES
 from backends.xp.interpolate import _plan_pass, compute_dtype, planes_per_block
 from backends.xp.shuffle import pixel_shuffle, pixel_unshuffle, stand_in
@@ -262,30 +262,25 @@ def conv_transpose_vjp(
         moved=c_in * positions * size,
         unit=unit,
         accumulate=c_in * taps * size,
+        cols=groups * taps * positions * size,
+        cap=block_bytes,
     )
-    if block_bytes is not None:
-        chunk = max(1, min(chunk, block_bytes // max(1, m * groups * taps * positions * size)))
-    for start in range(0, n, m):
-        stop = min(n, start + m)
-        k = stop - start
-        x_block = xp.moveaxis(xg[start:stop].astype(work, copy=False), 0, 2).reshape(groups, c_in_g, k * positions)
-        for o0 in range(0, c_out_g, chunk):
-            o1 = min(c_out_g, o0 + chunk)
-            rows = slice(o0 * taps, o1 * taps)
-            cols = xp.empty((groups, o1 - o0, taps, k, *spatial), dtype=work)
-            gather_taps(xp, gather, g5[start:stop, :, o0:o1].astype(work, copy=False), cols, spatial)
-            cols = cols.reshape(groups, (o1 - o0) * taps, k * positions)
-            part = xp.moveaxis(xp.matmul(w[:, :, rows], cols).reshape(groups, c_in_g, k, positions), 2, 0)
-            if o0 == 0:
-                grad_x[start:stop] = part
-            else:
-                grad_x[start:stop] += part
-            del part
-            if start == 0:
-                xp.matmul(x_block, xp.swapaxes(cols, -1, -2), out=grad_w[:, :, rows])
-            else:
-                grad_w[:, :, rows] += xp.matmul(x_block, xp.swapaxes(cols, -1, -2))
-            del cols  # freed before the next block's: one block's alive at a time
+    for samples, x_block, channels in block_ranges(xp, xg, work, m, chunk, c_out_g):
+        k, rows = samples.stop - samples.start, slice(channels.start * taps, channels.stop * taps)
+        cols = xp.empty((groups, channels.stop - channels.start, taps, k, *spatial), dtype=work)
+        gather_taps(xp, gather, g5[samples, :, channels].astype(work, copy=False), cols, spatial)
+        cols = cols.reshape(groups, -1, k * positions)
+        part = xp.moveaxis(xp.matmul(w[:, :, rows], cols).reshape(groups, c_in_g, k, positions), 2, 0)
+        if channels.start == 0:
+            grad_x[samples] = part
+        else:
+            grad_x[samples] += part
+        del part
+        if samples.start == 0:
+            xp.matmul(x_block, xp.swapaxes(cols, -1, -2), out=grad_w[:, :, rows])
+        else:
+            grad_w[:, :, rows] += xp.matmul(x_block, xp.swapaxes(cols, -1, -2))
+        del cols  # freed before the next block's: one block's alive at a time
 
     grads = {
         "x": grad_x.reshape(x.shape).astype(dtype, copy=False),
