@@ -82,6 +82,22 @@ def conv_transpose(nb: Any, rng: np.random.Generator) -> None:
         # Along each axis, (tap, input) pairs landing in the output (o = 2i + j - 1 in 0..2n-1).
         kept = [sum(0 <= 2 * i + j - 1 < 2 * n for i in range(n) for j in range(k)) for n, k in ((h, kh), (wd, kw))]
         print(f"  products landing in the cropped border: {1 - kept[0] * kept[1] / (h * kh * wd * kw):.0%}")
+        # Backward: grad_x = w @ cols and grad_w = x @ cols.T, cols the cotangent gathered per (tap, input).
+        xr = tx.clone().requires_grad_(True)
+        wr = tw.clone().requires_grad_(True)
+        out = F.conv_transpose2d(xr, wr, None, 2, 1)
+        g = rng.standard_normal(tuple(out.shape), dtype=np.float32)
+        saved = nb.forward_with_residuals("conv_transpose", x, weight=w, stride=2, padding=1)[1]
+        cols = rng.standard_normal((wt.shape[0], x_side.shape[1]), dtype=np.float32)
+        w2 = np.ascontiguousarray(wt.T)
+        ms = race(
+            {
+                "torch": partial(torch.autograd.grad, out, (xr, wr), torch.from_numpy(g), retain_graph=True),
+                "numpy": partial(nb.vjp_from_residuals, "conv_transpose", saved, g),
+                "its two products alone": lambda w2=w2, cols=cols, x_side=x_side: (w2 @ cols, x_side @ cols.T),
+            }
+        )
+        show(f"{name} backward", ms, "torch")
 
 
 def unpool_backward(nb: Any, rng: np.random.Generator) -> None:
