@@ -192,6 +192,28 @@ def interpolate_vjp_from_tables(
 # --------------------------------------------------------------------------
 
 
+def _add_product(xp: Any, a: Any, b: Any, out: Any, first: bool, columns: int) -> None:
+    """``out`` (samples, groups, c, positions) = (``first``) or += ``a @ b``
+    (groups, c, samples * positions).  One sample: the first product written
+    in place, the others added ``columns`` columns at a time (a temporary of
+    ``columns`` columns, not of the sample's); several: through one
+    temporary, its samples moved to the front."""
+    k, groups, c, positions = out.shape
+    if k > 1:
+        part = xp.moveaxis(xp.matmul(a, b).reshape(groups, c, k, positions), 2, 0)
+        if first:
+            out[...] = part
+        else:
+            out += part
+        return
+    flat = out.reshape(groups, c, positions)  # a view: out is one sample of a C-contiguous array
+    if first:
+        xp.matmul(a, b, out=flat)
+        return
+    for p in range(0, positions, columns):
+        flat[:, :, p : p + columns] += xp.matmul(a, b[:, :, p : p + columns])
+
+
 @np.errstate(invalid="ignore", over="ignore")  # NaN and infinities are data here
 def conv_transpose_vjp(
     xp: Any,
@@ -253,13 +275,14 @@ def conv_transpose_vjp(
     size = work.itemsize
     unit = groups * (taps * positions + gather.plane_elements()) * size
     budget = int(0.9 * (x.nbytes + weight.nbytes))
+    columns = max(256, budget // (8 * max(1, c_in) * size))  # of grad_x's temporary, one sample at a time
     m, chunk = blocks(
         n,
         c_out_g,
         taps,
         budget,
-        fixed=c_in * positions * size,
-        moved=c_in * positions * size,
+        fixed=c_in * min(positions, columns) * size,
+        moved=2 * c_in * positions * size,
         unit=unit,
         accumulate=c_in * taps * size,
         cols=groups * taps * positions * size,
@@ -270,12 +293,7 @@ def conv_transpose_vjp(
         cols = xp.empty((groups, channels.stop - channels.start, taps, k, *spatial), dtype=work)
         gather_taps(xp, gather, g5[samples, :, channels].astype(work, copy=False), cols, spatial)
         cols = cols.reshape(groups, -1, k * positions)
-        part = xp.moveaxis(xp.matmul(w[:, :, rows], cols).reshape(groups, c_in_g, k, positions), 2, 0)
-        if channels.start == 0:
-            grad_x[samples] = part
-        else:
-            grad_x[samples] += part
-        del part
+        _add_product(xp, w[:, :, rows], cols, grad_x[samples], channels.start == 0, columns)
         if samples.start == 0:
             xp.matmul(x_block, xp.swapaxes(cols, -1, -2), out=grad_w[:, :, rows])
         else:
