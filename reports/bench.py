@@ -130,10 +130,13 @@ def verdict(value: float | None, target: float | None) -> str:
 
 
 def _cell(value: float | None, target: float | None, digits: int = 2) -> str:
-    """A ratio with its target's verdict: ``0.52 met``, ``1.31 MISSED``, ``3.40``; ``-`` when unknown."""
+    """A ratio with its target's verdict and the target: ``0.52 met (<=1)``,
+    ``1.31 MISSED (<=1)``, ``3.40 (no target)``; ``-`` when unknown."""
     if value is None:
         return "-"
-    return f"{value:.{digits}f} {verdict(value, target)}".strip()
+    if target is None:
+        return f"{value:.{digits}f} (no target)"
+    return f"{value:.{digits}f} {verdict(value, target)} (<={target:g})"
 
 
 def _ms(seconds: float | None) -> str:
@@ -147,7 +150,7 @@ def summary_lines(rows: list[BenchRow], implementation: str = "numpy") -> list[s
     result's size (target ``PEAK_TARGET``)."""
     header = (
         f"{'case':<36} {'shape':<16} {'ms':>8} {'torch ms':>9} {'floor ms':>9}  "
-        f"{'x torch':<12} {'x floor':<12} {'peak MB':>8} {'x result':<12}"
+        f"{'x torch':<19} {'x floor':<19} {'peak MB':>8} {'x result':<17}"
     )
     lines = [header]
     for row in rows:
@@ -159,10 +162,10 @@ def summary_lines(rows: list[BenchRow], implementation: str = "numpy") -> list[s
         lines.append(
             f"{row.case:<36} {row.shape:<16} {_ms(ms):>8} {_ms(row.medians['torch']):>9} "
             f"{_ms(row.medians.get('floor')):>9}  "
-            f"{_cell(row.ratio(implementation), row.target):<12} "
-            f"{_cell(row.floor_ratio(implementation), row.floor_target, 1):<12} "
+            f"{_cell(row.ratio(implementation), row.target):<19} "
+            f"{_cell(row.floor_ratio(implementation), row.floor_target, 1):<19} "
             f"{'-' if peak is None else f'{peak / 1e6:.0f}':>8} "
-            f"{_cell(row.peak_ratio(implementation), PEAK_TARGET, 1):<12}"
+            f"{_cell(row.peak_ratio(implementation), PEAK_TARGET, 1):<17}"
         )
     return lines
 

@@ -77,7 +77,7 @@ def test_summary_lines_show_each_ratio_with_its_verdict() -> None:
     header, line, incomplete = summary_lines([row, missing])
     assert "x torch" in header and "x floor" in header and "peak MB" in header
     assert "30.0" in line and "60.0" in line and "10.0" in line
-    assert "0.50 met" in line and "3.0 MISSED" in line and "200 2.0 MISSED" in line
+    assert "0.50 met (<=1)" in line and "3.0 MISSED (<=2)" in line and "200 2.0 MISSED (<=2)" in line
     assert "incomplete" in incomplete
 
 
@@ -85,7 +85,10 @@ def test_summary_lines_without_a_floor_or_a_peak() -> None:
     row = BenchRow("bicubic 2x up backward", "8x64x128x128", target=1.0)
     row.medians.update(numpy=0.5, torch=0.25)
     (_, line) = summary_lines([row])
-    assert "2.00 MISSED" in line and line.count(" - ") >= 2
+    assert "2.00 MISSED (<=1)" in line and line.count(" - ") >= 2
+    row.target = None
+    (_, line) = summary_lines([row])
+    assert "2.00 (no target)" in line
 
 
 def test_markdown_lines_mark_targets_met_and_missed() -> None:

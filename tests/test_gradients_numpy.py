@@ -282,6 +282,15 @@ def test_other_refusals():
         vjp(np, "conv_transpose", np.ones((1, 1, 5, 5), np.float32), x, weight=np.ones((1, 1, 2, 2)))
     with pytest.raises(RuntimeError, match="invalid max index"):
         vjp(np, "max_unpool", np.ones((1, 1, 8, 8), np.float32), x, indices=np.full(x.shape, 64), kernel_size=2)
+    # One pass finds a negative index too (read unsigned, it is the largest), and torch's message names it.
+    negative = np.zeros(x.shape, np.int64)
+    negative[0, 0, 3, 1] = -1
+    for call in (
+        lambda: vjp(np, "max_unpool", np.ones((1, 1, 8, 8), np.float32), x, indices=negative, kernel_size=2),
+        lambda: NumpyBackend().max_unpool(x, negative, 2),
+    ):
+        with pytest.raises(RuntimeError, match=r"invalid max index: -1 \(output volumes are of size 8x8\)"):
+            call()
     with pytest.raises(NotImplementedError):
         vjp(np, "upsample", x, x, size=4)
 
@@ -294,7 +303,9 @@ def test_gradient_dtypes_come_from_the_registry():
         if info.alias_of is not None:
             assert info.backward_dtypes("nearest") == (), op
             continue
-        assert set(info.backward_dtypes("bilinear")) == set(ops.DIFFERENTIABLE) & set(info.forward_dtypes("bilinear")), op
+        assert set(info.backward_dtypes("bilinear")) == set(ops.DIFFERENTIABLE) & set(
+            info.forward_dtypes("bilinear")
+        ), op
     interpolate = ops.get("interpolate")
     assert interpolate.backward_dtypes("lanczos", True) == ("float32", "float64")
     assert "float16" not in interpolate.backward_dtypes("bilinear", True)
@@ -339,3 +350,45 @@ def test_unpooling_a_plane_at_a_time_is_torchs():
     (expected,) = torch.autograd.grad(unpooled, tv, torch.from_numpy(gu))
     got = nb.vjp("max_unpool", gu, values, indices=indices, kernel_size=2)["x"]
     np.testing.assert_array_equal(got, expected.numpy())
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "params"),
+    [
+        ((1, 256, 28, 28), (256, 128, 2, 2), {"stride": 2}),  # U-Net's up-convolution, scaled down
+        ((1, 128, 9, 9, 7), (128, 128, 2, 2, 2), {"stride": 2}),  # the 3-D U-Net's, scaled down
+        ((64, 256, 4, 4), (256, 128, 4, 4), {"stride": 2, "padding": 1}),  # DCGAN's: many small samples
+        ((2, 16, 64, 64), (16, 8, 4, 4), {"stride": 2, "padding": 1}),  # few channels, large planes
+    ],
+)
+def test_conv_transpose_peak_memory_is_at_most_twice_the_result(x_shape, w_shape, params):
+    """Forward and backward make their im2col matrices in blocks whose
+    temporaries fit in the result's bytes: the most memory a call holds at
+    once (tracemalloc, its result included) stays within twice its result
+    (results of 0.8 to 3 MB: Python's own allocations stay small beside them)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    w = rng.standard_normal(w_shape, dtype=np.float32)
+    backend = NumpyBackend()
+
+    def peak(call):
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            result = call()
+            return tracemalloc.get_traced_memory()[1] - before, result
+        finally:
+            tracemalloc.stop()
+
+    used, y = peak(lambda: backend.conv_transpose(x, w, **params))
+    assert used <= 2 * y.nbytes, (used, y.nbytes)
+    g = rng.standard_normal(y.shape, dtype=np.float32)
+    used, grads = peak(lambda: backend.vjp("conv_transpose", g, x, weight=w, **params))
+    assert used <= 2 * (grads["x"].nbytes + grads["weight"].nbytes), (used, x.nbytes + w.nbytes)
+    expected = reference_vjp(
+        "conv_transpose", g.astype(np.float64), x.astype(np.float64), weight=w.astype(np.float64), **params
+    )
+    for name in ("x", "weight"):
+        np.testing.assert_allclose(grads[name], expected[name], rtol=1e-3, atol=1e-3 * np.abs(expected[name]).max())

@@ -32,7 +32,6 @@ results are deterministic (the same call gives the same bits).
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,15 +40,15 @@ from typing import Any
 import numpy as np
 
 from backends.xp.conv_transpose import BLOCK_BYTES as CONV_BLOCK_BYTES
-from backends.xp.conv_transpose import checked_plan, samples_per_block
+from backends.xp.conv_transpose import block_ranges, blocks, checked_plan, gather_taps, plan_gather
 from backends.xp.interpolate import BLOCK_BYTES as INTERPOLATE_BLOCK_BYTES
 from backends.xp.interpolate import _plan_pass, compute_dtype, planes_per_block
 from backends.xp.shuffle import pixel_shuffle, pixel_unshuffle, stand_in
-from backends.xp.unpooling import gather_planes, max_pool, scatter_planes
+from backends.xp.unpooling import check_indices, gather_planes, max_pool, scatter_planes
 from reference.conv_transpose import IntOrSeq
 from reference.dtypes import is_complex, is_floating
 from reference.interpolate import Taps, axis_taps, plan_interpolate
-from reference.unpooling import invalid_index_error, plan_max_pool, plan_max_unpool
+from reference.unpooling import plan_max_pool, plan_max_unpool
 
 
 def _check_cotangent(g: Any, shape: Sequence[int]) -> None:
@@ -193,6 +192,28 @@ def interpolate_vjp_from_tables(
 # --------------------------------------------------------------------------
 
 
+def _add_product(xp: Any, a: Any, b: Any, out: Any, first: bool, columns: int) -> None:
+    """``out`` (samples, groups, c, positions) = (``first``) or += ``a @ b``
+    (groups, c, samples * positions).  One sample: the first product written
+    in place, the others added ``columns`` columns at a time (a temporary of
+    ``columns`` columns, not of the sample's); several: through one
+    temporary, its samples moved to the front."""
+    k, groups, c, positions = out.shape
+    if k > 1:
+        part = xp.moveaxis(xp.matmul(a, b).reshape(groups, c, k, positions), 2, 0)
+        if first:
+            out[...] = part
+        else:
+            out += part
+        return
+    flat = out.reshape(groups, c, positions)  # a view: out is one sample of a C-contiguous array
+    if first:
+        xp.matmul(a, b, out=flat)
+        return
+    for p in range(0, positions, columns):
+        flat[:, :, p : p + columns] += xp.matmul(a, b[:, :, p : p + columns])
+
+
 @np.errstate(invalid="ignore", over="ignore")  # NaN and infinities are data here
 def conv_transpose_vjp(
     xp: Any,
@@ -213,10 +234,15 @@ def conv_transpose_vjp(
 
     With ``cols[g, (o, t), (n, p)]`` the cotangent at the landing spot of
     input position ``p`` of sample ``n`` and tap ``t`` in output channel ``o``
-    of group ``g``: ``grad_x = w @ cols`` and ``grad_w = x @ cols.T``, per
-    group, the samples of a block side by side in the columns (so the sum
-    over the batch is inside one product, not an ``(n, c_in, c_out * taps)``
-    temporary).
+    of group ``g`` (``gather_taps``, through the stride phases):
+    ``grad_x = w @ cols`` and ``grad_w = x @ cols.T``, per group, the samples
+    of a block side by side in the columns (so the sum over the batch is
+    inside one product).  ``cols`` is made a block of samples and output
+    channels at a time, the temporaries of a block within the result's size
+    (``_vjp_blocks``: peak memory at most twice the result), ``block_bytes``
+    also bounding ``cols`` (cache; ``None``: no bound): ``grad_x`` sums the
+    blocks of channels, ``grad_w`` is written per block of channels and
+    summed over blocks of samples.
     """
     plan = checked_plan(x, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
     dtype = np.dtype(x.dtype)
@@ -236,34 +262,46 @@ def conv_transpose_vjp(
     taps = math.prod(plan.kernel)
     spatial = tuple(xb.shape[2:])
     positions = math.prod(spatial)
-    k = c_out_g * taps
     # (groups, c_in/g, (o, t)): the order cols' rows take below.
-    w = weight.astype(work, copy=False).reshape(groups, c_in_g, k)[None]
+    w = weight.astype(work, copy=False).reshape(groups, c_in_g, c_out_g * taps)
     xg = xb.reshape(n, groups, c_in_g, positions)
-    grad_x = xp.empty((n, groups, c_in_g, positions), dtype=dtype)
-    grad_w = xp.zeros((groups, c_in_g, k), dtype=work)
-    every_tap = list(itertools.product(*(range(kk) for kk in plan.kernel)))
-    crop = (slice(None), slice(None), *plan.crop())
+    g5 = gb.reshape(n, groups, c_out_g, *plan.output_lengths)
+    # Written by the blocks below (zeros where there are none); blocks of channels add up grad_x in work.
+    alloc = xp.zeros if n == 0 or c_out_g == 0 else xp.empty
+    grad_x = alloc((n, groups, c_in_g, positions), dtype=work)
+    grad_w = alloc((groups, c_in_g, c_out_g * taps), dtype=work)
+    gather = plan_gather(plan)
 
-    per_sample = c_out * taps * positions * work.itemsize
-    block = samples_per_block(n, per_sample, x.nbytes + weight.nbytes, block_bytes)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        m = stop - start
-        full = xp.zeros((m, c_out, *plan.uncropped_lengths), dtype=work)
-        full[crop] = gb[start:stop]
-        # The samples side by side in the columns: one product per group for the whole block.
-        cols = xp.empty((c_out, taps, m, *spatial), dtype=work)
-        for t, tap in enumerate(every_tap):
-            cols[:, t] = xp.moveaxis(full[(slice(None), slice(None), *plan.tap_slice(tap))], 0, 1)
-        cols = cols.reshape(groups, k, m * positions)
-        grad_x[start:stop] = xp.moveaxis(xp.matmul(w[0], cols).reshape(groups, c_in_g, m, positions), 2, 0)
-        x_block = xp.moveaxis(xg[start:stop].astype(work, copy=False), 0, 2).reshape(groups, c_in_g, m * positions)
-        grad_w += xp.matmul(x_block, xp.swapaxes(cols, -1, -2))
-        del full, cols  # freed before the next block's: one block's alive at a time
+    size = work.itemsize
+    unit = groups * (taps * positions + gather.plane_elements()) * size
+    budget = int(0.9 * (x.nbytes + weight.nbytes))
+    columns = max(256, budget // (8 * max(1, c_in) * size))  # of grad_x's temporary, one sample at a time
+    m, chunk = blocks(
+        n,
+        c_out_g,
+        taps,
+        budget,
+        fixed=c_in * min(positions, columns) * size,
+        moved=2 * c_in * positions * size,
+        unit=unit,
+        accumulate=c_in * taps * size,
+        cols=groups * taps * positions * size,
+        cap=block_bytes,
+    )
+    for samples, x_block, channels in block_ranges(xp, xg, work, m, chunk, c_out_g):
+        k, rows = samples.stop - samples.start, slice(channels.start * taps, channels.stop * taps)
+        cols = xp.empty((groups, channels.stop - channels.start, taps, k, *spatial), dtype=work)
+        gather_taps(xp, gather, g5[samples, :, channels].astype(work, copy=False), cols, spatial)
+        cols = cols.reshape(groups, -1, k * positions)
+        _add_product(xp, w[:, :, rows], cols, grad_x[samples], channels.start == 0, columns)
+        if samples.start == 0:
+            xp.matmul(x_block, xp.swapaxes(cols, -1, -2), out=grad_w[:, :, rows])
+        else:
+            grad_w[:, :, rows] += xp.matmul(x_block, xp.swapaxes(cols, -1, -2))
+        del cols  # freed before the next block's: one block's alive at a time
 
     grads = {
-        "x": grad_x.reshape(x.shape),
+        "x": grad_x.reshape(x.shape).astype(dtype, copy=False),
         "weight": grad_w.reshape(weight.shape).astype(dtype, copy=False),
     }
     if bias is not None:
@@ -405,8 +443,12 @@ def max_unpool_vjp(
     stride: IntOrSeq | None = None,
     padding: IntOrSeq = 0,
     output_size: Sequence[int] | None = None,
+    *,
+    checked: bool = False,
 ) -> dict[str, Any]:
-    """The cotangent read back at the indices the values were written to."""
+    """The cotangent read back at the indices the values were written to.
+    ``checked``: the indices are those a forward took (the residual path),
+    so they are not checked again (a pass over them: a quarter of the time)."""
     out = plan_max_unpool(x.shape, indices.shape, indices.dtype, kernel_size, stride, padding, output_size)
     n = len(out)
     lead = tuple(x.shape[:-n])
@@ -416,9 +458,8 @@ def max_unpool_vjp(
     if plane == 0 or x.size == 0:
         return {"x": xp.zeros(x.shape, dtype=dtype)}
     flat = indices.reshape(math.prod(lead), math.prod(x.shape[-n:]))
-    low, high = int(flat.min()), int(flat.max())
-    if low < 0 or high >= plane:
-        raise invalid_index_error(low if low < 0 else high, out)
+    if not checked:
+        check_indices(xp, flat, out)
     gathered = gather_planes(xp, g.reshape(flat.shape[0], plane), flat)
     return {"x": gathered.astype(dtype, copy=False).reshape(x.shape)}
 
@@ -493,6 +534,8 @@ def vjp_from_residuals(xp: Any, op: str, saved: dict[str, Any], grad_output: Any
         return max_pool_vjp_from_indices(xp, grad_output, saved["indices"], x, **kwargs)
     if op == "interpolate":
         return interpolate_vjp_from_tables(xp, grad_output, x, saved["tables"])
+    if op == "max_unpool":  # the forward has checked the indices
+        return max_unpool_vjp(xp, grad_output, x, **kwargs, checked=True)
     return vjp(xp, op, grad_output, x, **kwargs)
 
 

@@ -187,7 +187,6 @@ class _Pass:
         for g in self.gathers:
             _weighted_sum(xp, g.terms(xp, y3), g.weights, dest3[:, g.lo : g.hi], buffered=False)
 
-
     @property
     def repeats_each(self) -> bool:
         """Whether the run copies each input ``p`` times in a row (nearest and
@@ -268,7 +267,10 @@ def _repeat_blocks(xp: Any, src: Any, out: Any, passes: Sequence[_Pass], block_b
         stop = min(planes, start + block)
         part = src[start:stop]
         if buffer is not None:
-            part, _ = buffer[: stop - start], _repeat_each(xp, part.reshape(-1), buffer[: stop - start].reshape(-1), factors[-1])
+            part, _ = (
+                buffer[: stop - start],
+                _repeat_each(xp, part.reshape(-1), buffer[: stop - start].reshape(-1), factors[-1]),
+            )
         spread = [stop - start] + [n for length in src.shape[1:-1] for n in (length, 1)] + [row]
         xp.copyto(out_view[start:stop], part.reshape(spread))
     return True
