@@ -74,7 +74,6 @@ class TorchCompileBackend(FrameworkBackend):
 
     name = "torch-compile"
     module = "torch"
-    extra = "torch-compile"
     compiles = True
 
     def __init__(self) -> None:
