@@ -91,6 +91,28 @@ def test_torch_compile_crashes_where_eager_returns_and_differentiates(compiled: 
     assert grad.status == "pass", grad.message
 
 
+#: torch-onnx: exported interpolate run by onnxruntime.  Bilinear to a size agrees;
+#: linear at scale_factor=1.0001 (7 -> 7 samples) is resampled where eager torch
+#: leaves the axis alone; lanczos does not export.
+ONNX_MATCH = _case((1, 2, 5, 7), size=(11, 13), mode="bilinear")
+ONNX_DIFFER = _case((1, 2, 7), scale_factor=1.0001, mode="linear")
+
+
+def test_torch_onnx_conforms_differs_and_records_the_opset(oracle: Oracle) -> None:
+    backend = load("torch-onnx")
+    ok, why = backend.availability()
+    if not ok:
+        if FULL:
+            pytest.fail(f"tox -e frameworks installs it: {why}")
+        pytest.skip(why)
+    agree = check_case(ONNX_MATCH, backend, oracle)
+    assert agree.status == "pass", agree.message
+    assert "opset" in agree.extra["call"]
+    disagree = check_case(ONNX_DIFFER, backend, oracle)
+    assert disagree.status == "fail", disagree.message
+    assert disagree.comparison is not None and disagree.comparison.max_abs > 1e-4
+
+
 def test_aten_kernels_wrong_one_fails_while_the_oracle_stays_unpatched() -> None:
     """The kernels are registered in the backend's worker only: torch, the
     oracle, answers from another process, so the wrong kernel is caught (were

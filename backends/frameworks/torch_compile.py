@@ -104,6 +104,13 @@ class TorchCompileBackend(FrameworkBackend):
             self._compiled[op] = torch.compile(getattr(self._eager, op), dynamic=True, fullgraph=True)
         return self._compiled[op]
 
+    def warm_up(self) -> None:
+        """Start Inductor's toolchain (its first compile in a process takes tens
+        of seconds): a throw-away compile, made at load in the backend's worker."""
+        torch = self._lib()
+        _configure(torch)
+        torch.compile(lambda x: x * 2 + 1, dynamic=True, fullgraph=True)(torch.ones(3))
+
     def _torch(self) -> Any:
         return self._lib()
 
