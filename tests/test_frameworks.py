@@ -24,6 +24,7 @@ from conformance.cases import Case, InputSpec
 from conformance.execute import Oracle
 from conformance.isolation import IsolatedChecker
 from conformance.results import Result
+from conformance.repro import repro
 from conformance.store import ResultsWriter
 from conformance.strategies import backward_case
 from conformance.verdict import check_case
@@ -131,6 +132,17 @@ def test_aten_kernels_wrong_one_fails_while_the_oracle_stays_unpatched() -> None
 
     x = torch.arange(5.0).reshape(1, 1, 1, 5)
     assert torch.nn.functional.interpolate(x, size=(1, 7)).flatten().tolist() == [0, 0, 1, 2, 2, 3, 4]  # unpatched here
+
+
+def test_torch_compile_repro_calls_torch_compile_and_torch_directly() -> None:
+    """The failure card's repro needs no harness: a bug report upstream can carry it."""
+    script = repro(COMPILE_DIFFER, "torch-compile")
+    assert "framework = torch.compile(op, dynamic=True, fullgraph=True)" in script
+    assert "backends" not in script and "load(" not in script
+    if FULL and shutil.which("g++"):
+        namespace: dict[str, Any] = {}
+        exec(compile(script, "<repro>", "exec"), namespace)  # prints the difference; raises nothing
+        assert not (namespace["actual"][0] == namespace["expected"][0]).all()
 
 
 def test_aten_kernels_spec_errors(tmp_path: Path) -> None:

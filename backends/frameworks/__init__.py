@@ -40,6 +40,13 @@ FRAMEWORKS: dict[str, str] = {
     "openvino": "backends.frameworks.openvino:OpenvinoBackend",
 }
 
+#: Framework backends whose op is torch's own call wrapped (``{fn}``: a function
+#: of torch tensors): a failure's repro calls the framework and torch directly,
+#: without the harness (``conformance.repro``).
+DIRECT_CALLS: dict[str, str] = {
+    "torch-compile": "torch.compile({fn}, dynamic=True, fullgraph=True)",
+}
+
 #: ``aten-kernels:DIR`` loads a directory of aten kernels (``backends.frameworks.aten_kernels``).
 ATEN_KERNELS_PREFIX = "aten-kernels:"
 
