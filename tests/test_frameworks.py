@@ -23,8 +23,8 @@ from conformance import ops
 from conformance.cases import Case, InputSpec
 from conformance.execute import Oracle
 from conformance.isolation import IsolatedChecker
-from conformance.results import Result
 from conformance.repro import repro
+from conformance.results import Result
 from conformance.store import ResultsWriter
 from conformance.strategies import backward_case
 from conformance.verdict import check_case
