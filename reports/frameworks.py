@@ -27,12 +27,12 @@ table (``markdown_lines``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from reports.data import ReportData, mode_rank, sort_dtypes, text
-from reports.libraries import LibraryCell
+from reports.libraries import LibraryCell, merged_cell
 
 #: A row: op, mode, align_corners, antialias, spatial rank, dtype, direction.
 FrameworkRow = tuple[str, str, str, str, str, str, str]
@@ -220,15 +220,6 @@ def html_context(data: ReportData, anchor: Callable[..., str]) -> dict[str, Any]
     return {"frameworks": matrix.frameworks, "rows": rows, "divergences": divergences(data, anchor)}
 
 
-def _merged(matrix: FrameworkMatrix, framework: str, rows: Iterable[FrameworkRow]) -> FrameworkCell:
-    merged = FrameworkCell()
-    for row in rows:
-        cell = matrix.cell(row, framework)
-        if cell is not None:
-            merged.records.extend(cell.records)
-    return merged
-
-
 def _short_verdict(cell: FrameworkCell) -> str:
     """A table cell: the verdict, the worst ULP or the exception, the dtypes taken."""
     taken = FrameworkCell([r for r in cell.records if r.get("status") != "unsupported"])
@@ -255,7 +246,7 @@ def markdown_lines(matrix: FrameworkMatrix) -> list[str]:
     for coarse, rows in groups.items():
         verdicts = []
         for framework in matrix.frameworks:
-            cell = _merged(matrix, framework, rows)
+            cell = merged_cell(matrix, framework, rows, FrameworkCell)
             verdicts.append(_short_verdict(cell).replace("|", "/").replace("\n", " ") if cell.records else "-")
         lines.append("| " + " | ".join([*coarse, *verdicts]) + " |")
     return lines

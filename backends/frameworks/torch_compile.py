@@ -39,24 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from backends.frameworks import FrameworkBackend
+from backends.frameworks import TORCH_ALIASES, TORCH_OPS, FrameworkBackend
 from backends.torch_backend import TorchBackend
 
 #: The protocol ops compiled: the computing ops and the aliases.
-OPS = (
-    "interpolate",
-    "conv_transpose",
-    "max_pool",
-    "max_unpool",
-    "pixel_shuffle",
-    "pixel_unshuffle",
-    "upsample",
-    "upsample_nearest",
-    "upsample_bilinear",
-    "Upsample",
-    "UpsamplingNearest2d",
-    "UpsamplingBilinear2d",
-)
+OPS = (*TORCH_OPS, *TORCH_ALIASES)
 #: The torch call each op is (``call_used``).
 _CALLS = {
     "interpolate": "F.interpolate",

@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from backends.frameworks import FrameworkBackend
+from backends.frameworks import TORCH_OPS, FrameworkBackend
 from backends.protocol import Unsupported
 from backends.torch_backend import TorchBackend
 
 #: The protocol ops exported: each torch's functional call (``TorchBackend``).
-OPS = ("interpolate", "conv_transpose", "max_pool", "max_unpool", "pixel_shuffle", "pixel_unshuffle")
+OPS = TORCH_OPS
 #: Dtypes the model cannot be fed from NumPy or ONNX Runtime has no CPU kernels of.
 NOT_FED = {"bfloat16": "onnxruntime takes no bfloat16 NumPy array as input"}
 
