@@ -90,8 +90,16 @@ class FrameworkCell(LibraryCell):
 
     @property
     def diagnoses(self) -> list[str]:
+        """The recorded diagnoses' summaries (``conformance.diagnosis``, ``conformance.failures``)."""
         found = (r.get("diagnosis") for r in self.records)
         return sorted({text(d.get("summary")) for d in found if isinstance(d, dict) and d.get("summary")})
+
+    @property
+    def conventions(self) -> list[str]:
+        """The diagnoses that name known semantics (a semantic variant, or a pair of them)."""
+        found = (r.get("diagnosis") for r in self.records)
+        named = (d for d in found if isinstance(d, dict) and d.get("verdict") in ("variant", "pair"))
+        return sorted({text(d.get("summary")) for d in named if d.get("summary")})
 
     @property
     def verdict(self) -> str:
@@ -142,9 +150,9 @@ def framework_matrix(data: ReportData) -> FrameworkMatrix:
         for cell in machine.cells.values():
             if cell.backend not in names or cell.invalid_calls:
                 continue
-            for r in cell.records:
-                if not r.get("minimal"):
-                    cells.setdefault((row_key(r), cell.backend), FrameworkCell()).records.append(r)
+            # the minimal cases repeat failures already counted, unless the cell holds nothing else
+            for r in [r for r in cell.records if not r.get("minimal")] or cell.records:
+                cells.setdefault((row_key(r), cell.backend), FrameworkCell()).records.append(r)
     dtype_rank = {d: i for i, d in enumerate(sort_dtypes({row[5] for row, _ in cells}))}
 
     def order(row: FrameworkRow) -> tuple[Any, ...]:
@@ -163,8 +171,8 @@ def divergence_kind(cell: FrameworkCell) -> str:
     """One line: a known convention, or likely the framework's bug."""
     if cell.verdict == "crashes":
         return "likely a bug of the framework: it raises where torch returns a result"
-    if cell.diagnoses:
-        return "a convention: it follows " + "; ".join(cell.diagnoses)
+    if cell.conventions:
+        return "a convention: it " + "; ".join(cell.conventions)
     return "likely a bug of the framework: no known convention explains it (report it upstream, with the repro)"
 
 

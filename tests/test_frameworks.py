@@ -186,6 +186,31 @@ def test_matrix_shows_frameworks_apart_from_libraries(tmp_path: Path, oracle: Or
     assert replace_doc_table(doc, lines).split("\n")[2:4] == lines[:2]
 
 
+def test_crashes_and_divergences_are_named_and_linked(tmp_path: Path) -> None:
+    """Hand-made records: a crash, a difference a known variant explains, one none does."""
+    from reports.html import write_report
+
+    crash = Result("fw", _case((1, 1, 4, 4), size=(2, 2), mode="area"), "error", "raised InductorError: cannot lower")
+    known = Result(
+        "fw", _case((1, 1, 4, 4), size=(8, 8), mode="nearest"), "fail", "off", minimal=True, repro="print(1)"
+    )
+    known.extra["diagnosis"] = {"verdict": "variant", "summary": "matches nearest-half-pixel on all 1 failing case(s)"}
+    unknown = Result("fw", _case((1, 1, 4, 4), size=(8, 8), mode="bilinear"), "fail", "off", minimal=True)
+    path = tmp_path / "r.jsonl"
+    with ResultsWriter(path) as writer:
+        writer.write({"type": "environment", "cpu": "test"})
+        writer.write({"type": "backend", "name": "fw", "spec": "fw", "kind": "framework"})
+        for result in (crash, known, unknown):
+            writer.write(result.to_json())
+    data = load_results([path])
+    verdicts = {row[1]: cell.verdict for (row, _), cell in framework_matrix(data).cells.items()}
+    assert verdicts == {"area": "crashes", "nearest": "differs", "bilinear": "differs"}
+    page = write_report([path], tmp_path / "out").read_text(encoding="utf-8")
+    assert 'id="frameworks"' in page and "cannot lower" in page
+    assert "a convention: it matches nearest-half-pixel on all 1 failing case(s)" in page
+    assert page.count("likely a bug of the framework") == 2  # the crash and the unexplained difference
+
+
 def test_the_frameworks_extra_names_every_framework_extra() -> None:
     try:
         import tomllib
