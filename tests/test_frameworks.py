@@ -1,6 +1,8 @@
-"""The framework backends (backends/frameworks/) that this checkout runs
-without extras, for real: ``torch-compile`` (Inductor on the CPU) and
-``aten-kernels:DIR``; the frameworks matrix and docs/frameworks.md's table.
+"""The framework backends of backends/frameworks/ built here, for real:
+``torch-compile`` (Inductor on the CPU) and ``aten-kernels:DIR``, which need
+nothing beyond torch, and ``torch-onnx`` (skipped with its install hint
+where onnxruntime and onnxscript are missing); the frameworks matrix, its
+divergence list and docs/frameworks.md's table.
 
 Each has a case it conforms on and one it does not, judged by the harness's
 own verdict.  torch.compile takes seconds per graph, so the default run
