@@ -294,6 +294,14 @@ def _add_report_parser(sub: Any) -> None:
         "docs/libraries.md) from the results",
     )
     report.add_argument(
+        "--frameworks-doc",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also rewrite the frameworks table in this Markdown page (docs/frameworks.md, between its "
+        "framework-table markers) from the results",
+    )
+    report.add_argument(
         "--no-rebuild",
         action="store_true",
         help="ignored, kept for older scripts: the report runs nothing, a failure's values are recorded when it runs",
@@ -318,6 +326,8 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
         path = write_report(results, args.out, bench, rebuild=not args.no_rebuild, pictures=pictures)
         if args.library_page is not None:
             _rewrite_library_page(results, args.library_page)
+        if args.frameworks_doc is not None:
+            _rewrite_frameworks_doc(results, args.frameworks_doc)
     except ReportError as exc:
         raise UsageError(str(exc)) from exc
     out.write(f"report written to {path}\n")
@@ -325,14 +335,26 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _rewrite_library_page(results: list[Path], page: Path) -> None:
-    from reports.data import load
     from reports.libraries import library_matrix, readme_lines, replace_readme_table
+
+    _rewrite_table(results, page, "library", lambda data: readme_lines(library_matrix(data)), replace_readme_table)
+
+
+def _rewrite_frameworks_doc(results: list[Path], doc: Path) -> None:
+    from reports.frameworks import framework_matrix, markdown_lines, replace_doc_table
+
+    _rewrite_table(results, doc, "frameworks", lambda data: markdown_lines(framework_matrix(data)), replace_doc_table)
+
+
+def _rewrite_table(results: list[Path], page: Path, what: str, lines: Any, replace: Any) -> None:
+    """Rewrite the generated table of a Markdown ``page`` (between its markers) from the results."""
+    from reports.data import load
 
     try:
         text = page.read_text(encoding="utf-8")
-        page.write_text(replace_readme_table(text, readme_lines(library_matrix(load(results)))), encoding="utf-8")
+        page.write_text(replace(text, lines(load(results))), encoding="utf-8")
     except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot rewrite the library table in {str(page)!r}: {exc}") from exc
+        raise UsageError(f"cannot rewrite the {what} table in {str(page)!r}: {exc}") from exc
 
 
 def _add_pictures_parser(sub: Any) -> None:

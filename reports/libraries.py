@@ -138,6 +138,8 @@ def _library_records(data: ReportData) -> dict[str, list[dict[str, Any]]]:
         for cell in machine.cells.values():
             if cell.direction != "forward" or cell.invalid_calls:
                 continue
+            if cell.run.backends.get(cell.backend, {}).get("kind") == "framework":
+                continue  # the frameworks matrix's (reports.frameworks)
             found.setdefault(cell.backend, []).extend(r for r in cell.records if not r.get("minimal"))
     return {b: rs for b, rs in found.items() if any("call" in r for r in rs)}
 
@@ -178,10 +180,11 @@ def _torch_call(row: RowKey) -> str:
     return f"`interpolate(mode={mode!r}{flags})` {direction}"
 
 
-def _merged(matrix: LibraryMatrix, library: str, rows: Iterable[RowKey]) -> LibraryCell:
-    merged = LibraryCell()
+def merged_cell(matrix: Any, column: str, rows: Iterable[Any], kind: type[LibraryCell] = LibraryCell) -> Any:
+    """One cell (of class ``kind``) holding the records of ``column``'s cells on ``rows`` of ``matrix``."""
+    merged = kind()
     for row in rows:
-        cell = matrix.cell(row, library)
+        cell = matrix.cell(row, column)
         if cell is not None:
             merged.records.extend(cell.records)
     return merged
@@ -234,7 +237,7 @@ def readme_lines(matrix: LibraryMatrix) -> list[str]:
     lines = ["| torch | library | call | result |", "| --- | --- | --- | --- |"]
     for coarse, rows in groups.items():
         for library in matrix.libraries:
-            cell = _merged(matrix, library, rows)
+            cell = merged_cell(matrix, library, rows)
             if not cell.records:
                 continue
             call = "; ".join(f"`{_short(c)}`" for c in cell.calls) or "-"
