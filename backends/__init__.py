@@ -50,6 +50,12 @@ BUILTIN: dict[str, str] = {
     "tensorflow": "backends.libraries.tensorflow_image:TensorflowBackend",
     "onnxruntime": "backends.libraries.onnx_runtime:OnnxRuntimeBackend",
     "onnx-reference": "backends.libraries.onnx_reference:OnnxReferenceBackend",
+    # frameworks that claim torch's semantics (backends/frameworks/): optional extras
+    "tinygrad": "backends.frameworks.tinygrad_backend:TinygradBackend",
+    "mlx": "backends.frameworks.mlx_backend:MlxBackend",
+    "paddle": "backends.frameworks.paddle_backend:PaddleBackend",
+    "keras": "backends.frameworks.keras_backend:KerasBackend",
+    "openvino": "backends.frameworks.openvino_backend:OpenVinoBackend",
 }
 
 #: ``variant:NAME`` loads a semantic variant of ``reference.variants`` as a backend.
