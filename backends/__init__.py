@@ -8,6 +8,9 @@
   or a zero-argument factory), or
 * ``"variant:NAME"``: a semantic variant (a plausible wrong version of an
   op, ``reference.variants``) as a backend, or
+* ``"aten-kernels:DIR"``: a directory of kernels for torch's aten ops
+  (BackendBench's layout), registered with ``torch.library`` in the
+  backend's process and reached through ``torch.nn.functional``, or
 * ``"torch@SETTINGS"``: torch's CPU kernels on a chosen path (ATen CPU
   capability, oneDNN off, thread count: ``torch@avx2``, ``torch@no-onednn``,
   ``torch@default,threads=1``), checked against the oracle on its own path, or
@@ -21,6 +24,7 @@ import importlib
 from importlib import metadata
 from typing import Any
 
+from backends.frameworks import ATEN_KERNELS_PREFIX, FRAMEWORKS
 from backends.protocol import Backend, BackendBase, Unsupported
 
 __all__ = [
@@ -50,12 +54,8 @@ BUILTIN: dict[str, str] = {
     "tensorflow": "backends.libraries.tensorflow_image:TensorflowBackend",
     "onnxruntime": "backends.libraries.onnx_runtime:OnnxRuntimeBackend",
     "onnx-reference": "backends.libraries.onnx_reference:OnnxReferenceBackend",
-    # frameworks that claim torch's semantics (backends/frameworks/): optional extras
-    "tinygrad": "backends.frameworks.tinygrad_backend:TinygradBackend",
-    "mlx": "backends.frameworks.mlx_backend:MlxBackend",
-    "paddle": "backends.frameworks.paddle_backend:PaddleBackend",
-    "keras": "backends.frameworks.keras_backend:KerasBackend",
-    "openvino": "backends.frameworks.openvino_backend:OpenVinoBackend",
+    # frameworks, compilers and exporters claiming torch's semantics (backends/frameworks/): optional extras
+    **FRAMEWORKS,
 }
 
 #: ``variant:NAME`` loads a semantic variant of ``reference.variants`` as a backend.
@@ -108,6 +108,13 @@ def load(spec: str) -> Backend:
             return VariantBackend(spec.removeprefix(VARIANT_PREFIX))
         except KeyError as exc:
             raise BackendLoadError(str(exc.args[0])) from exc
+    if spec.startswith(ATEN_KERNELS_PREFIX):
+        from backends.frameworks.aten_kernels import AtenKernelsBackend
+
+        try:
+            return AtenKernelsBackend(spec.removeprefix(ATEN_KERNELS_PREFIX))
+        except ValueError as exc:
+            raise BackendLoadError(str(exc)) from exc
     if spec.startswith("torch@"):
         from backends.torch_backend import TorchPathBackend
 

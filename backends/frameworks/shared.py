@@ -1,8 +1,9 @@
 """What the framework adapters share: gradients through the framework's own
 autodiff (``Differentiable``), and torch's argument checks before a call.
 
-A framework adapter is a ``LibraryBackend`` (lazy import, an availability
-message naming the extra, ``call_used`` per case).  Its ops take and return
+A framework adapter is a ``FrameworkBackend`` (lazy import, an availability
+message naming the extra, ``call_used`` per case); the jax and tensorflow
+library adapters take the same mixin.  Its ops take and return
 the framework's arrays and call the framework's ops only, so that the
 framework can differentiate them: ``Differentiable.vjp`` runs the adapter's
 own forward under the framework's autodiff (``jax.vjp``, ``tf.GradientTape``,
@@ -16,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from backends.libraries import LibraryBackend
 from backends.xp.gradients import _check_cotangent as check_cotangent
 
 __all__ = [
@@ -52,8 +52,9 @@ def differentiable_inputs(
     return names, primals, forward
 
 
-class Differentiable(LibraryBackend):
-    """An adapter whose framework differentiates: ``vjp`` by its autodiff."""
+class Differentiable:
+    """A mixin for an adapter whose framework differentiates: ``vjp`` by its
+    autodiff (before the adapter's base: ``class X(Differentiable, FrameworkBackend)``)."""
 
     def pullback(self, forward: Forward, primals: list[Any], cotangent: Any) -> list[Any]:
         """The framework's vector-Jacobian product of ``forward`` at

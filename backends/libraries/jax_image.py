@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from backends.frameworks.shared import Differentiable, Forward, jax_pullback
+from backends.libraries import LibraryBackend
 from backends.libraries.torch_checks import check_shuffle, scale_and_translation, to_input_dtype
 from reference.conv_transpose import plan_conv_transpose
 from reference.interpolate import plan_interpolate
@@ -78,7 +79,7 @@ _METHODS: dict[str, tuple[str, str]] = {
 }
 
 
-class JaxBackend(Differentiable):
+class JaxBackend(Differentiable, LibraryBackend):
     """``jax.image``, ``jax.lax`` and ``jax.numpy`` on JAX's default (CPU) device."""
 
     name = "jax"

@@ -74,6 +74,7 @@ from typing import Any
 import numpy as np
 
 from backends.frameworks.shared import Differentiable, Forward, check_cotangent
+from backends.libraries import LibraryBackend
 from backends.libraries.torch_checks import check_shuffle, scale_and_translation
 from backends.protocol import Unsupported
 from reference.conv_transpose import plan_conv_transpose
@@ -125,7 +126,7 @@ _CALLS = {
 }
 
 
-class TensorflowBackend(Differentiable):
+class TensorflowBackend(Differentiable, LibraryBackend):
     """TensorFlow's eager ops on the CPU."""
 
     name = "tensorflow"

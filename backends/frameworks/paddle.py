@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from backends.frameworks import FrameworkBackend
 from backends.frameworks.shared import Differentiable, Forward, check_cotangent
 from backends.libraries.torch_checks import check_shuffle, check_unpool_indices
 from backends.protocol import Unsupported
@@ -78,7 +79,7 @@ def _numpy_dtype(x: Any) -> np.dtype:
     return BFLOAT16 if name == "bfloat16" else np.dtype(name)
 
 
-class PaddleBackend(Differentiable):
+class PaddleBackend(Differentiable, FrameworkBackend):
     """``paddle.nn.functional`` on Paddle's CPU place."""
 
     name = "paddle"

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from backends.frameworks import FrameworkBackend
 from backends.frameworks.shared import Differentiable, Forward, check_cotangent, shuffle_steps
 from backends.libraries.torch_checks import check_shuffle
 from backends.protocol import Unsupported
@@ -69,7 +70,7 @@ def mlx_scales(plan: ResizePlan) -> tuple[float, ...]:
     return tuple(scales)
 
 
-class MlxBackend(Differentiable):
+class MlxBackend(Differentiable, FrameworkBackend):
     """``mlx.core`` and ``mlx.nn`` on MLX's CPU device."""
 
     name = "mlx"

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from backends.frameworks import FrameworkBackend
 from backends.frameworks.shared import Differentiable, Forward, jax_pullback, shuffle_steps
 from backends.libraries import given_scale_reason
 from backends.libraries.torch_checks import check_shuffle
@@ -62,12 +63,13 @@ MODES: dict[str, tuple[str | None, str | None]] = {
 }
 
 
-class KerasBackend(Differentiable):
+class KerasBackend(Differentiable, FrameworkBackend):
     """``keras.ops`` with ``KERAS_BACKEND=jax``, on JAX's CPU device."""
 
     name = "keras"
     module = "keras"
     extra = "keras"
+    compiles = True  # JAX compiles each op per new signature
 
     def __init__(self) -> None:
         self._pending: Any = None

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from backends.frameworks import FrameworkBackend
 from backends.frameworks.shared import Differentiable, Forward, check_cotangent, shuffle_steps
 from backends.libraries import given_scale_reason
 from backends.libraries.torch_checks import check_shuffle, check_unpool_indices
@@ -65,12 +66,13 @@ MODES = {
 }
 
 
-class TinygradBackend(Differentiable):
+class TinygradBackend(Differentiable, FrameworkBackend):
     """tinygrad's ``Tensor`` on its CPU device."""
 
     name = "tinygrad"
     module = "tinygrad"
     extra = "tinygrad"
+    compiles = True  # kernels generated and compiled with clang per new signature
 
     def __init__(self) -> None:
         self._pending: list[Any] = []

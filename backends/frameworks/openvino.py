@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.libraries import LibraryBackend
+from backends.frameworks import FrameworkBackend
 from backends.libraries.torch_checks import check_shuffle, check_unpool_indices
 from backends.protocol import Unsupported
 from reference.conv_transpose import plan_conv_transpose
@@ -62,12 +62,13 @@ FUNCTIONAL = {
 }
 
 
-class OpenVinoBackend(LibraryBackend):
+class OpenvinoBackend(FrameworkBackend):
     """OpenVINO's CPU plugin, running torch modules converted by its PyTorch frontend."""
 
     name = "openvino"
     module = "openvino"
     extra = "openvino"
+    compiles = True  # one model converted and compiled per signature
 
     def __init__(self) -> None:
         self._compiled: dict[Any, Any] = {}
