@@ -13,13 +13,14 @@ torch                                  Keras call
                                        data_format="channels_first")``: the call a port makes for
                                        either (Keras has one nearest); a 1-D input as an image of
                                        height 1
-``bilinear`` / ``linear``,             ``resize(x, size, "bilinear" | "bicubic" | "area",
-``bicubic``, ``area``                  antialias=False)``
+``bilinear`` / ``linear``,             ``resize(x, size, "bilinear" | "bicubic", antialias=False)``
+``bicubic``
 ``antialias=True`` (bilinear,          ``resize(x, size, "bilinear" | "bicubic" | "lanczos3",
 bicubic, lanczos)                      antialias=True)``
 a scale factor torch uses as given     none (Keras takes a size: the sample positions of another
 (its ratio not the sizes'),            scale, or of aligned corners, are not expressed): unsupported
-``align_corners=True``, 3-D resizes
+``align_corners=True``, 3-D resizes,
+``area`` (Keras 3.15's resize has none)
 ``conv_transpose{1,2,3}d``             ``keras.ops.conv_transpose(x, w, strides, padding="valid",
                                        output_padding, data_format="channels_first", dilation_rate)``
                                        with ``w`` as ``(k..., C_out, C_in)``, then torch's ``padding``
@@ -58,7 +59,6 @@ MODES: dict[str, tuple[str | None, str | None]] = {
     "linear": ("bilinear", "bilinear"),
     "bilinear": ("bilinear", "bilinear"),
     "bicubic": ("bicubic", "bicubic"),
-    "area": ("area", None),
     "lanczos": (None, "lanczos3"),
 }
 

@@ -106,6 +106,8 @@ class OpenvinoBackend(FrameworkBackend):
             raise Unsupported(
                 f"openvino.convert_model cannot convert F.{function}: {' '.join(first[:3])[:300]}"
             ) from exc
+        # static shapes, the example's: the CPU plugin's deconvolution takes no dynamic weight shape
+        model.reshape({port: ov.PartialShape(list(a.shape)) for port, a in zip(model.inputs, arrays)})
         if self._core is None:
             self._core = ov.Core()
         return self._core.compile_model(model, "CPU", CONFIG)
