@@ -281,6 +281,14 @@ def _add_report_parser(sub: Any) -> None:
         help="also rewrite the library table in this README (between its library-table markers) from the results",
     )
     report.add_argument(
+        "--frameworks-doc",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also rewrite the frameworks table in this Markdown page (docs/frameworks.md, between its "
+        "framework-table markers) from the results",
+    )
+    report.add_argument(
         "--no-rebuild",
         action="store_true",
         help="ignored, kept for older scripts: the report runs nothing, a failure's values are recorded when it runs",
@@ -305,6 +313,8 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
         path = write_report(results, args.out, bench, rebuild=not args.no_rebuild, pictures=pictures)
         if args.readme is not None:
             _rewrite_readme(results, args.readme)
+        if args.frameworks_doc is not None:
+            _rewrite_frameworks_doc(results, args.frameworks_doc)
     except ReportError as exc:
         raise UsageError(str(exc)) from exc
     out.write(f"report written to {path}\n")
@@ -320,6 +330,17 @@ def _rewrite_readme(results: list[Path], readme: Path) -> None:
         readme.write_text(replace_readme_table(text, readme_lines(library_matrix(load(results)))), encoding="utf-8")
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot rewrite the library table in {str(readme)!r}: {exc}") from exc
+
+
+def _rewrite_frameworks_doc(results: list[Path], doc: Path) -> None:
+    from reports.data import load
+    from reports.frameworks import framework_matrix, markdown_lines, replace_doc_table
+
+    try:
+        text = doc.read_text(encoding="utf-8")
+        doc.write_text(replace_doc_table(text, markdown_lines(framework_matrix(load(results)))), encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot rewrite the frameworks table in {str(doc)!r}: {exc}") from exc
 
 
 def _add_pictures_parser(sub: Any) -> None:

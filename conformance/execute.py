@@ -134,6 +134,8 @@ class Observation:
     #: A backward case on a backend with the residual path: its gradients, or what it raised.
     residual_outputs: tuple[np.ndarray, ...] | None = None
     residual_error: str | None = None
+    #: Where the case was timed on a second call: the first call's time (a JIT's compile included).
+    first_call_s: float | None = None
 
 
 def observe(backend: Backend, case: Case, arrays: dict[str, np.ndarray], pristine: dict[str, np.ndarray]) -> Observation:
@@ -143,7 +145,9 @@ def observe(backend: Backend, case: Case, arrays: dict[str, np.ndarray], pristin
 
     The outputs checked are always those of this first call.  The first case
     of a cell is timed on a second call on copies (the first paid for the
-    cell's warm-up)."""
+    cell's warm-up), and so is every case of a backend that compiles
+    (``compiles = True``: a JIT, whose first call of a new signature
+    compiles); the first call's time is kept apart (``first_call_s``)."""
     backend.synchronize()
     start = time.perf_counter()
     args = {name: backend.from_numpy(a) for name, a in arrays.items()}
@@ -159,13 +163,16 @@ def observe(backend: Backend, case: Case, arrays: dict[str, np.ndarray], pristin
         for name, a in args.items()
         if not np.array_equal(np.asarray(backend.to_numpy(a)), pristine[name], equal_nan=True)
     ]
-    if _first_time(f"backend:{backend.name}", case):
+    first_call = None
+    if _first_time(f"backend:{backend.name}", case) or getattr(backend, "compiles", False) is True:
+        first_call = elapsed
         try:
             _, elapsed = call(backend, case, {name: a.copy() for name, a in pristine.items()})
         except Exception:  # noqa: S110 -- a timing only: the first call's outputs are what is judged
             pass
     residual = _observe_residuals(backend, case, pristine)
-    return Observation(got, elapsed, transfer, tuple(type(o) for o in outs), type(args["x"]), mutated, *residual)
+    kinds = tuple(type(o) for o in outs)
+    return Observation(got, elapsed, transfer, kinds, type(args["x"]), mutated, *residual, first_call_s=first_call)
 
 
 @dataclass(frozen=True)
@@ -247,6 +254,8 @@ class Observed:
     #: A backward case on a backend with the residual path: its gradients, or what it raised (described).
     residual_outputs: tuple[np.ndarray, ...] | None = None
     residual_error: str | None = None
+    #: Where the case was timed on a second call: the first call's time (``Observation.first_call_s``).
+    first_call_s: float | None = None
 
 
 def plain(outputs: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
@@ -298,6 +307,7 @@ def observe_case(case: Case, backend: Backend, phase: Phase = no_phase, forbid_t
         call=_call_used(backend, case),
         residual_outputs=None if seen.residual_outputs is None else plain(seen.residual_outputs),
         residual_error=seen.residual_error,
+        first_call_s=seen.first_call_s,
     )
     if not as_drawn_contiguous:
         observed.contiguous = _outcome(backend, case, pristine)

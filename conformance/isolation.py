@@ -69,6 +69,11 @@ HANG_ALLOWANCE = 2.0
 #: loaded machine, for sharing the cores: 2 s called a working torch@avx2 a
 #: hang under ``pytest -n 2``.  A backend that hung once gets the short one.
 FIRST_CALL_ALLOWANCE = 10.0
+#: The allowance of every case of a backend that compiles (``compiles = True``:
+#: a JIT such as ``torch-compile``): any case may hold a new signature, whose
+#: first call compiles for seconds (Inductor: 1 to 15 s on a shared 2-core
+#: machine); the ``--timeout`` still bounds it.
+COMPILE_ALLOWANCE = 45.0
 #: The parent's first wait for an answer while the oracle runs (seconds),
 #: doubled up to ``MAX_POLL``: it must notice the backend's step starting,
 #: and a case answers within the first wait almost always (one wake-up).
@@ -244,7 +249,9 @@ ASKABLE = {"describe": dict, "unsupported_reason": (str, type(None))}
 
 def _answer(backend: Any, load_error: str | None, method: str, args: tuple[Any, ...]) -> Any:
     """The answer to a question about the backend, as plain data (``ASKABLE``):
-    ``describe`` gives its name, version and availability, or why it did not load."""
+    ``describe`` gives its name, version, availability, whether it compiles
+    (a JIT: ``COMPILE_ALLOWANCE``) and its kind (``"framework"``, ``"library"``:
+    the report's matrices), or why it did not load."""
     if method not in ASKABLE:
         return {"error": f"{method!r} is not a question the harness asks"}
     if load_error is not None:
@@ -252,7 +259,16 @@ def _answer(backend: Any, load_error: str | None, method: str, args: tuple[Any, 
     try:
         if method == "describe":
             ok, why = backend.availability()
-            return {"name": str(backend.name), "version": str(backend.version()), "available": bool(ok), "why": str(why)}
+            compiles = getattr(backend, "compiles", False) is True
+            kind = getattr(backend, "kind", None)
+            return {
+                "name": str(backend.name),
+                "version": str(backend.version()),
+                "available": bool(ok),
+                "why": str(why),
+                "compiles": compiles,
+                "kind": kind if isinstance(kind, str) else "",
+            }
         reason = backend.unsupported_reason(*args)
         return None if reason is None else str(reason)
     except Exception as exc:  # noqa: BLE001 -- a backend whose answer raises says so
@@ -405,6 +421,8 @@ class IsolatedChecker:
         #: The kinds of case (``_kind``) its current worker has answered, and whether the backend ever hung.
         self._warm: set[tuple[str, ...]] = set()
         self._hung = False
+        #: The backend compiles on new signatures (its worker says so: ``RemoteBackend``): ``COMPILE_ALLOWANCE``.
+        self.compiles = False
 
     def _start(self) -> None:
         self._warm = set()  # a new process pays its set-up again
@@ -539,7 +557,7 @@ class IsolatedChecker:
             if during is not None:
                 during()
             kind = _kind(case_json)
-            limit = self._wait(HANG_ALLOWANCE if kind in self._warm or self._hung else FIRST_CALL_ALLOWANCE)
+            limit = self._wait(self._allowance(kind))
             if limit is None:
                 _, payload, answer = self._conn.recv()
                 self._warm.add(kind)
@@ -601,6 +619,12 @@ class IsolatedChecker:
         self.restarts += 1
         return {"error": f"{what} while loading the backend", "load_error": f"{what} while loading the backend"}
 
+    def _allowance(self, kind: tuple[str, ...]) -> float:
+        """The backend step's seconds beyond the scaled oracle time (``HANG_ALLOWANCE`` and the others)."""
+        if self.compiles and not self._hung:
+            return COMPILE_ALLOWANCE
+        return HANG_ALLOWANCE if kind in self._warm or self._hung else FIRST_CALL_ALLOWANCE
+
     def _wait(self, allowance: float) -> dict[str, Any] | None:
         """Wait for the worker's answer to the case just sent: ``None`` once it
         is there, else the limit that ran out (``limit_of``'s record).  Every
@@ -659,6 +683,9 @@ class RemoteBackend:
         worker.name = self.name
         self._version = str(info.get("version") or "unknown")
         self._availability = (bool(info.get("available", True)), str(info.get("why", "")))
+        #: Whether it compiles on new signatures, and its kind (``"framework"``, ``"library"``, ``""``).
+        self.compiles = worker.compiles = info.get("compiles") is True
+        self.kind = str(info.get("kind") or "")
         self._unsupported: dict[tuple[str, str, str], str | None] = {}
 
     def version(self) -> str:

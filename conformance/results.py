@@ -18,6 +18,7 @@ EXTRA_FIELDS = (
     "phase",
     "deterministic",
     "transfer_s",
+    "first_call_s",
     "values",
     "separates",
     "diagnosis",
@@ -43,7 +44,8 @@ class Result:
     minimal: bool = False
     repro: str | None = None
     #: ``isolation`` ("crash" | "timeout") and ``phase`` when the worker died;
-    #: ``deterministic`` (backward), ``transfer_s``, ``values`` (the windows a
+    #: ``deterministic`` (backward), ``transfer_s``, ``first_call_s`` (a case
+    #: timed on a second call: the first call's time, a JIT's compile included), ``values`` (the windows a
     #: failure card shows, see ``conformance.windows``), ``separates`` (the
     #: variants a discriminating case tells apart from torch's semantics),
     #: ``exceptions`` (where torch or the backend raised: what each did),

@@ -416,6 +416,9 @@ class Session:
         writer.write({**env, "config": self.config.to_json(), "oracle_cpu_path": _described(oracle_path)})
         for spec, backend in loaded:
             record = {"type": "backend", "name": backend.name, "spec": spec, "version": backend.version()}
+            kind = getattr(backend, "kind", None)
+            if isinstance(kind, str) and kind:  # "library", "framework": the report's matrix for it
+                record["kind"] = kind
             if backend.name in paths:
                 record["cpu_path"] = _described(paths[backend.name])
             writer.write({**record, "available": True, "reason": ""})

@@ -11,7 +11,8 @@ Schema (one object per line, each with a ``type``):
     which ``--resume`` reuses.
 ``backend``
     ``run_id``, ``name``, ``spec`` (as given to ``--backend``), ``version``,
-    ``available``, ``reason``.
+    ``available``, ``reason``; ``kind`` where the backend has one
+    (``library``, ``framework``: the report's matrix its results go to).
 ``result``
     ``run_id``, ``backend``, ``op``, ``mode``, ``dtype``, ``status`` (pass,
     fail, error, unsupported), ``message``, ``case`` (op, params, input spec:
@@ -20,7 +21,10 @@ Schema (one object per line, each with a ``type``):
     max_abs_vs_torch; null when no arrays were compared), ``time_s`` and
     ``torch_time_s`` (seconds, the op alone, between two ``synchronize()``
     calls), ``transfer_s`` (the backend's ``from_numpy`` of the inputs: the
-    host-to-device copy on a GPU), ``direction`` (forward or backward),
+    host-to-device copy on a GPU), ``first_call_s`` (where the case was timed
+    on a second call, ``time_s`` being that one's: the first call's time, a
+    JIT's compile included; a cell's first case, every case of a backend
+    that compiles), ``direction`` (forward or backward),
     ``deterministic`` (backward: the same bits twice), ``minimal`` (true for the shrunk
     failing case of a cell) and ``repro`` (a Python script, on minimal cases);
     ``attempt`` (which try at the cell it belongs to: see ``cell_done``);

@@ -279,6 +279,8 @@ def judge(case: Case, backend: str, observed: Observed, want: Expected | None) -
     trial = Trial(case, backend, want, observed)
     if observed.transfer_s is not None:
         trial.extra["transfer_s"] = observed.transfer_s
+    if observed.first_call_s is not None:
+        trial.extra["first_call_s"] = observed.first_call_s
     result = next((r for check in CHECKS if (r := check(trial)) is not None), None) or trial.result("pass")
     if result.failed:
         result.extra["values"] = None if trial.raised is not None else _values_shown(trial)

@@ -88,6 +88,8 @@ class Counts:
     #: Per record that has both: backend seconds, torch seconds.
     times: list[float] = field(default_factory=list)
     torch_times: list[float] = field(default_factory=list)
+    #: First-call seconds of the records timed twice (``first_call_s``: a JIT's compile included).
+    first_calls: list[float] = field(default_factory=list)
 
     def add(self, status: str) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -109,6 +111,9 @@ class Counts:
         if t is not None and tt is not None and math.isfinite(t) and math.isfinite(tt):
             self.times.append(t)
             self.torch_times.append(tt)
+        first = num(r.get("first_call_s"))
+        if first is not None and math.isfinite(first):
+            self.first_calls.append(first)
 
     def merge(self, other: Counts) -> None:
         for status, n in other.by_status.items():
@@ -121,6 +126,7 @@ class Counts:
         self.backward |= other.backward
         self.times += other.times
         self.torch_times += other.torch_times
+        self.first_calls += other.first_calls
 
     def _worse_ulp(self, value: float | None, dtype: str) -> None:
         """Keep the larger ULP error and its dtype (a missing or NaN value is ignored)."""
@@ -167,6 +173,7 @@ class Counts:
             median(sorted(self.times)),
             median(sorted(self.torch_times)),
             len(ratios),
+            max(self.first_calls) if self.first_calls else None,
         )
 
     @property
@@ -190,6 +197,10 @@ class Timing:
     time_s: float
     torch_time_s: float
     cases: int
+    #: The slowest first call of the cell's cases timed twice (a cell's first
+    #: case; every case of a backend that compiles): warm-up or compile time,
+    #: kept apart from the steady state (``time_s``, the median of the second calls).
+    first_call_s: float | None = None
 
     @property
     def spread(self) -> str:

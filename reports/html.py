@@ -48,6 +48,7 @@ from reports.data import (
     sort_dtypes,
     text,
 )
+from reports.frameworks import html_context as framework_context
 from reports.libraries import html_context as library_context
 from reports.libraries import load_pictures
 from reports.template import TEMPLATE
@@ -490,6 +491,7 @@ def _timings(data: ReportData) -> list[dict[str, Any]]:
                         "mode": cell.label,
                         "backend": cell.backend,
                         "time": fmt_seconds(timing.time_s),
+                        "first": "-" if timing.first_call_s is None else fmt_seconds(timing.first_call_s),
                         "torch": fmt_seconds(timing.torch_time_s),
                         "ratio": fmt_ratio(ratio),
                         "spread": timing.spread,
@@ -689,6 +691,7 @@ def context(
         "expected": _expected(data),
         "bench": _bench(bench),
         "libraries": library_context(data),
+        "frameworks": framework_context(data, _anchor),
         "pictures": pictures,
         "env": _environments(data),
         "dtypes": sort_dtypes({d for m in data.machines for d in m.dtypes}),

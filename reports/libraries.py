@@ -137,6 +137,8 @@ def _library_records(data: ReportData) -> dict[str, list[dict[str, Any]]]:
         for cell in machine.cells.values():
             if cell.direction != "forward" or cell.invalid_calls:
                 continue
+            if cell.run.backends.get(cell.backend, {}).get("kind") == "framework":
+                continue  # the frameworks matrix's (reports.frameworks)
             found.setdefault(cell.backend, []).extend(r for r in cell.records if not r.get("minimal"))
     return {b: rs for b, rs in found.items() if any("call" in r for r in rs)}
 

@@ -131,7 +131,28 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 <nav>
 <a href="#glance">At a glance</a><a href="#matrix">Matrix</a><a href="#failures">Failures ({{ failures|length }})</a>{% if expected %}<a href="#expected">Expected deviations</a>{% endif %}
 <a href="#offref">torch off the reference ({{ off_reference_total }})</a><a href="#timings">Timings</a>
-{% if bench %}<a href="#bench">Benchmarks</a>{% endif %}{% if libraries %}<a href="#libraries">Libraries</a>{% endif %}{% if pictures %}<a href="#pictures">Pictures</a>{% endif %}<a href="#environment">Environment</a>
+{% if bench %}<a href="#bench">Benchmarks</a>{% endif %}{% if libraries %}<a href="#libraries">Libraries</a>{% endif %}{% if frameworks %}
+<h2 id="frameworks">Frameworks against torch</h2>
+<p class="muted small">Each framework, compiler, exporter or kernel set that claims torch's semantics (<code>backends/frameworks/</code>), per (op, mode, align_corners, antialias, spatial rank, dtype, direction): <b>exact</b> (no error at all), <b>conforms</b> (within torch's tolerance; worst error and ULP), <b>differs</b> (cases outside it; worst error, ULP and the diagnosis where a known convention explains it), <b>crashes</b> (it raised where torch returns: the exception), <b>not expressible</b> (the adapter's reason). Hover a cell for the call used and its slowest first call (compile time is not kernel time: the timings below give the steady state).</p>
+<table class="matrix small" id="framework-table">
+<thead><tr><th>op</th><th>mode</th><th>align_corners</th><th>antialias</th><th>rank</th><th>dtype</th><th>direction</th>{% for f in frameworks.frameworks %}<th>{{ f }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for row in frameworks.rows %}
+<tr>{% for k in row.key %}<td>{{ k }}</td>{% endfor %}
+{% for td in row.tds %}<td class="s-{{ td.status }}" title="{{ td.calls|join('; ') }} {{ td.timing }}">{{ td.text }}{% for c in td.calls %}<div class="mono muted">{{ c }}</div>{% endfor %}</td>{% endfor %}
+</tr>
+{% endfor %}
+</tbody>
+</table>
+{% if frameworks.divergences %}
+<h3 id="framework-divergences">Divergences</h3>
+<ul class="small">
+{% for d in frameworks.divergences %}<li><b>{{ d.framework }}</b> {{ d.cell }}: {{ d.text }}. <i>{{ d.kind }}</i>. <a href="{{ d.href }}">failure card{% if d.repro %} and repro{% endif %}</a></li>
+{% endfor %}
+</ul>
+{% endif %}
+{% endif %}
+{% if pictures %}<a href="#pictures">Pictures</a>{% endif %}<a href="#environment">Environment</a>
 </nav>
 
 <div class="totals" id="totals">
@@ -290,7 +311,7 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 {% endfor %}
 
 <h2 id="timings">Timings: each backend against torch</h2>
-<p class="muted small">Per op and cell: the median over the cell's cases of the backend's time over torch's on the same case (the op alone, from the conformance run, the first case of a cell timed after a warm-up call; small cases, so this measures call overhead as much as kernels). The table gives the middle half of the per-case ratios (their quartiles) beside it. Log scale; the dark line is 1×: bars to the left are faster than torch, to the right slower. Hover a bar for its numbers.</p>
+<p class="muted small">Per op and cell: the median over the cell's cases of the backend's time over torch's on the same case (the op alone, from the conformance run, the first case of a cell timed after a warm-up call, and every case of a backend that compiles (a JIT) timed after its first call, whose time, compile included, the table shows apart; small cases, so this measures call overhead as much as kernels). The table gives the middle half of the per-case ratios (their quartiles) beside it. Log scale; the dark line is 1×: bars to the left are faster than torch, to the right slower. Hover a bar for its numbers.</p>
 {% for t in timings %}
 <h3>{{ t.machine }}</h3>
 {% for c in t.charts %}
@@ -300,8 +321,8 @@ PyTorch's semantics are the contract: each backend is checked against torch and 
 {% endfor %}
 {% if t.rows %}
 <details><summary>the numbers</summary>
-<table class="small"><thead><tr><th>op</th><th>cell</th><th>backend</th><th>backend time (median)</th><th>torch time (median)</th><th>backend / torch (median)</th><th>middle half</th><th>cases</th></tr></thead>
-<tbody>{% for r in t.rows %}<tr><td>{{ r.op }}</td><td>{{ r.mode }}</td><td>{{ r.backend }}</td><td>{{ r.time }}</td><td>{{ r.torch }}</td><td>{{ r.ratio }}</td><td>{{ r.spread }}</td><td>{{ r.n }}</td></tr>{% endfor %}</tbody>
+<table class="small"><thead><tr><th>op</th><th>cell</th><th>backend</th><th>backend time (median, steady state)</th><th>backend first call (slowest; a JIT compiles)</th><th>torch time (median)</th><th>backend / torch (median)</th><th>middle half</th><th>cases</th></tr></thead>
+<tbody>{% for r in t.rows %}<tr><td>{{ r.op }}</td><td>{{ r.mode }}</td><td>{{ r.backend }}</td><td>{{ r.time }}</td><td>{{ r.first }}</td><td>{{ r.torch }}</td><td>{{ r.ratio }}</td><td>{{ r.spread }}</td><td>{{ r.n }}</td></tr>{% endfor %}</tbody>
 </table></details>
 {% endif %}
 {% endfor %}

@@ -30,6 +30,9 @@ class LibraryBackend(BackendBase):
     """Defaults for an adapter: import on first use, availability that says
     which extra to install, and the library's version."""
 
+    #: Which matrix of the report its results belong to (``"library"``; frameworks: ``"framework"``).
+    kind = "library"
+
     #: The module imported to reach the library, e.g. ``"cv2"``.
     module: str = ""
     #: The ``pyproject.toml`` extra that installs it, e.g. ``"opencv"``.
