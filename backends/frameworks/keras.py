@@ -43,9 +43,8 @@ from typing import Any
 import numpy as np
 
 from backends.frameworks import FrameworkBackend
-from backends.frameworks.shared import Differentiable, Forward, jax_pullback, shuffle_steps
+from backends.frameworks.shared import Differentiable, Forward, ReshapeShuffles, jax_pullback
 from backends.libraries import given_scale_reason
-from backends.libraries.torch_checks import check_shuffle
 from backends.protocol import Unsupported
 from reference.conv_transpose import plan_conv_transpose
 from reference.interpolate import plan_interpolate
@@ -63,7 +62,7 @@ MODES: dict[str, tuple[str | None, str | None]] = {
 }
 
 
-class KerasBackend(Differentiable, FrameworkBackend):
+class KerasBackend(ReshapeShuffles, Differentiable, FrameworkBackend):
     """``keras.ops`` with ``KERAS_BACKEND=jax``, on JAX's CPU device."""
 
     name = "keras"
@@ -188,16 +187,6 @@ class KerasBackend(Differentiable, FrameworkBackend):
     def max_unpool(self, x: Any, *args: Any, **kwargs: Any) -> Any:
         raise Unsupported("keras has no max unpooling")
 
-    def pixel_shuffle(self, x: Any, upscale_factor: int) -> Any:
-        return self._shuffle("pixel_shuffle", x, upscale_factor)
-
-    def pixel_unshuffle(self, x: Any, downscale_factor: int) -> Any:
-        return self._shuffle("pixel_unshuffle", x, downscale_factor)
-
-    def _shuffle(self, op: str, x: Any, factor: int) -> Any:
-        check_shuffle(op, tuple(x.shape), x.dtype, factor)
-        if op == "pixel_unshuffle" and x.size == 0:
-            return self._done(x)  # torch keeps an empty input's shape
+    def permuted(self, x: Any, split: tuple[int, ...], order: tuple[int, ...], shape: tuple[int, ...]) -> Any:
         ops = self._lib().ops
-        split, order, shape = shuffle_steps(x.shape, factor, op == "pixel_shuffle")
-        return self._done(ops.reshape(ops.transpose(ops.reshape(x, split), order), shape))
+        return ops.reshape(ops.transpose(ops.reshape(x, split), order), shape)

@@ -42,8 +42,7 @@ from typing import Any
 import numpy as np
 
 from backends.frameworks import FrameworkBackend
-from backends.frameworks.shared import Differentiable, Forward, check_cotangent, shuffle_steps
-from backends.libraries.torch_checks import check_shuffle
+from backends.frameworks.shared import Differentiable, Forward, ReshapeShuffles, check_cotangent
 from backends.protocol import Unsupported
 from reference.conv_transpose import plan_conv_transpose
 from reference.dtypes import BFLOAT16
@@ -70,7 +69,7 @@ def mlx_scales(plan: ResizePlan) -> tuple[float, ...]:
     return tuple(scales)
 
 
-class MlxBackend(Differentiable, FrameworkBackend):
+class MlxBackend(ReshapeShuffles, Differentiable, FrameworkBackend):
     """``mlx.core`` and ``mlx.nn`` on MLX's CPU device."""
 
     name = "mlx"
@@ -185,16 +184,6 @@ class MlxBackend(Differentiable, FrameworkBackend):
     def max_unpool(self, x: Any, *args: Any, **kwargs: Any) -> Any:
         raise Unsupported("mlx has no max unpooling")
 
-    def pixel_shuffle(self, x: Any, upscale_factor: int) -> Any:
-        return self._shuffle("pixel_shuffle", x, upscale_factor)
-
-    def pixel_unshuffle(self, x: Any, downscale_factor: int) -> Any:
-        return self._shuffle("pixel_unshuffle", x, downscale_factor)
-
-    def _shuffle(self, op: str, x: Any, factor: int) -> Any:
-        check_shuffle(op, tuple(x.shape), np.float32, factor)
-        if op == "pixel_unshuffle" and x.size == 0:
-            return self._done(x)  # torch keeps an empty input's shape
+    def permuted(self, x: Any, split: tuple[int, ...], order: tuple[int, ...], shape: tuple[int, ...]) -> Any:
         mx = self._lib()
-        split, order, shape = shuffle_steps(x.shape, factor, op == "pixel_shuffle")
-        return self._done(mx.reshape(mx.transpose(mx.reshape(x, split), order), shape))
+        return mx.reshape(mx.transpose(mx.reshape(x, split), order), shape)

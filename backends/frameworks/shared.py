@@ -14,9 +14,13 @@ measures.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
+from backends.libraries.torch_checks import check_shuffle
 from backends.xp.gradients import _check_cotangent as check_cotangent
 
 __all__ = [
@@ -101,3 +105,29 @@ def jax_pullback(forward: Forward, primals: list[Any], cotangent: Any) -> list[A
     out, pull = jax.vjp(forward, *primals)
     check_cotangent(cotangent, out.shape)
     return list(pull(cotangent.astype(out.dtype)))
+
+
+class ReshapeShuffles:
+    """A mixin: ``pixel_shuffle`` and ``pixel_unshuffle`` as a reshape, a
+    transpose and a reshape in the framework's own ops (``permuted``), after
+    torch's checks, for a framework without the ops."""
+
+    def permuted(self, x: Any, split: tuple[int, ...], order: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+        """``x`` reshaped to ``split``, its axes put in ``order``, reshaped to ``shape``."""
+        raise NotImplementedError
+
+    def pixel_shuffle(self, x: Any, upscale_factor: int) -> Any:
+        return self._shuffle("pixel_shuffle", x, upscale_factor)
+
+    def pixel_unshuffle(self, x: Any, downscale_factor: int) -> Any:
+        return self._shuffle("pixel_unshuffle", x, downscale_factor)
+
+    def _shuffle(self, op: str, x: Any, factor: int) -> Any:
+        # torch's messages depend on the shape alone (the stand-in's dtype is immaterial)
+        check_shuffle(op, tuple(x.shape), np.dtype(np.float32), factor)
+        if op == "pixel_unshuffle" and math.prod(x.shape) == 0:
+            y = x  # torch keeps an empty input's shape
+        else:
+            y = self.permuted(x, *shuffle_steps(x.shape, factor, op == "pixel_shuffle"))
+        done = getattr(self, "_done", None)
+        return done(y) if done else y

@@ -35,7 +35,6 @@ device compiles with clang: without clang on the PATH there is no device.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from collections.abc import Mapping, Sequence
@@ -45,9 +44,9 @@ from typing import Any
 import numpy as np
 
 from backends.frameworks import FrameworkBackend
-from backends.frameworks.shared import Differentiable, Forward, check_cotangent, shuffle_steps
+from backends.frameworks.shared import Differentiable, Forward, ReshapeShuffles, check_cotangent
 from backends.libraries import given_scale_reason
-from backends.libraries.torch_checks import check_shuffle, check_unpool_indices
+from backends.libraries.torch_checks import check_unpool_indices
 from backends.protocol import Unsupported
 from reference.conv_transpose import plan_conv_transpose
 from reference.dtypes import BFLOAT16
@@ -66,7 +65,7 @@ MODES = {
 }
 
 
-class TinygradBackend(Differentiable, FrameworkBackend):
+class TinygradBackend(ReshapeShuffles, Differentiable, FrameworkBackend):
     """tinygrad's ``Tensor`` on its CPU device."""
 
     name = "tinygrad"
@@ -233,15 +232,5 @@ class TinygradBackend(Differentiable, FrameworkBackend):
         )
         return self._done(y if batched else y.squeeze(0))
 
-    def pixel_shuffle(self, x: Any, upscale_factor: int) -> Any:
-        return self._shuffle("pixel_shuffle", x, upscale_factor)
-
-    def pixel_unshuffle(self, x: Any, downscale_factor: int) -> Any:
-        return self._shuffle("pixel_unshuffle", x, downscale_factor)
-
-    def _shuffle(self, op: str, x: Any, factor: int) -> Any:
-        check_shuffle(op, tuple(x.shape), np.dtype(x.dtype.fmt or "float32"), factor)
-        if op == "pixel_unshuffle" and math.prod(x.shape) == 0:
-            return self._done(x)  # torch keeps an empty input's shape
-        split, order, shape = shuffle_steps(x.shape, factor, op == "pixel_shuffle")
-        return self._done(x.reshape(*split).permute(*order).reshape(*shape))
+    def permuted(self, x: Any, split: tuple[int, ...], order: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+        return x.reshape(*split).permute(*order).reshape(*shape)
