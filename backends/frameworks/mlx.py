@@ -83,6 +83,8 @@ class MlxBackend(ReshapeShuffles, Differentiable, FrameworkBackend):
         mx = self._lib()
         if array.dtype == BFLOAT16:
             return mx.array(np.ascontiguousarray(array).view(np.uint16)).view(mx.bfloat16)
+        # a contiguous copy: MLX takes no array with negative strides (a reversed layout)
+        array = np.ascontiguousarray(array)
         if array.dtype == np.float64:
             return mx.array(array, dtype=mx.float64)
         return mx.array(array)

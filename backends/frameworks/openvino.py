@@ -42,6 +42,7 @@ from backends.frameworks import FrameworkBackend
 from backends.libraries.torch_checks import check_shuffle, check_unpool_indices
 from backends.protocol import Unsupported
 from reference.conv_transpose import plan_conv_transpose
+from reference.dtypes import BFLOAT16
 from reference.interpolate import plan_interpolate
 from reference.unpooling import plan_max_pool, plan_max_unpool, spatial_rank
 
@@ -82,6 +83,10 @@ class OpenvinoBackend(FrameworkBackend):
     def _run(self, op: str, rank: int, arrays: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         """The model of ``F.<op>(*arrays, **kwargs)``, converted and compiled once, run on ``arrays``."""
         arrays = [np.ascontiguousarray(a) for a in arrays if a is not None]
+        if any(a.dtype == BFLOAT16 for a in arrays):
+            raise Unsupported(
+                "bfloat16: OpenVINO's Python API takes no ml_dtypes bfloat16 array (nor torch's trace one)"
+            )
         key = (op, rank, repr(sorted(kwargs.items())), tuple((a.shape, a.dtype.str) for a in arrays))
         compiled = self._compiled.get(key)
         if compiled is None:
