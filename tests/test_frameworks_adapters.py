@@ -88,6 +88,11 @@ KNOWN = [
     ("tinygrad", CONV, "pass"),
     ("tinygrad", _grad(CONV), "pass"),
     ("tinygrad", _pool((1, 1, 5, 5), kernel_size=(3, 3), stride=(2, 2), padding=(1, 1)), "pass"),
+    # ... gives NaN for an output axis of length 1 under align_corners ((n - 1) / 0), forward and backward
+    ("tinygrad", _resize((1, 1, 3, 1), mode="bilinear", size=[3, 1], align_corners=True), "fail"),
+    ("tinygrad", _grad(_resize((1, 1, 3, 1), mode="bilinear", size=[3, 1], align_corners=True)), "fail"),
+    # ... and nearest-exact's gradient is wrong where two outputs read one input
+    ("tinygrad", _grad(_resize((1, 1, 14), mode="nearest-exact", size=23)), "fail"),
     # mlx: Upsample reproduces bilinear and bicubic at sizes whose ratio is the scale
     ("mlx", BILINEAR, "pass"),
     ("mlx", _resize((1, 2, 5, 4), mode="bicubic", size=[9, 7]), "pass"),
