@@ -84,7 +84,7 @@ class MlxBackend(ReshapeShuffles, Differentiable, FrameworkBackend):
         if array.dtype == BFLOAT16:
             return mx.array(np.ascontiguousarray(array).view(np.uint16)).view(mx.bfloat16)
         # a contiguous copy: MLX takes no array with negative strides (a reversed layout)
-        array = np.ascontiguousarray(array)
+        array = np.array(array, order="C")  # (ascontiguousarray keeps a one-element array's strides)
         if array.dtype == np.float64:
             return mx.array(array, dtype=mx.float64)
         return mx.array(array)
