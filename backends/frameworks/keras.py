@@ -91,9 +91,9 @@ class KerasBackend(ReshapeShuffles, Differentiable, FrameworkBackend):
         return np.asarray(array)
 
     def synchronize(self) -> None:
-        if self._pending is not None:
-            self._pending.block_until_ready()
-            self._pending = None
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.block_until_ready()
 
     def _done(self, y: Any) -> Any:
         self._pending = y

@@ -96,9 +96,9 @@ class MlxBackend(ReshapeShuffles, Differentiable, FrameworkBackend):
         return np.array(array)
 
     def synchronize(self) -> None:
-        if self._pending:
-            self._lib().eval(*self._pending)
-            self._pending = []
+        pending, self._pending = self._pending, []  # a failed evaluation is not retried at the next call
+        if pending:
+            self._lib().eval(*pending)
 
     def _done(self, y: Any) -> Any:
         self._pending = [y]
@@ -165,6 +165,8 @@ class MlxBackend(ReshapeShuffles, Differentiable, FrameworkBackend):
         shapes = (tuple(x.shape), tuple(weight.shape), None if bias is None else tuple(bias.shape))
         plan = plan_conv_transpose(*shapes, stride, padding, output_padding, groups, dilation, output_size)
         mx = self._lib()
+        if not mx.issubdtype(x.dtype, mx.floating):
+            raise Unsupported(f"mlx's convolutions take floating types only (not {x.dtype})")
         n, g = len(plan.kernel), plan.groups
         c_in, c_out_g = weight.shape[:2]
         # torch (C_in, C_out/g, k...) -> MLX (C_out, k..., C_in/g), per group

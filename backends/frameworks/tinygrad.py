@@ -109,9 +109,9 @@ class TinygradBackend(ReshapeShuffles, Differentiable, FrameworkBackend):
         return array.numpy()
 
     def synchronize(self) -> None:
-        if self._pending:
-            self._pending[0].realize(*self._pending[1:])
-            self._pending = []
+        pending, self._pending = self._pending, []  # a failed realization is not retried at the next call
+        if pending:
+            pending[0].realize(*pending[1:])
 
     def _done(self, *ys: Any) -> Any:
         self._pending = list(ys)
