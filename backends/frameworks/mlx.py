@@ -81,10 +81,11 @@ class MlxBackend(ReshapeShuffles, Differentiable, FrameworkBackend):
 
     def from_numpy(self, array: np.ndarray) -> Any:
         mx = self._lib()
+        # a fresh C-ordered copy: MLX takes no negative strides (a reversed layout), and
+        # np.ascontiguousarray keeps a one-element array's
+        array = np.array(array, order="C")
         if array.dtype == BFLOAT16:
-            return mx.array(np.ascontiguousarray(array).view(np.uint16)).view(mx.bfloat16)
-        # a contiguous copy: MLX takes no array with negative strides (a reversed layout)
-        array = np.array(array, order="C")  # (ascontiguousarray keeps a one-element array's strides)
+            return mx.array(array.view(np.uint16)).view(mx.bfloat16)
         if array.dtype == np.float64:
             return mx.array(array, dtype=mx.float64)
         return mx.array(array)
@@ -165,8 +166,9 @@ class MlxBackend(ReshapeShuffles, Differentiable, FrameworkBackend):
         shapes = (tuple(x.shape), tuple(weight.shape), None if bias is None else tuple(bias.shape))
         plan = plan_conv_transpose(*shapes, stride, padding, output_padding, groups, dilation, output_size)
         mx = self._lib()
-        if not mx.issubdtype(x.dtype, mx.floating):
-            raise Unsupported(f"mlx's convolutions take floating types only (not {x.dtype})")
+        if not mx.issubdtype(x.dtype, mx.floating) or x.dtype == mx.float64:
+            # MLX refuses other types at the call, and float64 when it evaluates ("unsupported data type")
+            raise Unsupported(f"mlx's CPU convolutions take float16, bfloat16 and float32 only (not {x.dtype})")
         n, g = len(plan.kernel), plan.groups
         c_in, c_out_g = weight.shape[:2]
         # torch (C_in, C_out/g, k...) -> MLX (C_out, k..., C_in/g), per group
