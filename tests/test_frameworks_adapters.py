@@ -103,6 +103,8 @@ KNOWN = [
     ("mlx", _resize((1, 1, 4, 4), mode="nearest", size=[9, 9]), "fail"),
     # ... it centres its grid when the scale's length is not whole (torch starts at the edge)
     ("mlx", _resize((1, 1, 5, 7), mode="bilinear", scale_factor=1.5), "fail"),
+    # ... and crops a conv_transpose padding beyond the kernel's reach to another length
+    ("mlx", _conv((1, 1, 3), (1, 1, 1), stride=2, padding=1), "fail"),
     # keras (JAX): resize at half-pixel centres reproduces bilinear and the antialiased modes
     ("keras", BILINEAR, "pass"),
     ("keras", _resize((1, 2, 9, 8), mode="bicubic", size=[4, 3], antialias=True), "pass"),
