@@ -122,6 +122,8 @@ KNOWN = [
     ("openvino", _pool((1, 1, 5, 5), kernel_size=(3, 3), stride=(2, 2), padding=(1, 1)), "pass"),
     # ... samples input 0 for an output of length 1, as Paddle does
     ("openvino", LENGTH_ONE, "fail"),
+    # ... samples nearest by the sizes' ratio where torch uses the given scale (floor(1 / 1.0001) = 0)
+    ("openvino", _resize((1, 1, 1, 1, 2), mode="nearest", scale_factor=[2.0, 2.0, 1.0001]), "fail"),
     # ... computes float64 in float32 (the CPU plugin has no float64 kernels)
     ("openvino", FLOAT64_SCALE, "fail"),
     # jax and tensorflow library adapters: their gradients (jax.vjp, tf.GradientTape)
