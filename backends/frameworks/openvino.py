@@ -48,6 +48,8 @@ from reference.unpooling import plan_max_pool, plan_max_unpool, spatial_rank
 
 IntOrSeq = int | Sequence[int]
 
+#: How many compiled models are kept (the most recently used): a worker's address space is capped.
+CACHED_MODELS = 8
 #: The CPU plugin's configuration: the model's own precision.
 CONFIG = {"EXECUTION_MODE_HINT": "ACCURACY"}
 
@@ -88,9 +90,12 @@ class OpenvinoBackend(FrameworkBackend):
                 "bfloat16: OpenVINO's Python API takes no ml_dtypes bfloat16 array (nor torch's trace one)"
             )
         key = (op, rank, repr(sorted(kwargs.items())), tuple((a.shape, a.dtype.str) for a in arrays))
-        compiled = self._compiled.get(key)
+        compiled = self._compiled.pop(key, None)
         if compiled is None:
-            compiled = self._compiled[key] = self._compile(FUNCTIONAL[op].format(n=rank), arrays, kwargs)
+            compiled = self._compile(FUNCTIONAL[op].format(n=rank), arrays, kwargs)
+        self._compiled[key] = compiled  # the most recent last
+        while len(self._compiled) > CACHED_MODELS:  # each compiled model holds the plugin's memory
+            self._compiled.pop(next(iter(self._compiled)))
         outputs = compiled(arrays)
         return tuple(outputs[o] for o in compiled.outputs)
 
