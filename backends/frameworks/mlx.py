@@ -84,6 +84,8 @@ class MlxBackend(ReshapeShuffles, Differentiable, FrameworkBackend):
         # a fresh C-ordered copy: MLX takes no negative strides (a reversed layout), and
         # np.ascontiguousarray keeps a one-element array's
         array = np.array(array, order="C")
+        if array.dtype == np.complex128:
+            raise Unsupported("mlx has no complex128 (it would make complex64 of it)")
         if array.dtype == BFLOAT16:
             return mx.array(array.view(np.uint16)).view(mx.bfloat16)
         if array.dtype == np.float64:
