@@ -322,25 +322,26 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _rewrite_readme(results: list[Path], readme: Path) -> None:
-    from reports.data import load
     from reports.libraries import library_matrix, readme_lines, replace_readme_table
 
-    try:
-        text = readme.read_text(encoding="utf-8")
-        readme.write_text(replace_readme_table(text, readme_lines(library_matrix(load(results)))), encoding="utf-8")
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot rewrite the library table in {str(readme)!r}: {exc}") from exc
+    _rewrite_table(results, readme, "library", lambda data: readme_lines(library_matrix(data)), replace_readme_table)
 
 
 def _rewrite_frameworks_doc(results: list[Path], doc: Path) -> None:
-    from reports.data import load
     from reports.frameworks import framework_matrix, markdown_lines, replace_doc_table
 
+    _rewrite_table(results, doc, "frameworks", lambda data: markdown_lines(framework_matrix(data)), replace_doc_table)
+
+
+def _rewrite_table(results: list[Path], page: Path, what: str, lines: Any, replace: Any) -> None:
+    """Rewrite the generated table of a Markdown ``page`` (between its markers) from the results."""
+    from reports.data import load
+
     try:
-        text = doc.read_text(encoding="utf-8")
-        doc.write_text(replace_doc_table(text, markdown_lines(framework_matrix(load(results)))), encoding="utf-8")
+        text = page.read_text(encoding="utf-8")
+        page.write_text(replace(text, lines(load(results))), encoding="utf-8")
     except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot rewrite the frameworks table in {str(doc)!r}: {exc}") from exc
+        raise UsageError(f"cannot rewrite the {what} table in {str(page)!r}: {exc}") from exc
 
 
 def _add_pictures_parser(sub: Any) -> None:

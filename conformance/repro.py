@@ -141,7 +141,13 @@ def _against_reference(case: Case) -> list[str]:
 
 
 def repro(case: Case, backend_spec: str) -> str:
-    """A script comparing ``backend_spec`` with torch on ``case``, then with the reference."""
+    """A script comparing ``backend_spec`` with torch on ``case``, then with the
+    reference; for a framework that wraps torch's own call (``DIRECT_CALLS``:
+    ``torch-compile``), torch and the framework called directly instead."""
+    from backends.frameworks import DIRECT_CALLS
+
+    if backend_spec in DIRECT_CALLS:
+        return direct_repro(case, DIRECT_CALLS[backend_spec])
     if case.direction == "backward":
         return _backward(case, backend_spec)
     return pasteable(
@@ -211,3 +217,41 @@ def _backward(case: Case, backend_spec: str) -> str:
             "",
         ]
     )
+
+
+def direct_repro(case: Case, wrapper: str) -> str:
+    """torch's statements as a function ``op``, run as they are and wrapped by
+    the framework (``wrapper``, e.g. ``torch.compile({fn}, ...)``): the two
+    compared, no harness code (for a bug report upstream)."""
+    wrt = gradient_inputs(case) if case.direction == "backward" else []
+    body = [
+        "def op(t, kwargs):",
+        *("    " + line for line in torch_lines(case)),
+        "    return out if isinstance(out, tuple) else (out,)",
+        "",
+        f"framework = {wrapper.format(fn='op')}",
+    ]
+    if wrt:
+        run = [
+            f"wrt = {wrt!r}",
+            "for name in wrt:",
+            "    t[name].requires_grad = True",
+            "",
+            f"g = {_cotangent(case)}",
+            "expected = torch.autograd.grad(op(t, kwargs)[0], [t[n] for n in wrt], g)",
+            "actual = torch.autograd.grad(framework(t, kwargs)[0], [t[n] for n in wrt], g)",
+        ]
+    else:
+        run = [
+            "expected = op({n: v.clone() for n, v in t.items()}, kwargs)",
+            "actual = framework({n: v.clone() for n, v in t.items()}, kwargs)",
+        ]
+    compare = [
+        "for a, e in zip(actual, expected):",
+        f"    a, e = {_to_numpy(case, 'a.detach()')}, {_to_numpy(case, 'e.detach()')}",
+        '    print("torch", e.dtype, e.shape, "| framework", a.dtype, a.shape)',
+        *(line.format(what="torch") for line in _DIFFERENCE),
+        "",
+    ]
+    header = [line for line in _header(case) if line != "from backends import load"]
+    return pasteable([*header, *body, *run, *compare])

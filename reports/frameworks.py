@@ -27,12 +27,12 @@ table (``markdown_lines``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from reports.data import ReportData, mode_rank, sort_dtypes, text
-from reports.libraries import LibraryCell
+from reports.libraries import LibraryCell, merged_cell
 
 #: A row: op, mode, align_corners, antialias, spatial rank, dtype, direction.
 FrameworkRow = tuple[str, str, str, str, str, str, str]
@@ -90,8 +90,16 @@ class FrameworkCell(LibraryCell):
 
     @property
     def diagnoses(self) -> list[str]:
+        """The recorded diagnoses' summaries (``conformance.diagnosis``, ``conformance.failures``)."""
         found = (r.get("diagnosis") for r in self.records)
         return sorted({text(d.get("summary")) for d in found if isinstance(d, dict) and d.get("summary")})
+
+    @property
+    def conventions(self) -> list[str]:
+        """The diagnoses that name known semantics (a semantic variant, or a pair of them)."""
+        found = (r.get("diagnosis") for r in self.records)
+        named = (d for d in found if isinstance(d, dict) and d.get("verdict") in ("variant", "pair"))
+        return sorted({text(d.get("summary")) for d in named if d.get("summary")})
 
     @property
     def verdict(self) -> str:
@@ -142,9 +150,9 @@ def framework_matrix(data: ReportData) -> FrameworkMatrix:
         for cell in machine.cells.values():
             if cell.backend not in names or cell.invalid_calls:
                 continue
-            for r in cell.records:
-                if not r.get("minimal"):
-                    cells.setdefault((row_key(r), cell.backend), FrameworkCell()).records.append(r)
+            # the minimal cases repeat failures already counted, unless the cell holds nothing else
+            for r in [r for r in cell.records if not r.get("minimal")] or cell.records:
+                cells.setdefault((row_key(r), cell.backend), FrameworkCell()).records.append(r)
     dtype_rank = {d: i for i, d in enumerate(sort_dtypes({row[5] for row, _ in cells}))}
 
     def order(row: FrameworkRow) -> tuple[Any, ...]:
@@ -163,8 +171,8 @@ def divergence_kind(cell: FrameworkCell) -> str:
     """One line: a known convention, or likely the framework's bug."""
     if cell.verdict == "crashes":
         return "likely a bug of the framework: it raises where torch returns a result"
-    if cell.diagnoses:
-        return "a convention: it follows " + "; ".join(cell.diagnoses)
+    if cell.conventions:
+        return "a convention: it " + "; ".join(cell.conventions)
     return "likely a bug of the framework: no known convention explains it (report it upstream, with the repro)"
 
 
@@ -220,15 +228,6 @@ def html_context(data: ReportData, anchor: Callable[..., str]) -> dict[str, Any]
     return {"frameworks": matrix.frameworks, "rows": rows, "divergences": divergences(data, anchor)}
 
 
-def _merged(matrix: FrameworkMatrix, framework: str, rows: Iterable[FrameworkRow]) -> FrameworkCell:
-    merged = FrameworkCell()
-    for row in rows:
-        cell = matrix.cell(row, framework)
-        if cell is not None:
-            merged.records.extend(cell.records)
-    return merged
-
-
 def _short_verdict(cell: FrameworkCell) -> str:
     """A table cell: the verdict, the worst ULP or the exception, the dtypes taken."""
     taken = FrameworkCell([r for r in cell.records if r.get("status") != "unsupported"])
@@ -255,7 +254,7 @@ def markdown_lines(matrix: FrameworkMatrix) -> list[str]:
     for coarse, rows in groups.items():
         verdicts = []
         for framework in matrix.frameworks:
-            cell = _merged(matrix, framework, rows)
+            cell = merged_cell(matrix, framework, rows, FrameworkCell)
             verdicts.append(_short_verdict(cell).replace("|", "/").replace("\n", " ") if cell.records else "-")
         lines.append("| " + " | ".join([*coarse, *verdicts]) + " |")
     return lines

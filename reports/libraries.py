@@ -179,10 +179,11 @@ def _torch_call(row: RowKey) -> str:
     return f"`interpolate(mode={mode!r}{flags})` {direction}"
 
 
-def _merged(matrix: LibraryMatrix, library: str, rows: Iterable[RowKey]) -> LibraryCell:
-    merged = LibraryCell()
+def merged_cell(matrix: Any, column: str, rows: Iterable[Any], kind: type[LibraryCell] = LibraryCell) -> Any:
+    """One cell (of class ``kind``) holding the records of ``column``'s cells on ``rows`` of ``matrix``."""
+    merged = kind()
     for row in rows:
-        cell = matrix.cell(row, library)
+        cell = matrix.cell(row, column)
         if cell is not None:
             merged.records.extend(cell.records)
     return merged
@@ -235,7 +236,7 @@ def readme_lines(matrix: LibraryMatrix) -> list[str]:
     lines = ["| torch | library | call | result |", "| --- | --- | --- | --- |"]
     for coarse, rows in groups.items():
         for library in matrix.libraries:
-            cell = _merged(matrix, library, rows)
+            cell = merged_cell(matrix, library, rows)
             if not cell.records:
                 continue
             call = "; ".join(f"`{_short(c)}`" for c in cell.calls) or "-"

@@ -68,6 +68,42 @@ def test_the_first_case_of_a_cell_is_timed_after_a_warm_up():
     assert check_case(case(6), backend, Oracle()).status == "pass" and backend.calls == 3  # no second warm-up
 
 
+class CompilesOnEachSize(NumpyBackend):
+    """A JIT: compiles (0.2 s) on the first call of each output size."""
+
+    name = "compiles-on-each-size"
+    compiles = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set = set()
+
+    def interpolate(self, x, *args, **kwargs):
+        key = str(kwargs.get("size"))
+        if key not in self.seen:
+            self.seen.add(key)
+            time.sleep(0.2)
+        return super().interpolate(x, *args, **kwargs)
+
+
+def test_the_first_call_is_kept_apart_from_the_steady_state():
+    """The warm-up call's time is recorded (``first_call_s``) on the cell's first case only."""
+    backend = SlowFirstCall()
+    first, later = (check_case(case(n), backend, Oracle()) for n in (5, 6))
+    assert first.extra["first_call_s"] >= 0.2 > first.time_s
+    assert "first_call_s" not in later.extra
+
+
+def test_every_case_of_a_backend_that_compiles_is_timed_after_its_first_call():
+    """A new signature on a later case compiles too: its compile time is no kernel time."""
+    backend = CompilesOnEachSize()
+    results = [check_case(case(n), backend, Oracle()) for n in (5, 6, 7)]
+    assert all(r.status == "pass" for r in results)
+    assert all(r.extra["first_call_s"] >= 0.2 > r.time_s for r in results)
+    counts = tally([r.to_json() for r in results])
+    assert counts.timing is not None and counts.timing.first_call_s >= 0.2 > counts.timing.time_s
+
+
 def test_the_warm_up_does_not_hide_the_first_calls_outputs():
     r = check_case(case(5), WrongOnFirstCall(), Oracle())
     assert r.status == "fail"

@@ -40,6 +40,24 @@ FRAMEWORKS: dict[str, str] = {
     "openvino": "backends.frameworks.openvino:OpenvinoBackend",
 }
 
+#: The protocol's ops as torch's functional API has them (``backends.torch_backend``), then the aliases.
+TORCH_OPS = ("interpolate", "conv_transpose", "max_pool", "max_unpool", "pixel_shuffle", "pixel_unshuffle")
+TORCH_ALIASES = (
+    "upsample",
+    "upsample_nearest",
+    "upsample_bilinear",
+    "Upsample",
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
+)
+
+#: Framework backends whose op is torch's own call wrapped (``{fn}``: a function
+#: of torch tensors): a failure's repro calls the framework and torch directly,
+#: without the harness (``conformance.repro``).
+DIRECT_CALLS: dict[str, str] = {
+    "torch-compile": "torch.compile({fn}, dynamic=True, fullgraph=True)",
+}
+
 #: ``aten-kernels:DIR`` loads a directory of aten kernels (``backends.frameworks.aten_kernels``).
 ATEN_KERNELS_PREFIX = "aten-kernels:"
 

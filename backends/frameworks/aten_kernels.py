@@ -34,24 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from backends.frameworks import ATEN_KERNELS_PREFIX, FrameworkBackend
+from backends.frameworks import ATEN_KERNELS_PREFIX, TORCH_ALIASES, TORCH_OPS, FrameworkBackend
 from backends.torch_backend import TorchBackend
 
 #: The protocol ops, each torch's functional call (``TorchBackend``) with the kernels registered.
-OPS = (
-    "interpolate",
-    "conv_transpose",
-    "max_pool",
-    "max_unpool",
-    "pixel_shuffle",
-    "pixel_unshuffle",
-    "upsample",
-    "upsample_nearest",
-    "upsample_bilinear",
-    "Upsample",
-    "UpsamplingNearest2d",
-    "UpsamplingBilinear2d",
-)
+OPS = (*TORCH_OPS, *TORCH_ALIASES)
 
 
 def find_kernels(directory: Path) -> dict[str, Path]:
@@ -158,7 +145,7 @@ class AtenKernelsBackend(FrameworkBackend):
 
     def call_used(self, op: str, params: Any) -> str | None:
         """The functional call and the directory's kernels the last call reached."""
-        call = "F." + op if op in OPS[:6] else op
+        call = "F." + op if op in TORCH_OPS else op
         if not self.reached:
             return f"{call} (torch's own kernels: none of {', '.join(self.kernels)} reached)"
         files = (f"aten.{k} ({self.kernels[self.registered[k]].name})" for k in sorted(self.reached))

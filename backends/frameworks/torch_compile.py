@@ -34,29 +34,17 @@ cell's first call apart from its steady state (``compiles = True``).
 from __future__ import annotations
 
 import shutil
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from backends.frameworks import FrameworkBackend
+from backends.frameworks import TORCH_ALIASES, TORCH_OPS, FrameworkBackend
 from backends.torch_backend import TorchBackend
 
 #: The protocol ops compiled: the computing ops and the aliases.
-OPS = (
-    "interpolate",
-    "conv_transpose",
-    "max_pool",
-    "max_unpool",
-    "pixel_shuffle",
-    "pixel_unshuffle",
-    "upsample",
-    "upsample_nearest",
-    "upsample_bilinear",
-    "Upsample",
-    "UpsamplingNearest2d",
-    "UpsamplingBilinear2d",
-)
+OPS = (*TORCH_OPS, *TORCH_ALIASES)
 #: The torch call each op is (``call_used``).
 _CALLS = {
     "interpolate": "F.interpolate",
@@ -74,7 +62,6 @@ class TorchCompileBackend(FrameworkBackend):
 
     name = "torch-compile"
     module = "torch"
-    extra = "torch-compile"
     compiles = True
 
     def __init__(self) -> None:
@@ -98,12 +85,23 @@ class TorchCompileBackend(FrameworkBackend):
         return f"torch.compile({call}, {COMPILE_ARGS})"
 
     def compiled(self, op: str) -> Callable[..., Any]:
-        """The op's compiled function (made on first use)."""
+        """The op's compiled function (made on first use): torch's backend's op
+        (``TorchBackend``), an alias called as torch has it (``F.upsample*``,
+        ``nn.Upsample*(...)(x)``: the backend's own alias methods silence the
+        deprecation warnings, which Dynamo cannot trace; here the caller does)."""
         if op not in self._compiled:
             torch = self._lib()
             _configure(torch)
-            self._compiled[op] = torch.compile(getattr(self._eager, op), dynamic=True, fullgraph=True)
+            function = getattr(self._eager, op) if op in TORCH_OPS else _alias(torch, op)
+            self._compiled[op] = torch.compile(function, dynamic=True, fullgraph=True)
         return self._compiled[op]
+
+    def warm_up(self) -> None:
+        """Start Inductor's toolchain (its first compile in a process takes tens
+        of seconds): a throw-away compile, made at load in the backend's worker."""
+        torch = self._lib()
+        _configure(torch)
+        torch.compile(lambda x: x * 2 + 1, dynamic=True, fullgraph=True)(torch.ones(3))
 
     def _torch(self) -> Any:
         return self._lib()
@@ -123,9 +121,19 @@ def _configure(torch: Any) -> None:
     torch._inductor.config.compile_threads = 1
 
 
+def _alias(torch: Any, name: str) -> Callable[..., Any]:
+    """torch's alias ``name`` as a function of ``(x, **kwargs)``."""
+    function = getattr(torch.nn.functional, name, None)
+    if function is not None:
+        return lambda x, **kwargs: function(x, **kwargs)
+    return lambda x, **kwargs: getattr(torch.nn, name)(**kwargs)(x)
+
+
 def _compiled_op(op: str) -> Callable[..., Any]:
     def method(self: TorchCompileBackend, x: Any, *args: Any, **kwargs: Any) -> Any:
-        return self.compiled(op)(x, *args, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # F.upsample* warn that they are deprecated
+            return self.compiled(op)(x, *args, **kwargs)
 
     method.__name__ = method.__qualname__ = op
     method.__doc__ = f"``torch.compile`` of torch's ``{op}``."
