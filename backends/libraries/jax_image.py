@@ -42,6 +42,7 @@ an axis torch leaves alone             ``scale = 1, translation = 0`` (linear mo
                                        is); ``+ bias``; an unbatched input gets a batch axis
 ``pixel_shuffle`` / ``unshuffle``      ``jnp.reshape`` and ``jnp.transpose`` (JAX has no such op)
 ``max_pool``, ``max_unpool``           none (JAX has no unpooling): not implemented
+gradients                              ``jax.vjp`` of the same calls (``backends.frameworks.shared``)
 =====================================  ==================================================================
 
 Dtypes: float16, bfloat16, float32, float64 (64-bit types are turned on:
@@ -59,6 +60,7 @@ from typing import Any
 
 import numpy as np
 
+from backends.frameworks.shared import Differentiable, Forward, jax_pullback
 from backends.libraries import LibraryBackend
 from backends.libraries.torch_checks import check_shuffle, scale_and_translation, to_input_dtype
 from reference.conv_transpose import plan_conv_transpose
@@ -77,7 +79,7 @@ _METHODS: dict[str, tuple[str, str]] = {
 }
 
 
-class JaxBackend(LibraryBackend):
+class JaxBackend(Differentiable, LibraryBackend):
     """``jax.image``, ``jax.lax`` and ``jax.numpy`` on JAX's default (CPU) device."""
 
     name = "jax"
@@ -113,6 +115,11 @@ class JaxBackend(LibraryBackend):
     def _done(self, y: Any) -> Any:
         self._pending = y
         return y
+
+    def pullback(self, forward: Forward, primals: list[Any], cotangent: Any) -> list[Any]:
+        grads = jax_pullback(forward, primals, cotangent)
+        self._pending = grads[0]
+        return grads
 
     def call_used(self, op: str, params: Mapping[str, Any]) -> str | None:
         if op == "interpolate":

@@ -52,6 +52,9 @@ factor used as given, or               "keyscubic" | "lanczos3", antialias=True)
 ``pixel_unshuffle``                    ``tf.nn.space_to_depth(x, r)``, the channels reordered from DCR
                                        to CRD after it
 ``max_pool``, ``max_unpool``           none (TensorFlow has no unpooling): not implemented
+gradients                              ``tf.GradientTape`` over the same calls, the cotangent as
+                                       ``output_gradients``; an op without a registered gradient
+                                       (``ResizeArea``): unsupported
 factor 1 of the pixel shuffles       none (TensorFlow's block size is at least 2): unsupported
 =====================================  ==================================================================
 
@@ -70,6 +73,7 @@ from typing import Any
 
 import numpy as np
 
+from backends.frameworks.shared import Differentiable, Forward, check_cotangent
 from backends.libraries import LibraryBackend
 from backends.libraries.torch_checks import check_shuffle, scale_and_translation
 from backends.protocol import Unsupported
@@ -122,7 +126,7 @@ _CALLS = {
 }
 
 
-class TensorflowBackend(LibraryBackend):
+class TensorflowBackend(Differentiable, LibraryBackend):
     """TensorFlow's eager ops on the CPU."""
 
     name = "tensorflow"
@@ -142,6 +146,21 @@ class TensorflowBackend(LibraryBackend):
 
     def to_numpy(self, array: Any) -> np.ndarray:
         return array.numpy()
+
+    def pullback(self, forward: Forward, primals: list[Any], cotangent: Any) -> list[Any]:
+        tf = self._lib()
+        with tf.GradientTape() as tape:
+            for p in primals:
+                tape.watch(p)
+            out = forward(*primals)
+        check_cotangent(cotangent, tuple(out.shape))
+        try:
+            grads = tape.gradient(
+                out, primals, output_gradients=cotangent, unconnected_gradients=tf.UnconnectedGradients.ZERO
+            )
+        except LookupError as exc:  # "No gradient defined for operation ... (op type: ResizeArea)"
+            raise Unsupported(f"TensorFlow has no gradient here: {exc}") from exc
+        return list(grads)
 
     def call_used(self, op: str, params: Mapping[str, Any]) -> str | None:
         if op == "interpolate":
