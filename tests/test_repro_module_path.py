@@ -27,7 +27,7 @@ def test_a_repro_finds_a_backend_module_outside_the_checkout(tmp_path, monkeypat
     monkeypatch.syspath_prepend(str(ports))
     results = tmp_path / "r.jsonl"
     argv = ["run", "--backend", "outside_port_pkg.adapter:Backend", "--op", "pixel_shuffle", "--no-grad"]
-    argv += ["--examples", "20", "--seed", "0", "--quiet", "--no-isolation", "--shrink-seconds", "5"]
+    argv += ["--examples", "10", "--seed", "0", "--quiet", "--no-isolation", "--shrink-seconds", "5"]
     assert main([*argv, "--results", str(results)]) == 1
     records = [json.loads(line) for line in results.read_text().splitlines()]
     script = next(r["repro"] for r in records if r.get("minimal") and r["status"] == "fail")
