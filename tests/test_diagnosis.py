@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conformance.cli import main
 from reports.html import write_report
 
@@ -72,3 +74,39 @@ def test_a_variant_takes_every_dtype_its_op_takes():
     oracle = VariantOracle("conv-transpose-output-padding-zeros")
     assert check_case(case, VariantBackend("conv-transpose-output-padding-zeros"), oracle).status == "pass"
     assert check_case(case, VariantBackend("conv-transpose-output-padding-at-start"), oracle).status == "fail"
+
+
+#: Variants from a real port's divergences (issue 26), each with a cell whose
+#: discriminating cases separate it: (variant, op, cell, direction).
+PORT_DIVERGENCES = [
+    ("max-pool-grad-split-among-ties", "max_pool", "2d", "backward"),
+    ("max-pool-unbatched-read-as-batch-channel", "max_pool", "2d", "forward"),
+    ("float16-gradient-summed-in-float16", "interpolate", "bilinear", "backward"),
+    ("bfloat16-gradient-summed-in-bfloat16", "interpolate", "bicubic", "backward"),
+    ("conv-transpose-float16-gradient-summed-in-float16", "conv_transpose", "1d", "backward"),
+    ("conv-transpose-bfloat16-gradient-summed-in-bfloat16", "conv_transpose", "1d", "backward"),
+    ("linear-lerp-form", "interpolate", "bilinear", "forward"),
+    ("zero-weight-taps-skipped", "interpolate", "bicubic", "forward"),
+    ("uint8-bilinear-7-bit-weights", "interpolate", "bilinear", "forward"),
+]
+
+
+@pytest.mark.parametrize(("name", "op", "cell", "direction"), PORT_DIVERGENCES, ids=[p[0] for p in PORT_DIVERGENCES])
+def test_a_real_port_s_divergence_is_named(name, op, cell, direction):
+    """The variant as a backend, on its cell's discriminating cases (those
+    it fails, and those it passes), is diagnosed as itself: the catalog holds
+    the divergence, and the diagnosis tells it from its neighbours."""
+    from backends.variant_backend import VariantBackend
+    from conformance.diagnosis import MAX_FAILING, MAX_PASSING, VariantOracle, diagnose
+    from conformance.execute import Oracle
+    from conformance.power import cached
+    from conformance.verdict import check_case
+
+    backend, oracle = VariantBackend(name), Oracle()
+    cases = [c for d in cached(op, cell, direction)[0] for c in (d.case, *d.twins)]
+    verdicts = {i: check_case(case, backend, oracle).status for i, case in enumerate(cases)}
+    failing = [cases[i] for i, status in verdicts.items() if status == "fail"][:MAX_FAILING]
+    passing = [cases[i] for i, status in verdicts.items() if status == "pass"][:MAX_PASSING]
+    assert failing, f"no discriminating case of {op} {cell} {direction} separates {name}"
+    found = diagnose(op, direction, failing, passing, lambda case, v: check_case(case, backend, VariantOracle(v)), oracle)
+    assert found.verdict == "variant" and name in found.variants, found.describe()
