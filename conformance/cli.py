@@ -356,9 +356,10 @@ def cmd_list_variants(out: TextIO) -> int:
     """The semantic variants (``reference/variants/``): name, op, kind, what it does differently."""
     from reference.variants import all_variants
 
+    width = max(len(v.name) for v in all_variants())
     for v in all_variants():
         only = f" ({', '.join(v.dtypes)} only)" if v.dtypes else ""
-        out.write(f"  variant:{v.name:<44} {v.op:<16} {v.kind:<14} {v.summary}{only}\n")
+        out.write(f"  variant:{v.name:<{width}} {v.op:<16} {v.kind:<14} {v.summary}{only}\n")
     return 0
 
 
