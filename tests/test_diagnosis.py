@@ -110,3 +110,18 @@ def test_a_real_port_s_divergence_is_named(name, op, cell, direction):
     assert failing, f"no discriminating case of {op} {cell} {direction} separates {name}"
     found = diagnose(op, direction, failing, passing, lambda case, v: check_case(case, backend, VariantOracle(v)), oracle)
     assert found.verdict == "variant" and name in found.variants, found.describe()
+
+
+def test_a_diagnosis_checks_the_variants_of_the_failing_dtype_first():
+    """A variant that perturbs only float16 is checked before the general
+    ones on float16 failures (a spent failure budget leaves those unchecked,
+    not it), and one that perturbs only other dtypes is not checked at all."""
+    from conformance.cases import Case, InputSpec
+    from conformance.diagnosis import candidates_for
+
+    case = Case("interpolate", InputSpec((1, 1, 6), "float16", seed=0), {"mode": "nearest", "size": 74})
+    names = [v.name for v in candidates_for("interpolate", "backward", [case])]
+    specific = {"float16-gradient-summed-in-float16", "float16-rounded-per-tap", "float16-truncated"}
+    assert set(names[: len(specific)]) == specific, names[:5]
+    assert "bfloat16-gradient-summed-in-bfloat16" not in names and "uint8-truncated" not in names
+    assert "nearest-modes-swapped" in names
