@@ -80,7 +80,6 @@ def test_a_variant_takes_every_dtype_its_op_takes():
 #: discriminating cases separate it: (variant, op, cell, direction).
 PORT_DIVERGENCES = [
     ("max-pool-grad-split-among-ties", "max_pool", "2d", "backward"),
-    ("max-pool-unbatched-read-as-batch-channel", "max_pool", "2d", "forward"),
     ("float16-gradient-summed-in-float16", "interpolate", "linear", "backward"),
     ("bfloat16-gradient-summed-in-bfloat16", "interpolate", "nearest", "backward"),
     ("conv-transpose-float16-gradient-summed-in-float16", "conv_transpose", "1d", "backward"),

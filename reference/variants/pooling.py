@@ -166,27 +166,6 @@ variant("max-pool-ceil-mode-ignored", POOL, "ceil_mode ignored (always floor)", 
 )
 
 
-def _last(value: Any, n: int) -> Any:
-    return value if value is None or isinstance(value, (int, np.integer)) else tuple(value)[-n:]
-
-
-@variant(
-    "max-pool-unbatched-read-as-batch-channel",
-    POOL,
-    "an unbatched input's first two axes read as (batch, channel), as for a batched one: the spatial rank "
-    "taken as ndim - 2, so a 2-D pool of (C, H, W) pools W alone (the last entries of each argument)",
-    kind="structure",
-    backward=False,
-)
-def unbatched_as_batch_channel(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(x)
-    n = spatial_rank(x.ndim, kernel_size)
-    if x.ndim != n + 1 or n == 1:
-        return max_pool(x, kernel_size, stride, padding, dilation, ceil_mode)
-    r = x.ndim - 2
-    return max_pool(x, _last(kernel_size, r), _last(stride, r), _last(padding, r), _last(dilation, r), ceil_mode)
-
-
 # --- max_unpool -------------------------------------------------------------------------------------
 
 
