@@ -96,7 +96,9 @@ class VariantBackend(ReferenceBackend):
     def exact_vjp(self, op: str, grad_output: np.ndarray, x: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
         """The variant's gradients in float64 (the reference's for other ops and inputs)."""
         exact = reference_vjp(op, grad_output, x, **kwargs)
-        if op == self.variant.op and self.variant.backward:
+        if op == self.variant.op and self.variant.vjp is not None:
+            exact["x"] = self.variant.vjp(grad_output, x, **kwargs)
+        elif op == self.variant.op and self.variant.backward:
             transpose = {"max_pool": scattered_vjp, "interpolate": plane_transpose_vjp}.get(op, transpose_vjp)
             exact["x"] = transpose(self.variant.forward, grad_output, x, **kwargs)
         return exact

@@ -391,9 +391,10 @@ def cmd_list_variants(out: TextIO) -> int:
     """The semantic variants (``reference/variants/``): name, op, kind, what it does differently."""
     from reference.variants import all_variants
 
+    width = max(len(v.name) for v in all_variants())
     for v in all_variants():
         only = f" ({', '.join(v.dtypes)} only)" if v.dtypes else ""
-        out.write(f"  variant:{v.name:<44} {v.op:<16} {v.kind:<14} {v.summary}{only}\n")
+        out.write(f"  variant:{v.name:<{width}} {v.op:<16} {v.kind:<14} {v.summary}{only}\n")
     return 0
 
 
@@ -484,6 +485,18 @@ def _config(args: argparse.Namespace) -> RunConfig:
     )
 
 
+def _left_out_by_mode(config: RunConfig) -> str:
+    """The line saying which ops' invalid-calls cell ``--mode`` left out, and how to check it ("": none)."""
+    cell = ops.INVALID_CALLS_CELL
+    if not config.mode or cell in config.mode:
+        return ""
+    known = set(ops.names())
+    left = [op for op in (config.op or ops.names()) if op in known and ops.get(op).invalid_calls]
+    if not left:
+        return ""
+    return f"--mode left out the {cell} cell of {', '.join(left)}: add --mode {cell} to check it too\n"
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     progress = Progress(err, args.quiet)
     try:
@@ -494,14 +507,13 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"resuming run {session.run_id} ({len(session.done)} cell(s) already done) with its own settings\n")
         else:
             session = Session(_config(args), args.results, progress)
-            mode = session.config.mode
-            if mode and ops.INVALID_CALLS_CELL not in mode and not args.quiet:
-                cell = ops.INVALID_CALLS_CELL
-                err.write(f"--mode leaves out the {cell} cells: add --mode {cell} to check them too\n")
+            if not args.quiet:
+                err.write(_left_out_by_mode(session.config))
         records = session.run()
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     out.write(summary(records, session.config.seed, args.results))
+    out.write(_left_out_by_mode(session.config))  # at the end too, where the verdict is read (--quiet or not)
     return judge(records, run_expectations(records)).exit_code(session.config.strict)
 
 

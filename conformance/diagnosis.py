@@ -135,6 +135,21 @@ def _agrees(variant: Variant, case: Case, oracle: Oracle) -> bool:
     return check_case(case, VariantBackend(variant.name), oracle).status in ("pass", "unsupported")
 
 
+def candidates_for(op: str, direction: str, failing: Sequence[Case]) -> list[Variant]:
+    """The variants that may explain ``failing``, in the order a diagnosis
+    checks them: a variant that perturbs only other dtypes than the failing
+    cases' is the reference on them (it explains none) and is left out; those
+    that perturb only the failing cases' dtypes come first, so that a
+    failure budget running out leaves the general ones unchecked, not them."""
+    dtypes = {case.dtype for case in failing}
+    usable = [
+        v
+        for v in variants_for(op)
+        if (direction == "forward" or v.backward) and (v.dtypes is None or dtypes & set(v.dtypes))
+    ]
+    return sorted(usable, key=lambda v: v.dtypes is None)  # stable: the catalog's order within each group
+
+
 def diagnose(
     op: str,
     direction: str,
@@ -149,7 +164,7 @@ def diagnose(
     checked after it; the verdict is then among those checked, and says so."""
     oracle = oracle or Oracle()
     failing, passing = list(failing)[:MAX_FAILING], list(passing)[:MAX_PASSING]
-    candidates = [v for v in variants_for(op) if direction == "forward" or v.backward]
+    candidates = candidates_for(op, direction, failing)
     explains: dict[str, set[int]] = {}
     for checked, v in enumerate(candidates):
         if deadline is not None and time.monotonic() > deadline:

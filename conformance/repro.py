@@ -12,7 +12,13 @@ the last one too, and none falls inside a block.
 
 from __future__ import annotations
 
+import os
 import re
+import site
+import sys
+import sysconfig
+from importlib.machinery import PathFinder
+from pathlib import Path
 
 from conformance import ops
 from conformance.cases import Case, InputSpec, PooledIndices
@@ -50,6 +56,55 @@ def pasteable(lines: list[str]) -> str:
     return "\n".join([*out, ""] if out and _top_level(out[-1]) else [*out, "", ""])
 
 
+#: The checkout the harness runs from: its modules (``tests.broken_backends``) need no path.
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def _installed() -> set[Path]:
+    """The directories installed packages (the standard library's too) are imported from."""
+    paths = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths.update(site.getsitepackages() + [site.getusersitepackages()])
+    return {Path(p).resolve() for p in paths}
+
+
+def backend_module(spec: str) -> tuple[str, str] | None:
+    """For a ``module:attribute`` backend imported from outside this checkout
+    and the installed packages (a directory on ``PYTHONPATH``, the directory
+    the run started in): the module's file and the ``sys.path`` entry it was
+    found under, which a repro run elsewhere must put on its own path.  The
+    module is located as ``import`` would locate it, without running it."""
+    if ":" not in spec or spec.startswith(("variant:", "torch@")):
+        return None
+    parts = spec.partition(":")[0].split(".")
+    for entry in sys.path:
+        root = Path(entry or os.getcwd()).resolve()
+        found = PathFinder.find_spec(parts[0], [str(root)])
+        if found is not None:
+            break
+    else:
+        return None
+    if root == CHECKOUT or root in _installed():
+        return None
+    for part in parts[1:]:
+        if found is None or not found.submodule_search_locations:
+            return None
+        found = PathFinder.find_spec(part, list(found.submodule_search_locations))
+    origin = found.origin if found is not None and found.origin else str(root / parts[0])
+    return origin, str(root)
+
+
+def _module_path_lines(backend_spec: str) -> list[str]:
+    """The statements that let the repro import the backend's module from where the run found it."""
+    located = backend_module(backend_spec)
+    if located is None:
+        return []
+    origin, entry = located
+    return [
+        f"# the backend's module was imported from {origin} (on sys.path as {entry}) when this repro was written",
+        f"sys.path.insert(0, {entry!r})",
+    ]
+
+
 def torch_lines(case: Case) -> list[str]:
     """The statements that set ``out`` from the tensors ``t`` and ``kwargs``."""
     return ops.get(case.op).torch_code(case)
@@ -79,8 +134,11 @@ def _to_numpy(case: Case, name: str) -> str:
     return _FROM_TORCH.format(e=name) if _bfloat16(case) else f"{name}.numpy()"
 
 
-def _header(case: Case) -> list[str]:
+def _header(case: Case, backend_spec: str) -> list[str]:
     imports = list(IMPORTS)
+    module_path = _module_path_lines(backend_spec)
+    if module_path:
+        imports = ["import sys", *imports, *module_path]
     bfloat16 = _bfloat16(case)
     if bfloat16:
         imports.insert(1, "import ml_dtypes")
@@ -146,6 +204,9 @@ def _earlier_calls(earlier: list[Case], backend_spec: str) -> list[str]:
     if not earlier:
         return []
     imports = list(IMPORTS)
+    module_path = _module_path_lines(backend_spec)
+    if module_path:
+        imports = ["import sys", *imports, *module_path]
     if any(_bfloat16(c) for c in earlier):
         imports.insert(1, "import ml_dtypes")
     if any(isinstance(spec, PooledIndices) for c in earlier for _, spec in c.operands):
@@ -188,7 +249,7 @@ def repro(case: Case, backend_spec: str, earlier: list[Case] | None = None) -> s
     return pasteable(
         [
             *_earlier_calls(earlier or [], backend_spec),
-            *_header(case),
+            *_header(case, backend_spec),
             "try:",
             *("    " + line for line in torch_lines(case)),
             "    expected = out if isinstance(out, tuple) else (out,)",
@@ -226,7 +287,7 @@ def _backward(case: Case, backend_spec: str, earlier: list[Case] | None = None) 
     return pasteable(
         [
             *_earlier_calls(earlier or [], backend_spec),
-            *_header(case),
+            *_header(case, backend_spec),
             f"wrt = {wrt!r}",
             "for name in wrt:",
             "    t[name].requires_grad = True",

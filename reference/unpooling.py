@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,6 +240,18 @@ def max_pool(
     return pool(x, plan, _argmax_first_max_last_nan)
 
 
+def windows(plan: PoolPlan, spatial: Sequence[int]) -> Iterator[tuple[tuple[int, ...], np.ndarray]]:
+    """Each output position of ``plan`` over a plane of shape ``spatial``, with
+    the flat positions of its window's taps that fall inside the plane (row-major)."""
+    k, s, p, d = plan.kernel, plan.stride, plan.padding, plan.dilation
+    for o in itertools.product(*(range(m) for m in plan.output_lengths)):
+        axes = [
+            [oi * si - pi + j * di for j in range(ki) if 0 <= oi * si - pi + j * di < li]
+            for oi, si, pi, di, ki, li in zip(o, s, p, d, k, spatial)
+        ]
+        yield o, np.array([np.ravel_multi_index(pos, spatial) for pos in itertools.product(*axes)], dtype=np.int64)
+
+
 def pool(x: np.ndarray, plan: PoolPlan, choose: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Max-pool ``x`` by ``plan``: in each window, the element ``choose``
     picks along the last axis of the window's taps (row-major order)."""
@@ -250,13 +262,7 @@ def pool(x: np.ndarray, plan: PoolPlan, choose: Callable[[np.ndarray], np.ndarra
     values = np.empty(lead + out, dtype=x.dtype)
     indices = np.empty(lead + out, dtype=np.int64)
     flat_x = x.reshape(lead + (math.prod(spatial),))
-    for o in itertools.product(*(range(m) for m in out)):
-        # The window's taps that fall inside the input, in row-major order.
-        axes = [
-            [oi * si - pi + j * di for j in range(ki) if 0 <= oi * si - pi + j * di < li]
-            for oi, si, pi, di, ki, li in zip(o, s, p, d, k, spatial)
-        ]
-        flat = np.array([np.ravel_multi_index(pos, spatial) for pos in itertools.product(*axes)], dtype=np.int64)
+    for o, flat in windows(plan, spatial):
         if flat.size == 0:
             # A window wholly in the padding (dilation can do that): torch
             # returns the lowest value and the flat position its scan would

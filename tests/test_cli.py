@@ -219,6 +219,9 @@ def test_list_variants_names_each_variant_as_a_backend_spec():
     listed = [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
     assert listed == [f"variant:{v.name}" for v in all_variants()]
     assert load(listed[-1]).name == all_variants()[-1].name
+    # one column of ops, however long the longest name
+    columns = {line.index(" " + v.op + " ", len(f"  variant:{v.name}")) for line, v in zip(proc.stdout.splitlines(), all_variants())}
+    assert len(columns) == 1, columns
 
 
 def test_a_spent_failure_budget_is_recorded_with_the_cell_and_reported(tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conformance.cli import main
 from reports.html import write_report
 
@@ -72,3 +74,53 @@ def test_a_variant_takes_every_dtype_its_op_takes():
     oracle = VariantOracle("conv-transpose-output-padding-zeros")
     assert check_case(case, VariantBackend("conv-transpose-output-padding-zeros"), oracle).status == "pass"
     assert check_case(case, VariantBackend("conv-transpose-output-padding-at-start"), oracle).status == "fail"
+
+
+#: Variants from a real port's divergences (issue 26), each with a cell whose
+#: discriminating cases separate it: (variant, op, cell, direction).
+PORT_DIVERGENCES = [
+    ("max-pool-grad-split-among-ties", "max_pool", "2d", "backward"),
+    ("float16-gradient-summed-in-float16", "interpolate", "linear", "backward"),
+    ("bfloat16-gradient-summed-in-bfloat16", "interpolate", "nearest", "backward"),
+    ("conv-transpose-float16-gradient-summed-in-float16", "conv_transpose", "1d", "backward"),
+    ("conv-transpose-bfloat16-gradient-summed-in-bfloat16", "conv_transpose", "1d", "backward"),
+    ("linear-lerp-form", "interpolate", "bilinear", "forward"),
+    ("zero-weight-taps-skipped", "interpolate", "bicubic", "forward"),
+    ("uint8-bilinear-7-bit-weights", "interpolate", "bilinear", "forward"),
+]
+
+
+@pytest.mark.parametrize(("name", "op", "cell", "direction"), PORT_DIVERGENCES, ids=[p[0] for p in PORT_DIVERGENCES])
+def test_a_real_port_s_divergence_is_named(name, op, cell, direction):
+    """The variant as a backend, on its cell's discriminating cases (those
+    it fails, and those it passes), is diagnosed as itself: the catalog holds
+    the divergence, and the diagnosis tells it from its neighbours."""
+    from backends.variant_backend import VariantBackend
+    from conformance.diagnosis import MAX_FAILING, MAX_PASSING, VariantOracle, diagnose
+    from conformance.execute import Oracle
+    from conformance.power import cached
+    from conformance.verdict import check_case
+
+    backend, oracle = VariantBackend(name), Oracle()
+    cases = [c for d in cached(op, cell, direction)[0] for c in (d.case, *d.twins)]
+    verdicts = {i: check_case(case, backend, oracle).status for i, case in enumerate(cases)}
+    failing = [cases[i] for i, status in verdicts.items() if status == "fail"][:MAX_FAILING]
+    passing = [cases[i] for i, status in verdicts.items() if status == "pass"][:MAX_PASSING]
+    assert failing, f"no discriminating case of {op} {cell} {direction} separates {name}"
+    found = diagnose(op, direction, failing, passing, lambda case, v: check_case(case, backend, VariantOracle(v)), oracle)
+    assert found.verdict == "variant" and name in found.variants, found.describe()
+
+
+def test_a_diagnosis_checks_the_variants_of_the_failing_dtype_first():
+    """A variant that perturbs only float16 is checked before the general
+    ones on float16 failures (a spent failure budget leaves those unchecked,
+    not it), and one that perturbs only other dtypes is not checked at all."""
+    from conformance.cases import Case, InputSpec
+    from conformance.diagnosis import candidates_for
+
+    case = Case("interpolate", InputSpec((1, 1, 6), "float16", seed=0), {"mode": "nearest", "size": 74})
+    names = [v.name for v in candidates_for("interpolate", "backward", [case])]
+    specific = {"float16-gradient-summed-in-float16", "float16-rounded-per-tap", "float16-truncated"}
+    assert set(names[: len(specific)]) == specific, names[:5]
+    assert "bfloat16-gradient-summed-in-bfloat16" not in names and "uint8-truncated" not in names
+    assert "nearest-modes-swapped" in names

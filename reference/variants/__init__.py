@@ -44,6 +44,10 @@ class Variant:
     dtypes: tuple[str, ...] | None = None
     #: Also a wrong gradient: the VJP of ``forward`` (its transpose).
     backward: bool = True
+    #: Its own gradient with respect to ``x``, ``vjp(grad_output, x, **params)``
+    #: in float64, where the port's backward is wrong on its own (ties split,
+    #: sums in a narrow dtype); ``None``: the transpose of ``forward``.
+    vjp: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", self.name):
@@ -88,3 +92,25 @@ def get(name: str) -> Variant:
         return _load()[name]
     except KeyError:
         raise KeyError(f"unknown variant {name!r}: python -m conformance list --variants names them") from None
+
+
+def summed_in(dtype: Any, jacobian: Any, g: Any) -> Any:
+    """``jacobian^T g`` summed as a port without a float32 accumulator sums a
+    gradient of ``dtype`` data: each product ``jacobian[i, j] * g[p, i]`` and
+    the running sum rounded to ``dtype`` after every term, outputs ``i`` in
+    order.  ``jacobian``: ``(n_out, n_in)`` float64; ``g``: ``(planes, n_out)``;
+    the result ``(planes, n_in)`` in float64 (its values ``dtype``'s)."""
+    import numpy as np
+
+    def rounded(v: Any) -> Any:
+        return np.asarray(v).astype(dtype).astype(np.float64)
+
+    jacobian = rounded(jacobian)  # the weights such a port holds
+    g = np.asarray(g, np.float64)
+    total = np.zeros((g.shape[0], jacobian.shape[1]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(jacobian.shape[0]):
+            reads = jacobian[i] != 0  # the inputs output i reads: a zero tap adds nothing
+            term = rounded(g[:, i : i + 1] * jacobian[i])
+            total = np.where(reads, rounded(total + term), total)
+    return total

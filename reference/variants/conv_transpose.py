@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from reference.conv_transpose import conv_transpose, plan_conv_transpose
-from reference.variants import variant
+from reference.dtypes import BFLOAT16
+from reference.gradients import conv_transpose_vjp
+from reference.variants import summed_in, variant
 
 OP = "conv_transpose"
 
@@ -166,3 +168,45 @@ def weight_read_out_in(x: Any, weight: Any, bias: Any = None, groups: int = 1, *
     if groups != 1 or w.shape[0] != w.shape[1]:
         return conv_transpose(x, weight, bias, groups=groups, **params)
     return conv_transpose(x, np.swapaxes(w, 0, 1).copy(), bias, groups=groups, **params)
+
+
+#: Inputs larger than this are not differentiated element by element (too slow).
+MAX_JACOBIAN_INPUTS = 4096
+
+
+def _gradient_summed_in(dtype: Any) -> Callable[..., np.ndarray]:
+    """The input gradient of ``conv_transpose`` on ``dtype`` data accumulated
+    in ``dtype`` (``summed_in``, the outputs of a sample in row-major order);
+    the reference's for other dtypes."""
+
+    def vjp(g: Any, x: Any, weight: Any, bias: Any = None, **params: Any) -> np.ndarray:
+        x, g = np.asarray(x), np.asarray(g)
+        if x.dtype != dtype:
+            return conv_transpose_vjp(g, x, weight, bias, **params)["x"]
+        batched = x.ndim == np.ndim(weight)
+        sample = x.shape[1:] if batched else x.shape
+        n_in = int(np.prod(sample))
+        if n_in == 0:
+            return np.zeros(x.shape)
+        if n_in > MAX_JACOBIAN_INPUTS:
+            raise MemoryError(f"the variant's gradient differentiates at most {MAX_JACOBIAN_INPUTS} inputs a sample")
+        if params.get("output_size") is not None:  # the spatial lengths (the basis is batched, x maybe not)
+            params = {**params, "output_size": tuple(params["output_size"])[-_spatial(weight) :]}
+        basis = np.eye(n_in, dtype=x.dtype).reshape((n_in, *sample))  # a batch of one-hot samples: exact
+        jacobian = np.asarray(conv_transpose(basis, weight, None, **params)).reshape(n_in, -1).T
+        planes = x.shape[0] if batched else 1
+        grad = summed_in(dtype, jacobian, g.reshape(planes, jacobian.shape[0]))
+        return grad.reshape(x.shape)
+
+    return vjp
+
+
+for _name, _dtype in (("bfloat16", BFLOAT16), ("float16", np.dtype(np.float16))):
+    variant(
+        f"conv-transpose-{_name}-gradient-summed-in-{_name}",
+        OP,
+        f"the {_name} input gradient accumulated in {_name}, rounded after every term (torch: in float32)",
+        kind="rounding",
+        dtypes=(_name,),
+        vjp=_gradient_summed_in(_dtype),
+    )(conv_transpose)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from reference.dtypes import BFLOAT16
+from reference.gradients import interpolate_vjp
 from reference.interpolate import (
     ANTIALIAS_FILTERS,
     ResizePlan,
@@ -27,7 +28,7 @@ from reference.interpolate import (
     source_coordinate,
     source_scale,
 )
-from reference.variants import variant
+from reference.variants import summed_in, variant
 
 TapsFor = Callable[[ResizePlan, int, int], "Taps | None"]
 OP = "interpolate"
@@ -583,3 +584,106 @@ for _name, _dtype, _truncated in (
         kind="rounding",
         dtypes=(_name,),
     )(resize_with(after=_only_in(_dtype, _truncated)))
+
+
+def _gradient_summed_in(dtype: Any) -> Callable[..., np.ndarray]:
+    """The gradient of ``interpolate`` on ``dtype`` data accumulated in
+    ``dtype`` (``summed_in``: every output's share added in output order,
+    rounded each time); the reference's for other dtypes."""
+
+    def vjp(g: Any, x: Any, **params: Any) -> np.ndarray:
+        x, g = np.asarray(x), np.asarray(g)
+        if x.dtype != dtype:
+            return interpolate_vjp(g, x, **params)["x"]
+        plan = plan_interpolate(x.shape, **params).with_opmath(x.dtype)
+        jacobian = np.ones((1, 1))
+        for d, n_in in enumerate(plan.input_size):
+            taps = axis_taps(plan, d, x.ndim)
+            jacobian = np.kron(jacobian, np.eye(n_in) if taps is None else taps.matrix(n_in))
+        planes = x.shape[0] * x.shape[1]
+        grad = summed_in(dtype, jacobian, g.reshape(planes, jacobian.shape[0]))
+        return grad.reshape(x.shape)
+
+    return vjp
+
+
+for _name, _dtype in (("bfloat16", BFLOAT16), ("float16", np.dtype(np.float16))):
+    variant(
+        f"{_name}-gradient-summed-in-{_name}",
+        OP,
+        f"the {_name} gradient accumulated in {_name}, rounded after every output's share (torch: in float32)",
+        kind="rounding",
+        dtypes=(_name,),
+        vjp=_gradient_summed_in(_dtype),
+    )(resize_with())
+
+
+# --- how the taps are summed: special values ---------------------------------------------------
+
+
+def _lerp(x: np.ndarray, plan: ResizePlan) -> np.ndarray | None:
+    """Linear modes as ``a + (b - a) * t`` along each axis (``a`` the left tap,
+    ``b`` the right, ``t`` the right's weight), the right tap skipped where
+    ``t`` is 0; the reference's elsewhere."""
+    if plan.mode not in LINEAR_MODES or plan.antialias:
+        return None
+    plan = plan.with_opmath(x.dtype)
+    y = x.astype(np.float64)
+    for d in range(len(plan.input_size)):
+        taps = axis_taps(plan, d, x.ndim)
+        if taps is None:
+            continue
+        moved = np.moveaxis(y, 2 + d, -1)
+        a, b, t = moved[..., taps.index[:, 0]], moved[..., taps.index[:, 1]], taps.weight[:, 1]
+        with np.errstate(invalid="ignore", over="ignore"):
+            y = np.moveaxis(np.where(t == 0, a, a + (b - a) * t), -1, 2 + d)
+    return y
+
+
+variant(
+    "linear-lerp-form",
+    OP,
+    "linear modes computed as a + (b - a) * t (inf and inf give NaN; a tap of weight 0 skipped, its NaN not spread)",
+    kind="special-values",
+    backward=False,
+)(resize_with(resampler=_lerp))
+
+
+def _zero_taps_skipped(plan: ResizePlan, d: int, ndim: int) -> Taps | None:
+    taps = axis_taps(plan, d, ndim)
+    if taps is None or taps.weight is None:
+        return taps
+    reads = taps.weight != 0
+    return Taps(taps.index, taps.weight, reads if taps.reads is None else reads & taps.reads)
+
+
+variant(
+    "zero-weight-taps-skipped",
+    OP,
+    "taps of weight 0 not read (a sparse resampling matrix): a NaN or inf there does not reach the output "
+    "(torch reads them: 0 * nan is nan)",
+    kind="special-values",
+    backward=False,
+)(resize_with(_zero_taps_skipped))
+
+
+FIXED_POINT_BITS = 7
+
+
+def _fixed_point_weights(plan: ResizePlan, d: int, ndim: int) -> Taps | None:
+    taps = axis_taps(plan, d, ndim)
+    if plan.mode != "bilinear" or taps is None or taps.weight is None:
+        return taps
+    one = 2.0**FIXED_POINT_BITS
+    return dataclasses.replace(taps, weight=np.floor(taps.weight * one + 0.5) / one)
+
+
+variant(
+    "uint8-bilinear-7-bit-weights",
+    OP,
+    f"uint8 bilinear (antialiased too) with weights in {FIXED_POINT_BITS}-bit fixed point, the sum rounded once "
+    "(torch's uint8 kernels hold the weights in int16 with up to 22 bits)",
+    kind="rounding",
+    dtypes=("uint8",),
+    backward=False,
+)(resize_with(resampler=lambda x, plan: resample(x, plan, _fixed_point_weights) if x.dtype == np.uint8 else None))

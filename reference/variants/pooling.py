@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from reference.dtypes import is_floating
-from reference.unpooling import max_pool, max_unpool, plan_max_pool, pool, spatial_rank
+from reference.unpooling import max_pool, max_unpool, plan_max_pool, pool, spatial_rank, windows
 from reference.variants import variant
 
 POOL, UNPOOL = "max_pool", "max_unpool"
@@ -58,6 +58,37 @@ variant("max-pool-nan-ignored", POOL, "NaN skipped as missing (nanmax) instead o
 variant("max-pool-first-nan", POOL, "of several NaN in a window, the first one's index (torch: the last)", kind="special-values")(
     choosing(_first_nan)
 )
+
+
+def _ties_split_vjp(g: Any, x: Any, **params: Any) -> np.ndarray:
+    """Each window's cotangent shared equally by all the taps equal to its
+    maximum (a window holding a NaN: all to the NaN torch's index names)."""
+    x = np.asarray(x)
+    plan = plan_max_pool(x.shape, **params)
+    n = len(plan.kernel)
+    spatial, lead = x.shape[-n:], x.shape[:-n]
+    values, indices = max_pool(x, **params)
+    flat_x = x.reshape(lead + (math.prod(spatial),))
+    grad = np.zeros(flat_x.shape)
+    g = np.asarray(g, np.float64)
+    for o, flat in windows(plan, spatial):
+        for pos in np.ndindex(*lead):
+            best = values[(*pos, *o)]
+            if flat.size == 0 or (is_floating(x.dtype) and np.isnan(best)):
+                ties = np.clip(indices[(*pos, *o)], 0, grad.shape[-1] - 1)[None]
+            else:
+                ties = flat[flat_x[(*pos, flat)] == best]
+            grad[pos][ties] += g[(*pos, *o)] / len(ties)
+    return grad.reshape(x.shape)
+
+
+variant(
+    "max-pool-grad-split-among-ties",
+    POOL,
+    "gradient split evenly among a window's tied maxima (torch: all to the indexed one, the first)",
+    kind="structure",
+    vjp=_ties_split_vjp,
+)(max_pool)
 
 
 def reindexed(index_of: Callable[[np.ndarray, tuple[int, ...], Any], np.ndarray]) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
