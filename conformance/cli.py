@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import backends
-from backends import BackendLoadError
 from conformance import ops
 from conformance.dependencies import message as missing_dependency
 from conformance.expected import judge, run_expectations
@@ -440,16 +439,13 @@ def cmd_docs(out_dir: Path | None, check: bool, out: TextIO) -> int:
 
 
 def cmd_list(out: TextIO) -> int:
+    """Each backend with whether it can run here (each asked in a process of
+    its own, ``conformance.availability``), then each op with its cells and dtypes."""
+    from conformance.availability import ask_all
+
     out.write("backends:\n")
-    for name in backends.names():
-        try:
-            backend = backends.load(name)
-            ok, why = backend.availability()
-            version = backend.version() if ok else "-"
-        except BackendLoadError as exc:
-            ok, why, version = False, str(exc), "-"
-        state = f"available ({version})" if ok else f"unavailable: {why}"
-        out.write(f"  {name:<21} {state}\n")
+    for found in ask_all(backends.names()):
+        out.write(f"  {found.spec:<21} {found.describe()}\n")
     out.write("ops:\n")
     for name in ops.names():
         info = ops.get(name)

@@ -235,3 +235,16 @@ def test_a_spent_failure_budget_is_recorded_with_the_cell_and_reported(tmp_path)
     assert records[0]["config"]["failure_budget"] == 0 and records[0]["config"]["timeout_scale"] == 50
     done = [r for r in records if r["type"] == "cell_done"]
     assert done and "the shrink" in done[0]["budget_cut"]
+
+
+def test_list_asks_each_backend_in_a_process_of_its_own():
+    """A backend whose import or availability check kills the process is listed
+    as unavailable with the reason; the others are still asked (``list`` once
+    ended at a framework that crashed beside another one)."""
+    from conformance.availability import ask_all
+
+    found = ask_all(["tests.crashes_when_asked:CrashesWhenAsked", "tests.exits_at_import:X", "numpy"])
+    crashed, exited, numpy = found
+    assert not crashed.ok and "SIGSEGV" in crashed.why, crashed
+    assert not exited.ok and "exit status 3" in exited.why, exited
+    assert numpy.ok and numpy.version != "-", numpy
