@@ -324,4 +324,4 @@ def test_a_long_cell_shows_its_progress_on_a_log_too(monkeypatch):
 def test_mode_says_it_leaves_out_the_invalid_calls(tmp_path):
     run = run_cli("run", "--backend", "numpy", "--op", "pixel_shuffle", "--mode", "all", "--examples", "2",
                   "--no-grad", "--results", str(tmp_path / "r.jsonl"))
-    assert "add --mode invalid-calls to check them too" in run.stderr, run.stderr
+    assert "add --mode invalid-calls to check it" in run.stderr, run.stderr
