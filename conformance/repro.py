@@ -351,5 +351,5 @@ def direct_repro(case: Case, wrapper: str) -> str:
         *(line.format(what="torch") for line in _DIFFERENCE),
         "",
     ]
-    header = [line for line in _header(case) if line != "from backends import load"]
+    header = [line for line in _header(case, "") if line != "from backends import load"]
     return pasteable([*header, *body, *run, *compare])

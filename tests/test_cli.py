@@ -243,8 +243,8 @@ def test_list_asks_each_backend_in_a_process_of_its_own():
     ended at a framework that crashed beside another one)."""
     from conformance.availability import ask_all
 
-    found = ask_all(["tests.crashes_when_asked:CrashesWhenAsked", "tests.exits_at_import:X", "numpy"])
-    crashed, exited, numpy = found
+    found = ask_all(["reference", "tests.crashes_when_asked:CrashesWhenAsked", "tests.exits_at_import:X", "numpy"])
+    reference, crashed, exited, numpy = found
+    assert reference.ok and numpy.ok and numpy.version != "-", found
     assert not crashed.ok and "SIGSEGV" in crashed.why, crashed
     assert not exited.ok and "exit status 3" in exited.why, exited
-    assert numpy.ok and numpy.version != "-", numpy
