@@ -72,7 +72,7 @@ def compiled() -> Any:
 @needs_compiler
 def test_torch_compile_conforms_and_differs(compiled: Any, oracle: Oracle) -> None:
     agree = check_case(COMPILE_MATCH, compiled, oracle)
-    assert agree.status == "pass", agree.message
+    assert agree.status == "pass", (agree.message, agree.extra.get("raised"))
     assert agree.extra["call"].startswith("torch.compile(F.interpolate, dynamic=True")
     # a compiling backend: every case timed after its first call, which is kept apart
     assert agree.extra["first_call_s"] > agree.time_s
@@ -109,7 +109,7 @@ def test_torch_onnx_conforms_differs_and_records_the_opset(oracle: Oracle) -> No
             pytest.fail(f"tox -e frameworks installs it: {why}")
         pytest.skip(why)
     agree = check_case(ONNX_MATCH, backend, oracle)
-    assert agree.status == "pass", agree.message
+    assert agree.status == "pass", (agree.message, agree.extra.get("raised"))
     assert "opset" in agree.extra["call"]
     disagree = check_case(ONNX_DIFFER, backend, oracle)
     assert disagree.status == "fail", disagree.message
