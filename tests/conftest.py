@@ -2,6 +2,16 @@
 
 import os
 
+# setuptools first, while nothing has imported the standard library's
+# distutils: its import later (Inductor's C++ builder in tests/test_frameworks.py,
+# torch's OpInfos in tests/test_torch_error_inputs.py) otherwise can fail in
+# this process with "AssertionError: .../distutils/core.py" from setuptools'
+# distutils shim (seen under tox: one test failed, four skipped).
+try:
+    import setuptools  # noqa: F401
+except ImportError:  # not every environment has it
+    pass
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
