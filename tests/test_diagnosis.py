@@ -124,3 +124,18 @@ def test_a_diagnosis_checks_the_variants_of_the_failing_dtype_first():
     assert set(names[: len(specific)]) == specific, names[:5]
     assert "bfloat16-gradient-summed-in-bfloat16" not in names and "uint8-truncated" not in names
     assert "nearest-modes-swapped" in names
+
+
+def test_an_alias_is_compared_with_its_interpolate_on_the_same_layout():
+    """torch's area on a transposed input sums in another order than on a
+    contiguous copy (an ulp apart): its alias ``upsample`` is exactly its
+    ``interpolate`` on the same input, so torch conforms (a random-seed
+    ``tox -e report`` once called torch's own alias wrong here)."""
+    from backends import load
+    from conformance.cases import Case, InputSpec
+    from conformance.execute import Oracle
+    from conformance.verdict import check_case
+
+    case = Case("upsample", InputSpec((1, 1, 4, 4), "float32", layout="transposed"),
+                dict(mode="area", scale_factor=(0.25, 0.25)))
+    assert check_case(case, load("torch"), Oracle()).status == "pass"
